@@ -1,0 +1,117 @@
+// The configuration, one strict zod schema. Unknown keys are errors, and every field says what it
+// allows, because docs/configuration.md is generated from these descriptions.
+import { z } from 'zod'
+import { PhaseName } from '../model/schemas.js'
+
+export const USERNAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/
+export const IDE_IDS = ['vscode', 'cursor', 'antigravity'] as const
+export const IdeId = z.enum(IDE_IDS)
+export type IdeId = z.infer<typeof IdeId>
+
+const url = z.url({ protocol: /^https?$/ })
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
+  .nullable()
+
+const aptRepo = z.strictObject({
+  uri: url.describe('apt repository URI'),
+  suite: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]+$/)
+    .describe('suite (e.g. stable)'),
+  components: z
+    .array(z.string().regex(/^[A-Za-z0-9._-]+$/))
+    .min(1)
+    .describe('components (e.g. main)'),
+  key: url.describe('URL of the repository signing key (ASCII-armored or binary)'),
+})
+
+export const ConfigSchema = z.strictObject({
+  username: z
+    .string()
+    .regex(USERNAME_PATTERN, 'a lowercase name: a letter, then up to 31 of a-z 0-9 _ -')
+    .default('devuser')
+    .describe('the developer account to create'),
+  fullName: z
+    .string()
+    .max(100)
+    .regex(/^[^:\n,]*$/, 'no colon, comma or newline')
+    .nullable()
+    .default(null)
+    .describe('full name (GECOS) of the developer account'),
+  reuseUser: z.boolean().default(false).describe('allow an existing normal user as the developer account'),
+  expirePassword: z
+    .boolean()
+    .default(false)
+    .describe('expire the password at first login (breaks xrdp logins until changed over SSH)'),
+  ides: z
+    .array(IdeId)
+    .refine((a) => new Set(a).size === a.length, 'each IDE at most once')
+    .default([...IDE_IDS])
+    .describe('IDEs to install'),
+  only: z.array(PhaseName).nullable().default(null).describe('run only these phases'),
+  skip: z.array(PhaseName).default([]).describe('skip these phases'),
+  upgrade: z.boolean().default(false).describe('run apt-get upgrade in system-prep (cannot be undone)'),
+  rdp: z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).default(3389).describe('TCP port xrdp listens on'),
+      firewall: z
+        .enum(['open', 'tunnel'])
+        .default('open')
+        .describe('open: allow RDP from anywhere; tunnel: keep it closed and reach it over an SSH tunnel'),
+    })
+    .prefault({}),
+  ssh: z
+    .strictObject({
+      disableRootLogin: z
+        .boolean()
+        .default(false)
+        .describe("PermitRootLogin no, only once the developer user has root's keys and sudo works"),
+      disablePasswordAuth: z.boolean().default(false).describe('PasswordAuthentication no'),
+    })
+    .prefault({}),
+  firewall: z.boolean().default(true).describe('enable ufw with SSH (and RDP unless tunnel) allowed'),
+  aptMirror: url
+    .nullable()
+    .default(null)
+    .describe('Debian mirror to check in preflight (default: from apt sources)'),
+  sources: z
+    .strictObject({
+      vscode: aptRepo.prefault({
+        uri: 'https://packages.microsoft.com/repos/code',
+        suite: 'stable',
+        components: ['main'],
+        key: 'https://packages.microsoft.com/keys/microsoft.asc',
+      }),
+      cursor: z
+        .strictObject({
+          url: url
+            .default('https://api2.cursor.sh/updates/download/golden/linux-x64-deb/cursor/latest')
+            .describe('Cursor .deb download URL'),
+          sha256: sha256.default(null).describe('expected sha256 of the .deb (null: not pinned)'),
+        })
+        .prefault({}),
+      antigravity: z
+        .strictObject({
+          method: z.enum(['apt', 'appimage']).default('apt').describe('apt repository, or AppImage fallback'),
+          apt: aptRepo.prefault({
+            uri: 'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/',
+            suite: 'antigravity-debian',
+            components: ['main'],
+            key: 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg',
+          }),
+          appimageUrl: url.nullable().default(null).describe('AppImage download URL for the appimage method'),
+          sha256: sha256.default(null).describe('expected sha256 of the AppImage'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+})
+
+export type Config = z.infer<typeof ConfigSchema>
+export type ConfigInput = z.input<typeof ConfigSchema>
+
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({})
+}

@@ -1,0 +1,101 @@
+// The engine's vocabulary. A Phase is an ordered list of Steps built from the validated config;
+// a Step checks whether its desired state holds and, if not, applies it through the System port,
+// journaling each change (with its undo) before making it.
+import type { Config } from '../config/schema.js'
+import type { ActionType, DeveloperUser, IDEInstallation, PhaseName } from '../model/schemas.js'
+import type { System } from '../system/port.js'
+import type { Undo } from './undo.js'
+
+export interface Check {
+  /** The desired state already holds: apply would change nothing. */
+  done: boolean
+  /** Stable text of what was observed (versions, hashes, users); hashed into the checkpoint. */
+  observed: string
+  /** Why the step is not done, for `plan` and logs ("xrdp not installed"). */
+  why?: string
+  /** For file steps: a unified diff of what apply would write. */
+  diff?: string
+}
+
+export interface Step {
+  /** Stable and dotted ("rdp-config.xrdp-ini"): renaming one breaks resume. */
+  id: string
+  title: string
+  /** Pure query: must not change the machine. */
+  check(sys: System): Promise<Check>
+  apply(ctx: StepContext): Promise<void>
+}
+
+/** One journaled change, declared before it is made. */
+export interface Change {
+  actionType: ActionType
+  target: string
+  undo: Undo
+}
+
+/** What the change left behind, recorded in the `done` record so rollback can detect drift. */
+export interface ChangeResult {
+  /** path -> sha256 of the content we wrote (null: we removed it). */
+  files?: Record<string, string | null>
+  /** Short output for the session's ProvisioningAction.output (already redacted). */
+  output?: string
+}
+
+export interface StepContext {
+  sys: System
+  cfg: Config
+  facts: Facts
+  /**
+   * Write-ahead journaling: appends and fsyncs `begin` with the undo, runs `fn`, then appends
+   * `done` (with `fn`'s ChangeResult) or `failed`. The only way a step may change the machine.
+   */
+  change(change: Change, fn: () => Promise<ChangeResult | undefined>): Promise<void>
+  /**
+   * Copies a file of the managed machine into this session's backups and returns the undo that
+   * restores it, or a remove-file undo when the file does not exist yet.
+   */
+  backup(path: string): Promise<Undo>
+  /** Registers a value that must never be written anywhere (journal, logs, JSON). */
+  secret(value: string): void
+  log(text: string): void
+  warn(text: string): void
+  /** Streams a line of progress from long work (apt) to the renderers. */
+  progress(line: string): void
+  outputs: SessionOutputs
+}
+
+/** Facts about the machine gathered once per invocation (preflight fills them). */
+export interface Facts {
+  /** systemd-detect-virt's answer: "none", "kvm", "systemd-nspawn", ... */
+  virtualization: string
+  container: boolean
+  /** systemd is PID 1: units can be started and enabled for real. */
+  systemd: boolean
+  architecture: string
+}
+
+/** What phases hand to the final summary. Nothing secret goes in here except `credentials`. */
+export interface SessionOutputs {
+  developerUser: DeveloperUser | null
+  ideInstallations: IDEInstallation[]
+  /** Only in memory; shown once and never persisted by the engine. */
+  credentials: { username: string; password: string } | null
+  /** Where the credentials were written when there was no TTY. */
+  credentialsFile: string | null
+  notes: string[]
+}
+
+export interface PhaseInput {
+  cfg: Config
+  facts: Facts
+}
+
+export interface Phase {
+  name: PhaseName
+  title: string
+  /** Relative expected duration, for the ETA. */
+  weight: number
+  /** Needs systemd as PID 1 (services). Others can run in a chroot or container. */
+  needsSystemd: boolean
+  steps(input: PhaseInput): Step[]
+}

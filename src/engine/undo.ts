@@ -1,0 +1,74 @@
+// Undo is data, not a shell string. Each kind below is one allow-listed operation; the executor in
+// undo-executor.ts dispatches on `kind` with an exhaustive switch. Every kind must be safe to run
+// when the forward change never happened ("in doubt" after a crash): it checks before it acts.
+import { z } from 'zod'
+
+const absPath = z
+  .string()
+  .regex(/^\/[^\0]*$/, 'an absolute path')
+  .refine((p) => !p.split('/').includes('..'), 'no .. components')
+const name = z.string().regex(/^[a-z_][a-z0-9_.+-]{0,63}$/, 'a plain package, user or group name')
+const unit = z.string().regex(/^[A-Za-z0-9@._:-]{1,255}$/, 'a systemd unit name')
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/)
+
+export const Undo = z.discriminatedUnion('kind', [
+  /** Put back the file as it was: the backup's bytes, mode and owner. */
+  z.object({
+    kind: z.literal('restore-file'),
+    path: absPath,
+    backup: z.string(), // relative to the session's backup directory
+    sha256,
+    mode: z.number().int(),
+    uid: z.number().int(),
+    gid: z.number().int(),
+  }),
+  /** The file did not exist before; remove it. */
+  z.object({ kind: z.literal('remove-file'), path: absPath }),
+  /** The directory did not exist before; remove it if it is empty. */
+  z.object({ kind: z.literal('remove-dir'), path: absPath }),
+  /** Exactly the packages this action newly installed; ones not installed now are left alone. */
+  z.object({ kind: z.literal('purge-packages'), packages: z.array(name).min(1) }),
+  z.object({ kind: z.literal('delete-user'), username: name, removeHome: z.boolean() }),
+  z.object({ kind: z.literal('delete-group'), group: name }),
+  z.object({ kind: z.literal('remove-from-group'), username: name, group: name }),
+  z.object({ kind: z.literal('disable-unit'), unit }),
+  z.object({ kind: z.literal('stop-unit'), unit }),
+  /** A third-party apt source and its keyring; both files are removed. */
+  z.object({ kind: z.literal('remove-apt-source'), sourcePath: absPath, keyringPath: absPath.nullable() }),
+  /** The escape hatch: an argv declared next to the forward action in the step kind `command`. */
+  z.object({ kind: z.literal('argv'), argv: z.array(z.string()).min(1), allowFailure: z.boolean() }),
+  /** Cannot be undone (apt-get upgrade); rollback says so and goes on. */
+  z.object({ kind: z.literal('irreversible'), reason: z.string() }),
+])
+export type Undo = z.infer<typeof Undo>
+export type UndoKind = Undo['kind']
+
+/** The seed's `rollback_command`: what the undo does, in words a person reads. Never executed. */
+export function describeUndo(u: Undo): string {
+  switch (u.kind) {
+    case 'restore-file':
+      return `restore ${u.path} from backup ${u.backup} (sha256 ${u.sha256.slice(0, 12)}…)`
+    case 'remove-file':
+      return `remove file ${u.path}`
+    case 'remove-dir':
+      return `remove directory ${u.path} if empty`
+    case 'purge-packages':
+      return `apt-get purge ${u.packages.join(' ')}`
+    case 'delete-user':
+      return `userdel ${u.removeHome ? '--remove ' : ''}${u.username}`
+    case 'delete-group':
+      return `groupdel ${u.group}`
+    case 'remove-from-group':
+      return `gpasswd --delete ${u.username} ${u.group}`
+    case 'disable-unit':
+      return `systemctl disable ${u.unit}`
+    case 'stop-unit':
+      return `systemctl stop ${u.unit}`
+    case 'remove-apt-source':
+      return `remove apt source ${u.sourcePath}${u.keyringPath ? ` and keyring ${u.keyringPath}` : ''}`
+    case 'argv':
+      return u.argv.map((a) => JSON.stringify(a)).join(' ')
+    case 'irreversible':
+      return `(cannot be undone: ${u.reason})`
+  }
+}
