@@ -110,6 +110,8 @@ function checkLine(text: string, prev: string, seq: Sequencer): JournalRecord | 
   return seq.reject(parsed.data) ?? parsed.data
 }
 
+const TORN = new Set(['not valid JSON', 'not a JSON object', 'checksum mismatch'])
+
 function scan(bytes: Buffer): Scan {
   const out: Scan = {
     records: [],
@@ -132,8 +134,11 @@ function scan(bytes: Buffer): Scan {
     }
     const result = checkLine(bytes.subarray(start, nl).toString('utf8'), out.lastSum, out.seq)
     if (typeof result === 'string') {
-      if (nl + 1 === bytes.length) out.warnings.push(`line ${line}: dropped a torn last record (${result})`)
-      else out.damage = `line ${line}: ${result}`
+      // Only garbage can come from a torn write; a complete, verified record that breaks the
+      // chain or the ordering means records were removed or reordered: that is damage.
+      if (nl + 1 === bytes.length && TORN.has(result)) {
+        out.warnings.push(`line ${line}: dropped a torn last record (${result})`)
+      } else out.damage = `line ${line}: ${result}`
       break
     }
     out.seq.accept(result)

@@ -88,6 +88,8 @@ export interface SessionOutputs {
 export interface PhaseInput {
   cfg: Config
   facts: Facts
+  /** A person is watching a terminal: a generated password can be shown instead of filed. */
+  interactive: boolean
 }
 
 export interface Phase {
@@ -97,5 +99,7 @@ export interface Phase {
   weight: number
   /** Needs systemd as PID 1 (services). Others can run in a chroot or container. */
   needsSystemd: boolean
+  /** Only assertions (preflight, verification): always runs, never checkpointed, never journals. */
+  readOnly: boolean
   steps(input: PhaseInput): Step[]
 }
