@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The executable: builds the real dependencies, wires signals and dead terminals, runs one command
+// and exits. The only file that calls process.exit. Heavy modules (the engine with its phases, the
+// real System with execa) load on first use, so --help and status start fast.
+import { supportsColor } from 'chalk'
+import pkg from '../package.json' with { type: 'json' }
+import { askOnTerminal } from '../src/cli/confirm.js'
+import { runCli } from '../src/cli/run-cli.js'
+import { wireSignals } from '../src/cli/signals.js'
+import { statePaths } from '../src/engine/paths.js'
+
+// A closed terminal or a reader that went away (EPIPE, EIO) must not kill a root process halfway
+// through provisioning: output is lost from then on, the work and its journal go on.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+
+const say = (line: string) => {
+  try {
+    process.stderr.write(`${line}\n`)
+  } catch {
+    // The terminal is gone.
+  }
+}
+
+const controller = new AbortController()
+const unwire = wireSignals(process, controller, say)
+
+const { exitCode } = await runCli(process.argv.slice(2), {
+  engine: async () => (await import('../src/engine/engine.js')).engine,
+  system: async () => (await import('../src/system/real.js')).createRealSystem(),
+  paths: statePaths(),
+  env: process.env,
+  getuid: () => process.getuid?.() ?? -1,
+  signal: controller.signal,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdinIsTTY: process.stdin.isTTY === true,
+  confirm: (question, signal) => askOnTerminal(question, signal),
+  version: pkg.version,
+  colorLevel: supportsColor ? supportsColor.level : 0,
+})
+
+unwire()
+// Let piped output drain before exiting; a dead pipe calls back with an error, which is fine. The
+// timer covers a reader that neither reads nor closes.
+process.exitCode = exitCode
+const exit = () => process.exit(exitCode)
+setTimeout(exit, 2000).unref()
+process.stdout.write('', () => process.stderr.write('', exit))

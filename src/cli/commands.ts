@@ -1,0 +1,156 @@
+// The command handlers. Each one checks what it can before touching anything (root, session id,
+// confirmation, configuration), then drives the Engine with a renderer reading its events.
+import type { EngineDeps } from '../engine/api.js'
+import { EXIT, ProvisionError, usageError } from '../engine/errors.js'
+import type { EventSink, Summary } from '../engine/events.js'
+import { assertSessionId } from '../model/ids.js'
+import type { PhaseName } from '../model/schemas.js'
+import { planLines } from '../render/plan-view.js'
+import { chooseRenderer, createRenderer } from '../render/renderer.js'
+import { clean } from '../render/text.js'
+import { logLines, sessionsLines, statusLines } from '../render/views.js'
+import { type ConfigFlags, loadCliConfig } from './config-layers.js'
+import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from './deps.js'
+
+export interface RunFlags extends ConfigFlags, OutputFlags {
+  force?: boolean
+  yes?: boolean
+}
+
+export interface RollbackFlags extends OutputFlags {
+  to?: PhaseName
+  force?: boolean
+  yes?: boolean
+}
+
+function requireRoot(ctx: CliContext, what: string, example: string): void {
+  if (ctx.deps.getuid() === 0) return
+  throw new ProvisionError(
+    `Unable to ${what}: this needs root (uid 0)`,
+    EXIT.notRoot,
+    `Run it as root: ${example}`,
+  )
+}
+
+export function checkSession(session: string): string {
+  return session === 'latest' ? session : assertSessionId(session)
+}
+
+async function configFor(ctx: CliContext, flags: ConfigFlags) {
+  const { config, warnings } = await loadCliConfig(flags, ctx.deps.env, ctx.deps.defaultConfigFile)
+  for (const w of warnings) ctx.err.line(`warning: ${clean(w)}`)
+  return config
+}
+
+/** A broken display must never stop the engine mid-action: the first failure is reported, then ignored. */
+function guard(ctx: CliContext, sink: EventSink): EventSink {
+  let broken = false
+  return (event) => {
+    if (event.type === 'session-start' && event.sessionId !== '-') ctx.sessionId = event.sessionId
+    if (broken) return
+    try {
+      sink(event)
+    } catch (err) {
+      broken = true
+      ctx.err.line(`warning: the progress display failed (${clean(String(err))}); the work goes on`)
+    }
+  }
+}
+
+/** plan's progress is not shown; only its warnings, on stderr, so stdout is the report alone. */
+const messagesOnly =
+  (ctx: CliContext): EventSink =>
+  (event) => {
+    if (event.type === 'message' && event.level !== 'info')
+      ctx.err.line(`${event.level}: ${clean(event.text)}`)
+  }
+
+async function engineDeps(ctx: CliContext, flags: OutputFlags, emit: EventSink): Promise<EngineDeps> {
+  const sys = await resolveLazy(ctx.deps.system)
+  // A generated password is shown only to a person at a terminal, never into JSON or a pipe.
+  return {
+    sys,
+    paths: ctx.deps.paths,
+    emit: guard(ctx, emit),
+    signal: ctx.signal,
+    interactive: ctx.isTTY && !flags.json,
+  }
+}
+
+async function rendered(ctx: CliContext, flags: OutputFlags, body: (deps: EngineDeps) => Promise<Summary>) {
+  const renderer = await createRenderer(chooseRenderer(flags, ctx.isTTY), renderOptions(ctx, flags))
+  let summary: Summary
+  try {
+    summary = await body(await engineDeps(ctx, flags, renderer.emit))
+  } catch (err) {
+    await renderer.close(null)
+    throw err
+  }
+  await renderer.close(summary)
+  ctx.summarized = true
+  ctx.exitCode = summary.exitCode
+}
+
+export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<void> {
+  requireRoot(ctx, 'provision this machine', 'sudo vps-provision run')
+  const config = await configFor(ctx, flags)
+  const engine = await resolveLazy(ctx.deps.engine)
+  await rendered(ctx, flags, (deps) => engine.run(deps, config, { force: flags.force === true }))
+}
+
+export async function verifyCommand(ctx: CliContext, flags: RunFlags): Promise<void> {
+  const config = await configFor(ctx, flags)
+  const engine = await resolveLazy(ctx.deps.engine)
+  await rendered(ctx, flags, (deps) => engine.verify(deps, config))
+}
+
+export async function planCommand(ctx: CliContext, flags: RunFlags): Promise<void> {
+  const config = await configFor(ctx, flags)
+  const engine = await resolveLazy(ctx.deps.engine)
+  const report = await engine.plan(await engineDeps(ctx, flags, messagesOnly(ctx)), config)
+  if (flags.json) ctx.out.line(JSON.stringify(report, null, 2))
+  else for (const line of planLines(report, renderOptions(ctx, flags))) ctx.out.line(line)
+}
+
+export async function rollbackCommand(ctx: CliContext, session: string, flags: RollbackFlags): Promise<void> {
+  requireRoot(ctx, 'roll back', `sudo vps-provision rollback ${session}`)
+  checkSession(session)
+  if (!flags.yes) {
+    const { confirm, stdinIsTTY } = ctx.deps
+    // Never wait on a stdin nobody is typing into (cloud-init, ssh without -t, pipes).
+    if (!stdinIsTTY || !ctx.isTTY || !confirm) {
+      throw usageError(
+        'Unable to roll back without confirmation: there is no terminal to ask on',
+        `Pass --yes to confirm: vps-provision rollback ${session} --yes`,
+      )
+    }
+    const to = flags.to ? ` back to the start of ${flags.to}` : ''
+    const yes = await confirm(`Undo the changes of session ${session}${to} on this machine?`, ctx.signal)
+    if (!yes) throw usageError('Unable to roll back: not confirmed; nothing was changed')
+  }
+  const engine = await resolveLazy(ctx.deps.engine)
+  await rendered(ctx, flags, (deps) =>
+    engine.rollback(deps, { session, to: flags.to ?? null, force: flags.force === true }),
+  )
+}
+
+export async function statusCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {
+  const engine = await resolveLazy(ctx.deps.engine)
+  const s = await engine.status(ctx.deps.paths, checkSession(session))
+  if (flags.json) ctx.out.line(JSON.stringify(s, null, 2))
+  else for (const line of statusLines(s, renderOptions(ctx, flags))) ctx.out.line(line)
+}
+
+export async function sessionsCommand(ctx: CliContext, flags: OutputFlags): Promise<void> {
+  const engine = await resolveLazy(ctx.deps.engine)
+  const list = await engine.sessions(ctx.deps.paths)
+  if (flags.json) ctx.out.line(JSON.stringify(list, null, 2))
+  else for (const line of sessionsLines(list, renderOptions(ctx, flags))) ctx.out.line(line)
+}
+
+export async function logCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {
+  const engine = await resolveLazy(ctx.deps.engine)
+  const view = await engine.log(ctx.deps.paths, checkSession(session))
+  if (flags.json) ctx.out.line(JSON.stringify(view, null, 2))
+  else for (const line of logLines(view, renderOptions(ctx, flags))) ctx.out.line(line)
+}

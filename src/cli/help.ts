@@ -1,0 +1,69 @@
+// The help texts: an Examples block for every command and, on the root, the exit codes. Kept apart
+// from program.ts so the command wiring reads on one screen.
+import { EXIT } from '../engine/errors.js'
+import { CONFIG_ENV } from './config-layers.js'
+import { SIGNAL_EXIT } from './signals.js'
+
+export const EXIT_CODES: readonly [number, string][] = [
+  [EXIT.ok, 'success'],
+  [EXIT.preflight, 'preflight failed: this machine cannot be provisioned as it is (nothing was changed)'],
+  [
+    EXIT.provisioning,
+    'provisioning failed: resume with `vps-provision run` or undo with `vps-provision rollback`',
+  ],
+  [EXIT.rollback, 'rollback failed or was refused (damaged journal, files changed since)'],
+  [EXIT.verification, 'verification failed: the workstation is not fully working'],
+  [EXIT.usage, 'configuration or usage error (bad flag, value, file, or no confirmation)'],
+  [EXIT.notRoot, 'not root, or state files not readable without root'],
+  [EXIT.locked, 'another run or rollback holds the lock; try again when it has finished'],
+  [SIGNAL_EXIT.SIGHUP ?? 129, 'stopped by SIGHUP (terminal closed); the current action was completed'],
+  [SIGNAL_EXIT.SIGINT ?? 130, 'stopped by SIGINT (Ctrl-C); the current action was completed'],
+  [SIGNAL_EXIT.SIGTERM ?? 143, 'stopped by SIGTERM; the current action was completed'],
+]
+
+const block = (title: string, lines: readonly string[]) =>
+  `\n${title}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`
+
+export const ROOT_HELP = [
+  block('Examples', [
+    'sudo vps-provision plan                      # what would change, changing nothing',
+    'sudo vps-provision run --username alice      # provision the workstation',
+    'sudo vps-provision rollback latest --yes     # undo the last run',
+  ]),
+  block(
+    'Exit codes',
+    EXIT_CODES.map(([code, text]) => `${String(code).padEnd(4)} ${text}`),
+  ),
+  block('Environment (overrides the configuration file; flags override it)', [
+    ...CONFIG_ENV.map((name) => name),
+    'NO_COLOR: no colour. VPS_PROVISION_DEBUG=1: stack traces on unexpected errors.',
+  ]),
+  '\nMore: docs/cli.md and docs/exit-codes.md\n',
+].join('')
+
+export const EXAMPLES: Record<string, readonly string[]> = {
+  run: [
+    'sudo vps-provision run',
+    'sudo vps-provision run --username alice --ides vscode,cursor',
+    'sudo vps-provision run --rdp-port 3390 --rdp-firewall tunnel',
+    'sudo vps-provision run --only ide-installations --force',
+    'sudo vps-provision run --plain > /var/log/provision.log   # for cloud-init',
+    'sudo VPS_PROVISION_USERNAME=alice vps-provision run --yes --json',
+  ],
+  plan: [
+    'sudo vps-provision plan',
+    'sudo vps-provision plan --config ./config.yaml --skip desktop-install',
+    'sudo vps-provision plan --json | jq ".phases[].steps[] | select(.done == false)"',
+  ],
+  rollback: [
+    'sudo vps-provision rollback latest',
+    'sudo vps-provision rollback 20261126-100000-a1b2c3 --yes',
+    'sudo vps-provision rollback latest --to ide-installations --yes',
+  ],
+  status: ['vps-provision status', 'sudo vps-provision status 20261126-100000-a1b2c3 --json'],
+  sessions: ['sudo vps-provision sessions', 'sudo vps-provision sessions --json | jq ".[0].status"'],
+  log: ['sudo vps-provision log latest', 'sudo vps-provision log 20261126-100000-a1b2c3 --json'],
+  verify: ['sudo vps-provision verify', 'sudo vps-provision verify --username alice --json'],
+}
+
+export const examplesFor = (command: string) => block('Examples', EXAMPLES[command] ?? [])
