@@ -1,0 +1,552 @@
+// The project's own stand-ins for the three IDEs: the real download hosts are unreachable from the
+// lab, so tests install these instead. Everything is generated here, nothing is downloaded:
+//
+//   <outDir>/apt/                       signed apt repository (dists layout) with `code`, `antigravity`
+//     dists/stable/{InRelease,Release,Release.gpg}
+//     dists/stable/main/binary-<arch>/{Packages,Packages.gz}
+//     pool/main/{code,antigravity}_<version>_<arch>.deb
+//   <outDir>/cursor_0.50.0_<arch>.deb   served as a plain download (Cursor has no apt repository)
+//   <outDir>/Antigravity.AppImage       shell-script stand-in of an AppImage (see appImageScript)
+//   <outDir>/key.asc, key.gpg           the repository's public key, ASCII-armored and binary
+//
+// The signing key is a throwaway ed25519 key made in a temporary GNUPGHOME, with SHA-512 binding
+// signatures and a SHA-512 InRelease signature: trixie's apt verifies with sqv (Sequoia), which
+// rejects SHA-1 bindings ("SHA1 is not considered secure since 2023-02-01").
+//
+// Each stand-in editor is a shell script that answers like the real command line:
+//   `<cmd> --version` prints "<version>\nstandin\n<x64|arm64>" and exits 0 (for any user);
+//   run as root without --no-sandbox it refuses like Electron apps do (exit 1, "super user");
+//   --list-extensions / --install-extension ID / --uninstall-extension ID work on
+//   ~/.vscode|.cursor|.antigravity/extensions (or --extensions-dir) without any network;
+//   anything else prints a line instead of opening a window and exits 0.
+//
+// NOT mimicked: the real `code` package's postinst writes /etc/apt/sources.list.d/vscode.sources
+// (Signed-By: /usr/share/keyrings/microsoft.gpg) unless debconf `code/add-microsoft-repo` is false.
+// The stand-in has no maintainer scripts at all, so tests of that interplay must create the file.
+
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { cleanEnv, hostHas, run } from './proc.js'
+import { hostArch } from './trixie-root.js'
+
+/** Fixed timestamps: the .debs and the AppImage are byte-for-byte reproducible. */
+const SOURCE_DATE_EPOCH = '1735689600' // 2025-01-01T00:00:00Z
+
+export const REPO_SUITE = 'stable'
+export const REPO_COMPONENT = 'main'
+
+interface Ide {
+  pkg: 'code' | 'cursor' | 'antigravity'
+  product: string
+  upstream: string
+  debVersion: string
+  dataDir: string
+  icon: string
+  wmClass: string
+  color: string
+}
+
+export const IDES: Readonly<Record<Ide['pkg'], Ide>> = {
+  code: {
+    pkg: 'code',
+    product: 'Visual Studio Code',
+    upstream: '1.99.0',
+    debVersion: '1.99.0-stand-in',
+    dataDir: '.vscode',
+    icon: 'vscode',
+    wmClass: 'Code',
+    color: '#0065a9',
+  },
+  cursor: {
+    pkg: 'cursor',
+    product: 'Cursor',
+    upstream: '0.50.0',
+    debVersion: '0.50.0-stand-in',
+    dataDir: '.cursor',
+    icon: 'cursor',
+    wmClass: 'Cursor',
+    color: '#222222',
+  },
+  antigravity: {
+    pkg: 'antigravity',
+    product: 'Antigravity',
+    upstream: '1.0.0',
+    debVersion: '1.0.0-stand-in',
+    dataDir: '.antigravity',
+    icon: 'antigravity',
+    wmClass: 'Antigravity',
+    color: '#4285f4',
+  },
+}
+
+export interface StandInFiles {
+  cursorDeb: string
+  appImage: string
+  keyAsc: string
+  keyGpg: string
+  codeDeb: string
+  antigravityDeb: string
+  inRelease: string
+}
+
+export interface StandIns {
+  /** outDir, canonical: serve it with serveDir(dir). */
+  dir: string
+  arch: string
+  /** Fingerprint of the repository signing key. */
+  fingerprint: string
+  /** Repository below dir: URIs `<base>/apt`, Suites `stable`, Components `main`. */
+  repo: { path: string; suite: string; components: string[] }
+  /** Absolute paths. */
+  files: StandInFiles
+  /** The same files relative to dir, with '/' separators: the path part of their URLs. */
+  urlPaths: StandInFiles
+  /** Lower-case hex sha256 of each file. */
+  sha256: StandInFiles
+  /** Debian versions of the three packages. */
+  versions: Record<Ide['pkg'], string>
+  /** What `<cmd> --version` prints (without the final newline). */
+  versionOutput: Record<Ide['pkg'], string>
+}
+
+/** Host programs buildStandIns needs; empty when all are there. */
+export async function standInToolsMissing(): Promise<string[]> {
+  const need = ['dpkg-deb', 'gpg', 'gpgconf', 'apt-ftparchive']
+  const missing: string[] = []
+  for (const n of need) if (!(await hostHas(n))) missing.push(n)
+  return missing
+}
+
+export function versionOutput(ide: Ide, arch = 'x64'): string {
+  return `${ide.upstream}\nstandin\n${arch}`
+}
+
+function electronArch(debArch: string): string {
+  return debArch === 'amd64' ? 'x64' : debArch
+}
+
+/** Builds every stand-in into `outDir` (created; must be empty or missing). */
+export async function buildStandIns(outDir: string): Promise<StandIns> {
+  const missing = await standInToolsMissing()
+  if (missing.length > 0) throw new Error(`buildStandIns: missing host tools: ${missing.join(', ')}`)
+  await mkdir(outDir, { recursive: true })
+  if ((await readdir(outDir)).length > 0) throw new Error(`buildStandIns: ${outDir} is not empty`)
+  const dir = path.resolve(outDir)
+  const arch = await hostArch()
+  const work = await mkdtemp(path.join(tmpdir(), 'lab-standins-'))
+  const gnupgHome = await mkdtemp(path.join(tmpdir(), 'lab-gpg-'))
+  try {
+    const pool = path.join(dir, 'apt', 'pool', REPO_COMPONENT)
+    await mkdir(pool, { recursive: true })
+    const debName = (ide: Ide) => `${ide.pkg}_${ide.debVersion}_${arch}.deb`
+    const codeDeb = path.join(pool, debName(IDES.code))
+    const antigravityDeb = path.join(pool, debName(IDES.antigravity))
+    const cursorDeb = path.join(dir, `cursor_${IDES.cursor.upstream}_${arch}.deb`)
+    await buildDeb(IDES.code, arch, path.join(work, 'code'), codeDeb)
+    await buildDeb(IDES.antigravity, arch, path.join(work, 'antigravity'), antigravityDeb)
+    await buildDeb(IDES.cursor, arch, path.join(work, 'cursor'), cursorDeb)
+
+    const appImage = path.join(dir, 'Antigravity.AppImage')
+    await writeFile(appImage, appImageScript(IDES.antigravity), { mode: 0o755 })
+    await chmod(appImage, 0o755)
+
+    const gpg = new Gpg(gnupgHome)
+    const fingerprint = await gpg.generateKey()
+    const keyAsc = path.join(dir, 'key.asc')
+    const keyGpg = path.join(dir, 'key.gpg')
+    await gpg.run(['--armor', '--output', keyAsc, '--export', fingerprint])
+    await gpg.run(['--output', keyGpg, '--export', fingerprint])
+    await chmod(keyAsc, 0o644)
+    await chmod(keyGpg, 0o644)
+
+    const inRelease = await writeRepoIndices(path.join(dir, 'apt'), arch, gpg, fingerprint)
+
+    const files: StandInFiles = { cursorDeb, appImage, keyAsc, keyGpg, codeDeb, antigravityDeb, inRelease }
+    const urlPaths = mapFiles(files, (f) => path.relative(dir, f).split(path.sep).join('/'))
+    const sha256 = mapFiles(files, () => '')
+    for (const k of Object.keys(files) as (keyof StandInFiles)[]) sha256[k] = await sha256File(files[k])
+    const ea = electronArch(arch)
+    return {
+      dir,
+      arch,
+      fingerprint,
+      repo: { path: 'apt', suite: REPO_SUITE, components: [REPO_COMPONENT] },
+      files,
+      urlPaths,
+      sha256,
+      versions: {
+        code: IDES.code.debVersion,
+        cursor: IDES.cursor.debVersion,
+        antigravity: IDES.antigravity.debVersion,
+      },
+      versionOutput: {
+        code: versionOutput(IDES.code, ea),
+        cursor: versionOutput(IDES.cursor, ea),
+        antigravity: versionOutput(IDES.antigravity, ea),
+      },
+    }
+  } finally {
+    // gpg-agent was started by us for this GNUPGHOME: stop it before deleting the directory.
+    await run(['gpgconf', '--kill', 'all'], {
+      env: cleanEnv({ GNUPGHOME: gnupgHome }),
+      allowFailure: true,
+      timeoutMs: 30_000,
+    })
+    await rm(gnupgHome, { recursive: true, force: true })
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** deb822 source for the stand-in repository served at `baseUrl` (serveDir's url). */
+export function standInSources(baseUrl: string, signedBy: string, arch = 'amd64'): string {
+  return [
+    'Types: deb',
+    `URIs: ${baseUrl.replace(/\/+$/, '')}/apt`,
+    `Suites: ${REPO_SUITE}`,
+    `Components: ${REPO_COMPONENT}`,
+    `Architectures: ${arch}`,
+    `Signed-By: ${signedBy}`,
+    '',
+  ].join('\n')
+}
+
+function mapFiles(files: StandInFiles, f: (v: string) => string): StandInFiles {
+  const out = { ...files }
+  for (const k of Object.keys(out) as (keyof StandInFiles)[]) out[k] = f(out[k])
+  return out
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+// ---------------------------------------------------------------------------------------------
+// .deb packages
+
+async function buildDeb(ide: Ide, arch: string, stage: string, out: string): Promise<void> {
+  const share = path.join(stage, 'usr', 'share')
+  const files: [string, string, number][] = [
+    [path.join(share, ide.pkg, ide.pkg), ideScript(ide), 0o755],
+    [path.join(share, ide.pkg, 'bin', ide.pkg), wrapperScript(ide), 0o755],
+    [
+      path.join(share, 'applications', `${ide.pkg}.desktop`),
+      desktopEntry(ide, `/usr/share/${ide.pkg}/${ide.pkg}`),
+      0o644,
+    ],
+    [path.join(share, 'pixmaps', `${ide.icon}.svg`), iconSvg(ide), 0o644],
+    [path.join(share, 'doc', ide.pkg, 'README.stand-in'), readme(ide), 0o644],
+  ]
+  for (const [file, content, mode] of files) {
+    await mkdir(path.dirname(file), { recursive: true })
+    await writeFile(file, content)
+    await chmod(file, mode)
+  }
+  await mkdir(path.join(stage, 'usr', 'bin'), { recursive: true })
+  // Like the vendors' packages: /usr/bin/<cmd> is an absolute symlink to the CLI wrapper.
+  await symlink(`/usr/share/${ide.pkg}/bin/${ide.pkg}`, path.join(stage, 'usr', 'bin', ide.pkg))
+  const installedKiB = Math.max(1, Math.ceil(files.reduce((n, [, c]) => n + Buffer.byteLength(c), 0) / 1024))
+  const control = [
+    `Package: ${ide.pkg}`,
+    `Version: ${ide.debVersion}`,
+    `Architecture: ${arch}`,
+    'Maintainer: vps-provision test lab <lab@vps-provision.invalid>',
+    `Installed-Size: ${installedKiB}`,
+    ...(ide.pkg === 'code' ? ['Provides: visual-studio-code'] : []),
+    'Section: devel',
+    'Priority: optional',
+    `Description: ${ide.product} (vps-provision test stand-in)`,
+    ' Shell scripts that answer like the real command line (--version, extensions);',
+    " built by vps-provision's test lab. Not the real editor.",
+    '',
+  ].join('\n')
+  await mkdir(path.join(stage, 'DEBIAN'), { recursive: true })
+  await writeFile(path.join(stage, 'DEBIAN', 'control'), control)
+  await run(['chmod', '-R', 'u=rwX,go=rX', path.join(stage, 'DEBIAN')], { timeoutMs: 30_000 })
+  await run(['find', stage, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+'], { timeoutMs: 30_000 })
+  await run(['dpkg-deb', '--root-owner-group', '-Zxz', '--build', stage, out], {
+    env: cleanEnv({ SOURCE_DATE_EPOCH }),
+    timeoutMs: 120_000,
+  })
+}
+
+function readme(ide: Ide): string {
+  return `${ide.product} ${ide.upstream} STAND-IN\n\nBuilt by vps-provision's test lab (test/lab/stand-ins.ts). Not the real editor.\n`
+}
+
+function wrapperScript(ide: Ide): string {
+  return `#!/bin/sh\n# ${ide.product} stand-in CLI wrapper (vps-provision test lab)\nexec /usr/share/${ide.pkg}/${ide.pkg} "$@"\n`
+}
+
+/** The stand-in editor: a POSIX sh script, the same in the .debs and inside the AppImage. */
+export function ideScript(ide: Ide): string {
+  return `#!/bin/sh
+# STAND-IN for ${ide.product} ${ide.upstream}, built by vps-provision's test lab
+# (test/lab/stand-ins.ts). Not the real editor: it answers the command-line calls a provisioner
+# makes, without a window and without any network.
+set -eu
+NAME='${ide.pkg}'
+PRODUCT='${ide.product}'
+VERSION='${ide.upstream}'
+COMMIT='standin'
+case "$(uname -m)" in
+  x86_64) ARCH=x64 ;;
+  aarch64) ARCH=arm64 ;;
+  *) ARCH=$(uname -m) ;;
+esac
+case "\${1:-}" in
+  --version|-v) printf '%s\\n%s\\n%s\\n' "$VERSION" "$COMMIT" "$ARCH"; exit 0 ;;
+  --help|-h) printf '%s %s (vps-provision lab stand-in)\\n\\nUsage: %s [options][paths...]\\n' "$PRODUCT" "$VERSION" "$NAME"; exit 0 ;;
+esac
+# Electron apps refuse to run as root unless told --no-sandbox.
+if [ "$(id -u)" = 0 ]; then
+  no_sandbox=no
+  for a in "$@"; do
+    case "$a" in --no-sandbox) no_sandbox=yes ;; esac
+  done
+  if [ "$no_sandbox" = no ]; then
+    echo "You are trying to start $PRODUCT as a super user which isn't recommended. If this was intended, please add the argument \\\`--no-sandbox\\\` and specify an alternate user data directory using the \\\`--user-data-dir\\\` argument." >&2
+    exit 1
+  fi
+fi
+all_args="$*"
+ext_dir="\${HOME:-/root}/${ide.dataDir}/extensions"
+action=launch
+ids=''
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --extensions-dir) ext_dir=\${2:?--extensions-dir needs a value}; shift ;;
+    --extensions-dir=*) ext_dir=\${1#*=} ;;
+    --list-extensions) action=list ;;
+    --install-extension) action=install; ids="$ids \${2:?--install-extension needs an id}"; shift ;;
+    --uninstall-extension) action=uninstall; ids="$ids \${2:?--uninstall-extension needs an id}"; shift ;;
+  esac
+  shift
+done
+case "$action" in
+  list)
+    if [ -d "$ext_dir" ]; then ls -1 "$ext_dir"; fi
+    ;;
+  install)
+    for id in $ids; do
+      case "$id" in
+        *.*) mkdir -p "$ext_dir/$id"; echo "Extension '$id' was successfully installed." ;;
+        *) echo "Extension '$id' not found." >&2; exit 1 ;;
+      esac
+    done
+    ;;
+  uninstall)
+    for id in $ids; do
+      if [ -d "$ext_dir/$id" ]; then
+        rm -rf "\${ext_dir:?}/$id"; echo "Extension '$id' was successfully uninstalled!"
+      else
+        echo "Extension '$id' is not installed." >&2; exit 1
+      fi
+    done
+    ;;
+  launch)
+    echo "$PRODUCT stand-in: no window to open (arguments: $all_args)"
+    ;;
+esac
+exit 0
+`
+}
+
+export function desktopEntry(ide: Ide, exec: string, extra: string[] = []): string {
+  return [
+    '[Desktop Entry]',
+    `Name=${ide.product}`,
+    `Comment=${ide.product} stand-in for vps-provision tests`,
+    'GenericName=Text Editor',
+    `Exec=${exec} %F`,
+    `Icon=${ide.icon}`,
+    'Type=Application',
+    'StartupNotify=false',
+    `StartupWMClass=${ide.wmClass}`,
+    'Categories=Development;IDE;',
+    'MimeType=text/plain;inode/directory;',
+    `Keywords=${ide.pkg};editor;`,
+    ...extra,
+    '',
+  ].join('\n')
+}
+
+function iconSvg(ide: Ide): string {
+  const letters = ide.product.slice(0, 2).toUpperCase()
+  return (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">' +
+    `<rect width="64" height="64" rx="12" fill="${ide.color}"/>` +
+    `<text x="32" y="42" font-size="26" text-anchor="middle" fill="#ffffff" font-family="sans-serif">${letters}</text>` +
+    '</svg>\n'
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// AppImage stand-in
+
+/**
+ * A shell script posing as Antigravity.AppImage. It is NOT a real AppImage: no ELF runtime, no
+ * squashfs payload, no AppImage magic bytes ("AI\x02" at offset 8), so `file` calls it a shell
+ * script. It follows the AppImage runtime's command line instead:
+ *   --appimage-extract          creates ./squashfs-root (AppRun, antigravity.desktop, antigravity.svg,
+ *                               .DirIcon, usr/bin/antigravity) and lists what it wrote, like the real one;
+ *   --appimage-extract-and-run  (or APPIMAGE_EXTRACT_AND_RUN=1) runs the app from a temporary extraction;
+ *   --appimage-version          prints a runtime version line;
+ *   anything else (including --version): like a real type-2 AppImage it needs FUSE 2 to mount
+ *   itself; without libfuse.so.2 (package libfuse2t64 on trixie) it prints the runtime's
+ *   "dlopen(): error loading libfuse.so.2 ... AppImages require FUSE to run" and exits 1. With it,
+ *   it runs the app (so `Antigravity.AppImage --version` answers only where FUSE 2 is installed,
+ *   while `squashfs-root/AppRun --version` always does).
+ */
+export function appImageScript(ide: Ide): string {
+  const desktop = desktopEntry(ide, ide.pkg, [`X-AppImage-Version=${ide.upstream}`])
+  return `#!/bin/sh
+# ${ide.product}.AppImage: STAND-IN built by vps-provision's test lab (test/lab/stand-ins.ts).
+# NOT a real AppImage (no ELF runtime, no squashfs payload, no magic bytes): a POSIX shell script
+# that follows the AppImage runtime's command line (--appimage-extract, --appimage-extract-and-run,
+# --appimage-version) and, like a real one, needs FUSE 2 (libfuse.so.2) to run without extraction.
+set -eu
+extract() {
+  d=$1
+  mkdir -p "$d/usr/bin"
+  cat > "$d/AppRun" <<'LAB_EOF_APPRUN'
+#!/bin/sh
+here=$(dirname "$(readlink -f "$0")")
+exec "$here/usr/bin/${ide.pkg}" "$@"
+LAB_EOF_APPRUN
+  cat > "$d/usr/bin/${ide.pkg}" <<'LAB_EOF_APP'
+${ideScript(ide)}LAB_EOF_APP
+  cat > "$d/${ide.pkg}.desktop" <<'LAB_EOF_DESKTOP'
+${desktop}LAB_EOF_DESKTOP
+  cat > "$d/${ide.icon}.svg" <<'LAB_EOF_ICON'
+${iconSvg(ide)}LAB_EOF_ICON
+  ln -sf "${ide.icon}.svg" "$d/.DirIcon"
+  chmod 0755 "$d" "$d/usr" "$d/usr/bin" "$d/AppRun" "$d/usr/bin/${ide.pkg}"
+  chmod 0644 "$d/${ide.pkg}.desktop" "$d/${ide.icon}.svg"
+}
+run_extracted() {
+  tmp=$(mktemp -d "\${TMPDIR:-/tmp}/.mount_standin.XXXXXX")
+  extract "$tmp/root"
+  set +e
+  APPIMAGE="$self" APPDIR="$tmp/root" "$tmp/root/AppRun" "$@"
+  rc=$?
+  rm -rf "$tmp"
+  exit "$rc"
+}
+self=$(readlink -f "$0")
+case "\${1:-}" in
+  --appimage-extract)
+    extract squashfs-root
+    find squashfs-root | sort
+    exit 0
+    ;;
+  --appimage-extract-and-run) shift; run_extracted "$@" ;;
+  --appimage-version) echo 'AppImage runtime stand-in (vps-provision test lab)'; exit 0 ;;
+  --appimage-help)
+    echo 'AppImage options: --appimage-extract --appimage-extract-and-run --appimage-version --appimage-help'
+    exit 0
+    ;;
+  --appimage-*) echo "Unknown AppImage option: $1" >&2; exit 1 ;;
+esac
+if [ "\${APPIMAGE_EXTRACT_AND_RUN:-}" = 1 ]; then run_extracted "$@"; fi
+if ! ls /usr/lib/*/libfuse.so.2 /lib/*/libfuse.so.2 /usr/lib/libfuse.so.2 >/dev/null 2>&1; then
+  cat >&2 <<'LAB_EOF_FUSE'
+dlopen(): error loading libfuse.so.2
+
+AppImages require FUSE to run.
+You might still be able to extract the contents of this AppImage
+if you run it with the --appimage-extract option.
+LAB_EOF_FUSE
+  exit 1
+fi
+run_extracted "$@"
+`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed repository
+
+class Gpg {
+  constructor(readonly home: string) {}
+
+  run(args: string[]) {
+    return run(
+      ['gpg', '--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
+      {
+        env: cleanEnv({ GNUPGHOME: this.home }),
+        timeoutMs: 120_000,
+      },
+    )
+  }
+
+  /** A throwaway ed25519 signing key, bound with SHA-512; returns its fingerprint. */
+  async generateKey(): Promise<string> {
+    await chmod(this.home, 0o700)
+    const uid = `vps-provision lab stand-in repository ${randomBytes(3).toString('hex')} <lab@vps-provision.invalid>`
+    await this.run(['--cert-digest-algo', 'SHA512', '--quick-gen-key', uid, 'ed25519', 'sign', 'never'])
+    const list = await this.run(['--with-colons', '--list-secret-keys'])
+    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(list.stdout)?.[1]
+    if (!fpr) throw new Error(`gpg: no fingerprint in:\n${list.stdout}`)
+    return fpr
+  }
+}
+
+async function writeRepoIndices(repo: string, arch: string, gpg: Gpg, fpr: string): Promise<string> {
+  const rel = path.join('dists', REPO_SUITE)
+  const binDir = path.join(repo, rel, REPO_COMPONENT, `binary-${arch}`)
+  await mkdir(binDir, { recursive: true })
+  const env = cleanEnv({ SOURCE_DATE_EPOCH })
+  const packages = await run(['apt-ftparchive', 'packages', `pool/${REPO_COMPONENT}`], { cwd: repo, env })
+  const text = `${packages.stdout.trim()}\n`
+  await writeFile(path.join(binDir, 'Packages'), text)
+  await writeFile(path.join(binDir, 'Packages.gz'), gzipSync(text, { level: 9 }))
+  const release = await run(
+    [
+      'apt-ftparchive',
+      '-o',
+      'APT::FTPArchive::Release::Origin=vps-provision-lab',
+      '-o',
+      'APT::FTPArchive::Release::Label=vps-provision-lab stand-ins',
+      '-o',
+      `APT::FTPArchive::Release::Suite=${REPO_SUITE}`,
+      '-o',
+      `APT::FTPArchive::Release::Codename=${REPO_SUITE}`,
+      '-o',
+      `APT::FTPArchive::Release::Architectures=${arch}`,
+      '-o',
+      `APT::FTPArchive::Release::Components=${REPO_COMPONENT}`,
+      '-o',
+      'APT::FTPArchive::Release::Description=vps-provision test lab stand-ins (not real editors)',
+      'release',
+      rel,
+    ],
+    { cwd: repo, env },
+  )
+  const releaseFile = path.join(repo, rel, 'Release')
+  await writeFile(releaseFile, `${release.stdout.trim()}\n`)
+  const inRelease = path.join(repo, rel, 'InRelease')
+  const sign = ['--digest-algo', 'SHA512', '--local-user', fpr]
+  await gpg.run([...sign, '--clearsign', '--output', inRelease, releaseFile])
+  await gpg.run([
+    ...sign,
+    '--armor',
+    '--detach-sign',
+    '--output',
+    path.join(repo, rel, 'Release.gpg'),
+    releaseFile,
+  ])
+  for (const f of ['Release', 'InRelease', 'Release.gpg']) await chmod(path.join(repo, rel, f), 0o644)
+  await stat(inRelease)
+  return inRelease
+}
+
+/** Runs desktop-file-validate on `file`; returns its output (empty when the entry is clean). */
+export async function validateDesktopFile(file: string): Promise<string> {
+  const r = await run(['desktop-file-validate', file], { allowFailure: true, timeoutMs: 30_000 })
+  return `${r.stdout}\n${r.stderr}`.trim() + (r.exitCode !== 0 ? `\n(exit ${r.exitCode})` : '')
+}
