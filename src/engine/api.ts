@@ -2,11 +2,18 @@
 // lives, where events go, an abort signal wired to SIGINT/SIGTERM), so tests drive the same code
 // paths as the binary with a fake system and a temp state root.
 import type { Config } from '../config/schema.js'
-import type { PhaseName, ProvisioningSession, TransactionLogEntry } from '../model/schemas.js'
+import type {
+  DeveloperUser,
+  IDEInstallation,
+  PhaseName,
+  ProvisioningSession,
+  TransactionLogEntry,
+  VPSInstance,
+} from '../model/schemas.js'
 import type { System } from '../system/port.js'
 import type { EventSink, Summary } from './events.js'
 import type { StatePaths } from './paths.js'
-import type { Phase } from './types.js'
+import type { Facts, Phase } from './types.js'
 
 export interface EngineDeps {
   sys: System
@@ -18,6 +25,14 @@ export interface EngineDeps {
   phases?: readonly Phase[]
   /** True when stdout is a terminal: decides where a generated password goes. */
   interactive: boolean
+  /** Reads what the run produced (user, IDEs, summary lines) from the machine afterwards. */
+  describe?: (sys: System, cfg: Config, facts: Facts, vps: VPSInstance | null) => Promise<Report>
+}
+
+export interface Report {
+  notes: string[]
+  developerUser: DeveloperUser | null
+  ideInstallations: IDEInstallation[]
 }
 
 export interface RunOptions {

@@ -2,7 +2,7 @@
 // a Step checks whether its desired state holds and, if not, applies it through the System port,
 // journaling each change (with its undo) before making it.
 import type { Config } from '../config/schema.js'
-import type { ActionType, DeveloperUser, IDEInstallation, PhaseName } from '../model/schemas.js'
+import type { ActionType, DeveloperUser, IDEInstallation, PhaseName, VPSInstance } from '../model/schemas.js'
 import type { System } from '../system/port.js'
 import type { Undo } from './undo.js'
 
@@ -69,7 +69,9 @@ export interface Facts {
   /** systemd-detect-virt's answer: "none", "kvm", "systemd-nspawn", ... */
   virtualization: string
   container: boolean
-  /** systemd is PID 1: units can be started and enabled for real. */
+  /** We run inside a chroot: kernel, firewall and services belong to the host. Never touch them. */
+  chroot: boolean
+  /** systemd is PID 1 of this machine (not of a host around our chroot): units can run for real. */
   systemd: boolean
   architecture: string
 }
@@ -83,6 +85,7 @@ export interface SessionOutputs {
   /** Where the credentials were written when there was no TTY. */
   credentialsFile: string | null
   notes: string[]
+  vpsInfo: VPSInstance | null
 }
 
 export interface PhaseInput {
@@ -90,6 +93,8 @@ export interface PhaseInput {
   facts: Facts
   /** A person is watching a terminal: a generated password can be shown instead of filed. */
   interactive: boolean
+  /** Users that earlier sessions created and that are not rolled back: ours to reuse. */
+  createdUsers: readonly string[]
 }
 
 export interface Phase {

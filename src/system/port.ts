@@ -87,8 +87,19 @@ export interface DownloadResult {
   sha256: string
 }
 
-/** Network access the System needs besides apt: downloads with resume. */
+export interface ProbeResult {
+  /** HTTP status, or null when no answer came (DNS, refused, timeout). */
+  status: number | null
+  /** The server's Date header: a wrong local clock makes apt reject Release files. */
+  date: string | null
+  error: string | null
+}
+
+/** Network access the System needs besides apt: downloads with resume, reachability probes. */
 export interface Downloader {
+  /** One HEAD (falling back to GET) request with a short timeout; never throws. */
+  probe(url: string): Promise<ProbeResult>
+
   /**
    * Fetches `url` into `dest` (atomic: `dest.part` then rename), resuming a partial `dest.part`
    * with an HTTP Range request. Retries transient failures with backoff.

@@ -1,0 +1,68 @@
+// rdp-config: xrdp with its own TLS certificate, TLS-only security, root logins refused, and only
+// the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
+// XFCE through ~/.xsession, written for the developer user in user-creation.
+import { definePhase } from '../src/engine/phase.js'
+import { tcpListeners } from '../src/preflight/machine.js'
+import { assert, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
+import { tlsCertificate } from '../src/steps/tls-certificate.js'
+
+export const XRDP_INI = '/etc/xrdp/xrdp.ini'
+export const SESMAN_INI = '/etc/xrdp/sesman.ini'
+export const XRDP_CERT = '/etc/xrdp/vps-provision-cert.pem'
+export const XRDP_KEY = '/etc/xrdp/vps-provision-key.pem'
+
+export const rdpConfig = definePhase({
+  name: 'rdp-config',
+  title: 'Remote desktop (xrdp)',
+  weight: 2,
+  needsSystemd: true,
+  steps: ({ cfg }) => {
+    // Tunnel mode binds to loopback too: closed even where no firewall is running.
+    const port = cfg.rdp.firewall === 'tunnel' ? `tcp://127.0.0.1:${cfg.rdp.port}` : String(cfg.rdp.port)
+    return [
+      packages(['xrdp', 'xorgxrdp', 'ssl-cert', 'openssl'], { id: 'packages' }),
+      tlsCertificate({
+        id: 'tls',
+        certPath: XRDP_CERT,
+        keyPath: XRDP_KEY,
+        group: 'xrdp',
+        commonName: 'vps-provision-xrdp',
+      }),
+      iniValues({
+        id: 'xrdp-ini',
+        path: XRDP_INI,
+        values: {
+          Globals: {
+            port,
+            security_layer: 'tls',
+            crypt_level: 'high',
+            certificate: XRDP_CERT,
+            key_file: XRDP_KEY,
+            ssl_protocols: 'TLSv1.2, TLSv1.3',
+          },
+        },
+      }),
+      iniValues({ id: 'sesman-ini', path: SESMAN_INI, values: { Security: { AllowRootLogin: false } } }),
+      service('xrdp-sesman', { id: 'sesman-service', enabled: true, running: true }),
+      service('xrdp', { id: 'xrdp-service', enabled: true, running: true }),
+      restartOnChange({
+        id: 'xrdp-restart',
+        unit: 'xrdp',
+        how: 'restart',
+        watch: [XRDP_INI, SESMAN_INI, XRDP_CERT, XRDP_KEY],
+      }),
+      assert({
+        id: 'listening',
+        title: `xrdp listens on port ${cfg.rdp.port}`,
+        check: async (sys) => {
+          const l = (await tcpListeners(sys)).find((x) => x.port === cfg.rdp.port)
+          return {
+            ok: l !== undefined,
+            detail: l ? `${l.process} on ${l.address}:${l.port}` : `nothing listens on ${cfg.rdp.port}`,
+            hint: 'See journalctl -u xrdp and /var/log/xrdp.log',
+          }
+        },
+      }),
+    ]
+  },
+})

@@ -1,0 +1,58 @@
+// What the summary tells the person at the end, and the session's DeveloperUser and
+// IDEInstallation records: read from the machine after the run, so they are true on a re-run too.
+import type { Config } from '../src/config/schema.js'
+import type { Report } from '../src/engine/api.js'
+import type { Facts } from '../src/engine/types.js'
+import { ideSpec, verifyIde } from '../src/ides.js'
+import type { VPSInstance } from '../src/model/schemas.js'
+import { groupsOf, passwdEntry, shadowEntry } from '../src/steps/accounts.js'
+import { CREDENTIALS_FILE } from '../src/steps/developer-password.js'
+import type { System } from '../src/system/port.js'
+
+export async function describeWorkstation(
+  sys: System,
+  cfg: Config,
+  _facts: Facts,
+  vps: VPSInstance | null,
+): Promise<Report> {
+  const name = cfg.username
+  const pw = await passwdEntry(sys, name)
+  const host = vps?.ip_address ?? '<server-ip>'
+  const port = cfg.rdp.port
+  const notes: string[] = []
+  if (cfg.rdp.firewall === 'open') notes.push(`RDP:      ${host}:${port}`)
+  notes.push(
+    `Tunnel:   ssh -L ${port}:localhost:${port} root@${host}   then connect your RDP client to localhost:${port}`,
+  )
+  notes.push(`Username: ${name}`)
+  const credentials = await sys.stat(CREDENTIALS_FILE)
+  notes.push(
+    credentials
+      ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
+      : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
+  )
+  const ides = pw ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg), name))) : []
+  for (const ide of ides)
+    notes.push(
+      `${ide.ide_name.padEnd(9)} ${ide.verified ? ide.version : `NOT verified: ${ide.verification_errors[0] ?? ''}`}`,
+    )
+  return {
+    notes,
+    developerUser: pw
+      ? {
+          username: name,
+          full_name: cfg.fullName,
+          uid: pw.uid,
+          gid: pw.gid,
+          home_directory: pw.home,
+          shell: pw.shell,
+          groups: await groupsOf(sys, name),
+          password_expires: (await shadowEntry(sys, name))?.lastChange === '0',
+          ssh_key_auth_enabled: (await sys.stat(`${pw.home}/.ssh/authorized_keys`)) !== null,
+          credentials_location: credentials ? CREDENTIALS_FILE : null,
+          created_at: new Date().toISOString(),
+        }
+      : null,
+    ideInstallations: ides,
+  }
+}

@@ -1,0 +1,68 @@
+// system-prep: apt made quiet and predictable, the base packages in one transaction, and the
+// firewall (SSH first, so enabling it never locks us out). No upgrade unless asked: it cannot be
+// undone. The SSH hardening drop-in lives in user-creation: it may only follow a working sudo user.
+import { definePhase } from '../src/engine/phase.js'
+import { APT_GET } from '../src/steps/apt.js'
+import { sshdPorts, ufwAllow, ufwEnabled } from '../src/steps/firewall.js'
+import { aptUpdate, command, packages } from '../src/steps/index.js'
+import { allOf, lazy } from '../src/steps/lazy.js'
+
+/** Listed with reasons in docs/phases.md. */
+export const BASE_PACKAGES = [
+  'ca-certificates',
+  'curl',
+  'gnupg',
+  'git',
+  'build-essential',
+  'sudo',
+  'bash-completion',
+  'ufw',
+  'openssl',
+  'unzip',
+  'less',
+  'nano',
+  'htop',
+  'locales',
+  'desktop-file-utils',
+]
+
+export const systemPrep = definePhase({
+  name: 'system-prep',
+  title: 'System preparation',
+  weight: 3,
+  steps: ({ cfg, facts }) => [
+    aptUpdate({ id: 'apt-update' }),
+    packages(BASE_PACKAGES, { id: 'base-packages' }),
+    ...(cfg.upgrade
+      ? [
+          command({
+            id: 'upgrade',
+            title: 'Upgrade installed packages (apt-get upgrade)',
+            argv: [...APT_GET, 'upgrade'],
+            undo: 'irreversible',
+            reason: 'apt-get upgrade replaced package versions; Debian keeps no way back to the old ones',
+            actionType: 'PACKAGE_INSTALL',
+            check: async (sys) => {
+              const r = await sys.exec([...APT_GET, '-s', 'upgrade'], { allowFailure: true })
+              const n = (r.stdout.match(/^Inst /gm) ?? []).length
+              return { done: n === 0, observed: `upgradable: ${n}`, why: `${n} package(s) can be upgraded` }
+            },
+          }),
+        ]
+      : []),
+    // A chroot shares the host's netfilter: a firewall there would be the host's. Never touch it.
+    ...(cfg.firewall && !facts.chroot
+      ? [
+          lazy('firewall.allow-ssh', 'Allow SSH through the firewall', async (sys) =>
+            allOf(
+              'firewall.allow-ssh',
+              'Allow SSH',
+              (await sshdPorts(sys)).map((p) => ufwAllow(p, 'SSH')),
+            ),
+          ),
+          ...(cfg.rdp.firewall === 'open' ? [ufwAllow(cfg.rdp.port, 'RDP')] : []),
+          ufwEnabled(),
+        ]
+      : []),
+  ],
+})

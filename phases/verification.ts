@@ -1,0 +1,112 @@
+// verification: read-only proof that the workstation works: xrdp and sesman active, the RDP port
+// listening, xrdp's key permissions sound, the user with its groups and passwordless sudo, and
+// every IDE verified as the developer user. A failure exits 4 naming the check and what to do.
+import { definePhase } from '../src/engine/phase.js'
+import { ideSpec, verifyIde } from '../src/ides.js'
+import { tcpListeners } from '../src/preflight/machine.js'
+import { groupsOf, passwdEntry } from '../src/steps/accounts.js'
+import { assert } from '../src/steps/index.js'
+import type { System } from '../src/system/port.js'
+import { DEV_GROUPS } from './user-creation.js'
+
+async function unitActive(sys: System, unit: string) {
+  const r = await sys.exec(['systemctl', 'is-active', unit], { allowFailure: true })
+  const state = r.stdout.trim() || 'unknown'
+  return {
+    ok: state === 'active',
+    detail: `${unit} is ${state}`,
+    hint: `systemctl status ${unit}; journalctl -u ${unit}`,
+  }
+}
+
+export const verification = definePhase({
+  name: 'verification',
+  title: 'Verification',
+  weight: 1,
+  readOnly: true,
+  needsSystemd: true,
+  steps: ({ cfg }) => {
+    const name = cfg.username
+    return [
+      assert({ id: 'xrdp-active', title: 'xrdp is running', check: (sys) => unitActive(sys, 'xrdp') }),
+      assert({
+        id: 'sesman-active',
+        title: 'xrdp-sesman is running',
+        check: (sys) => unitActive(sys, 'xrdp-sesman'),
+      }),
+      assert({
+        id: 'rdp-listening',
+        title: `RDP port ${cfg.rdp.port} is listening`,
+        check: async (sys) => {
+          const l = (await tcpListeners(sys)).find((x) => x.port === cfg.rdp.port)
+          return {
+            ok: !!l,
+            detail: l ? `${l.process} on ${l.address}:${l.port}` : 'not listening',
+            hint: 'journalctl -u xrdp',
+          }
+        },
+      }),
+      assert({
+        id: 'xrdp-chkpriv',
+        title: 'xrdp can read its key and certificate (xrdp-chkpriv)',
+        check: async (sys) => {
+          const r = await sys.exec(['xrdp-chkpriv'], { allowFailure: true })
+          return {
+            ok: r.exitCode === 0,
+            detail: (r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ') || 'ok',
+            hint: 'ls -l /etc/xrdp/*.pem',
+          }
+        },
+      }),
+      assert({
+        id: 'user',
+        title: `User ${name} with groups ${DEV_GROUPS.join(', ')}`,
+        check: async (sys) => {
+          if (!(await passwdEntry(sys, name)))
+            return {
+              ok: false,
+              detail: `${name} does not exist`,
+              hint: 'vps-provision run --only user-creation',
+            }
+          const groups = new Set(await groupsOf(sys, name))
+          const lacking = DEV_GROUPS.filter((g) => !groups.has(g))
+          return {
+            ok: lacking.length === 0,
+            detail: lacking.length ? `missing groups: ${lacking.join(', ')}` : 'all groups',
+            hint: 'vps-provision run --only user-creation',
+          }
+        },
+      }),
+      assert({
+        id: 'sudo',
+        title: `Passwordless sudo for ${name}`,
+        check: async (sys) => {
+          const r = await sys.exec(['runuser', '-u', name, '--', 'sudo', '-n', 'true'], {
+            allowFailure: true,
+          })
+          return {
+            ok: r.exitCode === 0,
+            detail: r.exitCode === 0 ? 'sudo -n true ok' : r.stderr.trim(),
+            hint: `Check /etc/sudoers.d/vps-provision-${name}`,
+          }
+        },
+      }),
+      ...cfg.ides.map((id) =>
+        assert({
+          id: `ide-${id}`,
+          title: `${id} works for ${name}`,
+          check: async (sys) => {
+            const ide = await verifyIde(sys, ideSpec(id, cfg), name)
+            return {
+              ok: ide.verified,
+              detail: ide.verified
+                ? `${ide.command_name} ${ide.version}`
+                : ide.verification_errors.join('; '),
+              hint: `vps-provision run --only ide-installations --ides ${id}`,
+            }
+          },
+        }),
+      ),
+    ]
+  },
+})

@@ -1,0 +1,44 @@
+// Facts about the machine, gathered once per invocation through the System port. They decide what
+// can run here, so they are measured, never assumed. When in doubt they say "no": a chroot shares
+// the host's kernel, firewall and init, and a wrong "yes" would change the host.
+import type { System } from '../system/port.js'
+import type { Facts } from './types.js'
+
+const CONTAINERS = new Set([
+  'openvz',
+  'lxc',
+  'lxc-libvirt',
+  'systemd-nspawn',
+  'docker',
+  'podman',
+  'rkt',
+  'wsl',
+  'proot',
+  'pouch',
+  'container-other',
+])
+
+export async function gatherFacts(sys: System): Promise<Facts> {
+  const virt = await sys.exec(['systemd-detect-virt'], { allowFailure: true }).catch(() => null)
+  const virtualization = virt?.stdout.trim() || 'none'
+  const chroot = await inChroot(sys)
+  const pid1 = (await sys.readFile('/proc/1/comm').catch(() => null))?.toString().trim()
+  const arch = await sys.exec(['dpkg', '--print-architecture'], { allowFailure: true }).catch(() => null)
+  return {
+    virtualization,
+    container: CONTAINERS.has(virtualization),
+    chroot,
+    systemd: !chroot && pid1 === 'systemd',
+    architecture: arch?.exitCode === 0 ? arch.stdout.trim() : 'unknown',
+  }
+}
+
+/** Our / differs from PID 1's /: a chroot. If we cannot tell (no /proc), assume the worst. */
+async function inChroot(sys: System): Promise<boolean> {
+  const r = await sys
+    .exec(['stat', '-L', '-c', '%d:%i', '/', '/proc/1/root'], { allowFailure: true })
+    .catch(() => null)
+  if (!r || r.exitCode !== 0) return true
+  const [ours, pid1s] = r.stdout.trim().split('\n')
+  return !ours || ours !== pid1s
+}

@@ -1,0 +1,100 @@
+// The read-only commands: plan (what run would do), verify (the verification phase's checks alone),
+// and the views of stored sessions and journals. None of them takes the lock or writes anything.
+import type { Config } from '../config/schema.js'
+import type { ProvisioningSession } from '../model/schemas.js'
+import type { EngineDeps, LogView, PlanReport } from './api.js'
+import { CheckpointStore } from './checkpoints.js'
+import { EXIT, errorMessage } from './errors.js'
+import { now, type Summary } from './events.js'
+import { gatherFacts } from './facts.js'
+import { deriveActions, readJournal, toTransactionLog } from './journal.js'
+import type { StatePaths } from './paths.js'
+import { selectPhases } from './run.js'
+import { SessionStore } from './session-store.js'
+
+export async function planRun(deps: EngineDeps, cfg: Config): Promise<PlanReport> {
+  const facts = await gatherFacts(deps.sys)
+  const checkpoints = new CheckpointStore(deps.paths)
+  const report: PlanReport = { phases: [] }
+  for (const phase of selectPhases(deps.phases ?? [], cfg)) {
+    const steps = phase.steps({ cfg, facts, interactive: deps.interactive, createdUsers: [] })
+    const planned = []
+    for (const step of steps) {
+      const c = await step.check(deps.sys)
+      planned.push({
+        phase: phase.name,
+        step: step.id,
+        title: step.title,
+        done: c.done,
+        why: c.done ? null : (c.why ?? null),
+        diff: c.done ? null : (c.diff ?? null),
+      })
+    }
+    const cp = phase.readOnly ? null : await checkpoints.read(phase.name)
+    const skipped = cp && planned.every((s) => s.done) ? `checkpoint from session ${cp.session_id}` : null
+    report.phases.push({ name: phase.name, title: phase.title, skipped, steps: planned })
+  }
+  return report
+}
+
+/** Runs the verification phase's checks without applying anything; exit 4 names what failed. */
+export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary> {
+  const { sys, emit } = deps
+  const facts = await gatherFacts(sys)
+  const phase = (deps.phases ?? []).find((p) => p.name === 'verification')
+  const started = Date.now()
+  const failures: string[] = []
+  const lines: string[] = []
+  emit({ type: 'session-start', ts: now(), command: 'verify', sessionId: '-', phases: [] })
+  for (const step of phase?.steps({ cfg, facts, interactive: deps.interactive, createdUsers: [] }) ?? []) {
+    emit({ type: 'step-start', ts: now(), phase: 'verification', step: step.id, title: step.title })
+    const c = await step.check(sys).catch((err) => ({ done: false, observed: '', why: errorMessage(err) }))
+    emit({
+      type: 'step-end',
+      ts: now(),
+      phase: 'verification',
+      step: step.id,
+      outcome: c.done ? 'already-done' : 'failed',
+      detail: c.why,
+    })
+    lines.push(`${c.done ? 'ok  ' : 'FAIL'} ${step.title}${c.done ? '' : `: ${c.why ?? ''}`}`)
+    if (!c.done) failures.push(step.title)
+  }
+  const summary: Summary = {
+    sessionId: '-',
+    status: failures.length === 0 ? 'COMPLETED' : 'FAILED',
+    exitCode: failures.length === 0 ? EXIT.ok : EXIT.verification,
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    phases: [],
+    lines: [
+      ...lines,
+      ...(failures.length ? [`${failures.length} check(s) failed: ${failures.join('; ')}`] : []),
+    ],
+    credentials: null,
+  }
+  emit({ type: 'session-end', ts: now(), summary })
+  return summary
+}
+
+export async function sessionStatus(paths: StatePaths, session: string): Promise<ProvisioningSession> {
+  const store = new SessionStore(paths)
+  return store.load(await store.resolve(session))
+}
+
+export async function listSessions(paths: StatePaths): Promise<ProvisioningSession[]> {
+  return new SessionStore(paths).list()
+}
+
+export async function sessionLog(paths: StatePaths, session: string): Promise<LogView> {
+  const store = new SessionStore(paths)
+  const id = await store.resolve(session)
+  const { records, warnings, damage } = readJournal(paths.transactionLog(id))
+  const actions = deriveActions(records)
+  const entries = toTransactionLog(actions).map((e, i) => ({
+    ...e,
+    state: actions[i]?.state ?? 'unknown',
+    phase: actions[i]?.phase ?? '',
+    step: actions[i]?.step ?? '',
+  }))
+  return { session: await store.load(id).catch(() => null), entries, warnings, damage }
+}

@@ -1,0 +1,180 @@
+// `vps-provision rollback`: undo a session's done and in-doubt actions in strict LIFO order,
+// appending `undone` records to the same journal, so an interrupted rollback resumes and a finished
+// one is a no-op. Refuses on a damaged journal, on drifted files (unless --force) and while a later
+// session still builds on this one (unless --force).
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import { PHASE_NAMES, type PhaseName, type ProvisioningSession } from '../model/schemas.js'
+import { sessionTransition } from '../model/transitions.js'
+import type { System } from '../system/port.js'
+import type { EngineDeps, RollbackOptions } from './api.js'
+import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from './atomic.js'
+import { CheckpointStore } from './checkpoints.js'
+import { throwIfAborted } from './context.js'
+import { EXIT, errorMessage, ProvisionError } from './errors.js'
+import { now, type Summary } from './events.js'
+import { failpoint } from './failpoints.js'
+import { type DerivedAction, deriveActions, Journal, readJournal } from './journal.js'
+import { withLock } from './lock-guard.js'
+import { SessionStore } from './session-store.js'
+import { summarize } from './summary.js'
+import { executeUndo } from './undo-executor.js'
+
+export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
+  const store = new SessionStore(deps.paths)
+  const id = await store.resolve(opts.session)
+  return withLock(deps.paths, { sessionId: id, command: 'rollback' }, async () => {
+    const { sys, paths, emit } = deps
+    const session = await store.load(id)
+    const logPath = paths.transactionLog(id)
+    const { records, warnings, damage } = readJournal(logPath)
+    for (const w of warnings) emit({ type: 'message', ts: now(), level: 'warn', text: w })
+    if (damage) {
+      throw new ProvisionError(
+        `Unable to roll back ${id}: the transaction log is damaged (${damage}), so its undo cannot be trusted`,
+        EXIT.rollback,
+        `Inspect it with \`vps-provision log ${id}\` and restore by hand from ${paths.backupDir(id)}`,
+      )
+    }
+    if (!opts.force) await refuseIfBuiltOn(store, paths, session)
+
+    const pending = selectPending(deriveActions(records), opts.to)
+    emit({ type: 'session-start', ts: now(), command: 'rollback', sessionId: id, phases: [] })
+    if (pending.length === 0) {
+      emit({
+        type: 'message',
+        ts: now(),
+        level: 'info',
+        text: `Session ${id} has nothing left to roll back.`,
+      })
+      const summary = summarize(session, EXIT.ok, null, false)
+      summary.lines.push(`Nothing to do: session ${id} is already rolled back.`)
+      emit({ type: 'session-end', ts: now(), summary })
+      return summary
+    }
+
+    const drifted = await findDrift(sys, pending)
+    if (drifted.length > 0 && !opts.force) {
+      throw new ProvisionError(
+        `Unable to roll back ${id}: files changed since this session wrote them: ${drifted.join(', ')}`,
+        EXIT.rollback,
+        'Check those files; `--force` keeps a copy of each (0600, under the session backups) and then restores them',
+      )
+    }
+
+    const backupDir = paths.backupDir(id)
+    const journal = Journal.open(logPath)
+    const reverted = new Set<PhaseName>()
+    let failure: string | null = null
+    try {
+      for (const action of pending) {
+        throwIfAborted(deps.signal)
+        failpoint('undo.before-undone')
+        let outcome: { outcome: 'undone' | 'skipped'; detail: string }
+        try {
+          outcome = await executeUndo(sys, action.undo, {
+            backupDir,
+            readBackup: (rel) => readFileNoFollow(join(backupDir, rel)),
+            written: action.state === 'done' ? (action.result?.files ?? null) : null,
+            force: opts.force,
+            keepDrifted: (path, data) => keepDrifted(backupDir, path, data),
+          })
+        } catch (err) {
+          failure = `action ${action.seq} (${action.action_type} ${action.target}): ${errorMessage(err)}`
+          break
+        }
+        journal.undone(action.seq, outcome.outcome, outcome.detail)
+        failpoint('undo.after-undone')
+        reverted.add(action.phase as PhaseName)
+        emit({
+          type: 'action',
+          ts: now(),
+          seq: action.seq,
+          actionType: action.action_type,
+          target: action.target,
+          status: outcome.outcome === 'undone' ? 'undone' : 'undo-skipped',
+          detail: outcome.detail,
+        })
+      }
+    } finally {
+      journal.close()
+    }
+
+    const checkpoints = new CheckpointStore(paths)
+    for (const phase of reverted) await checkpoints.remove(phase)
+    if (failure) {
+      const summary = summarize(session, EXIT.rollback, null, false)
+      summary.lines.push(
+        `Rollback stopped at ${failure}`,
+        `Fix the cause, then run \`vps-provision rollback ${id}\` again: it resumes.`,
+      )
+      emit({ type: 'session-end', ts: now(), summary })
+      return summary
+    }
+    if (opts.to === null) await markRolledBack(store, session)
+    const summary = summarize(session, EXIT.ok, null, false)
+    summary.lines.push(
+      `Rolled back ${pending.length} action(s) of session ${id}${opts.to ? ` down to phase ${opts.to}` : ''}.`,
+    )
+    emit({ type: 'session-end', ts: now(), summary })
+    return summary
+  })
+}
+
+/** Everything begun and not yet undone, newest first; with --to, only that phase and later ones. */
+function selectPending(actions: DerivedAction[], to: PhaseName | null): DerivedAction[] {
+  const floor = to === null ? -1 : PHASE_NAMES.indexOf(to)
+  return actions
+    .filter((a) => a.state !== 'undone')
+    .filter((a) => PHASE_NAMES.indexOf(a.phase as PhaseName) >= floor)
+    .sort((a, b) => b.seq - a.seq)
+}
+
+async function findDrift(sys: System, actions: DerivedAction[]): Promise<string[]> {
+  const drifted: string[] = []
+  for (const a of actions) {
+    if (a.state !== 'done') continue
+    for (const [path, expected] of Object.entries(a.result?.files ?? {})) {
+      const data = await sys.readFile(path)
+      const actual = data === null ? null : createHash('sha256').update(data).digest('hex')
+      if (actual !== expected && !drifted.includes(path)) drifted.push(path)
+    }
+  }
+  return drifted
+}
+
+async function keepDrifted(backupDir: string, path: string, data: Buffer): Promise<string> {
+  const dir = join(backupDir, 'drifted')
+  await ensurePrivateDir(dir)
+  const dest = join(dir, `${Date.now()}-${path.replaceAll('/', '_')}`)
+  await writeFileAtomic(dest, data, 0o600)
+  return dest
+}
+
+async function refuseIfBuiltOn(
+  store: SessionStore,
+  paths: EngineDeps['paths'],
+  session: ProvisioningSession,
+) {
+  const later = (await store.list()).filter((s) => s.session_id > session.session_id && s.command === 'run')
+  for (const s of later) {
+    const { records } = readJournal(paths.transactionLog(s.session_id))
+    if (deriveActions(records).some((a) => a.state !== 'undone')) {
+      throw new ProvisionError(
+        `Unable to roll back ${session.session_id}: the later session ${s.session_id} built on it and is not rolled back`,
+        EXIT.rollback,
+        `Roll back ${s.session_id} first, or pass --force`,
+      )
+    }
+  }
+}
+
+async function markRolledBack(store: SessionStore, session: ProvisioningSession): Promise<void> {
+  if (session.status === 'ROLLED_BACK') return
+  if (session.status === 'IN_PROGRESS' || session.status === 'INITIALIZING') {
+    session.status = sessionTransition(session.status, 'FAILED')
+    session.error_details ??= 'interrupted before it finished'
+  }
+  session.status = sessionTransition(session.status, 'ROLLED_BACK')
+  await store.save(session)
+}

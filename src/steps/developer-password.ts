@@ -1,0 +1,37 @@
+// The developer's generated password: set once (never replaced on a re-run), shown once at the end
+// on a terminal, or filed in /root/vps-provision-credentials (0600) when nobody is watching, e.g.
+// under cloud-init. The file is written before chpasswd runs, so a crash in between can never
+// leave a password set that nobody knows; the next run simply generates a new one.
+import type { Step } from '../engine/types.js'
+import { template } from '../templates.js'
+import { generatePassword } from '../util/password.js'
+import { writeJournaled } from './common.js'
+import { password } from './password.js'
+
+export const CREDENTIALS_FILE = '/root/vps-provision-credentials'
+
+export function developerPassword(username: string, opts: { expire: boolean; interactive: boolean }): Step {
+  let generated: string | null = null
+  const inner = password({
+    id: 'password',
+    user: username,
+    expire: opts.expire,
+    password: () => generated ?? '',
+  })
+  return {
+    ...inner,
+    async apply(ctx) {
+      if ((await inner.check(ctx.sys)).done) return
+      generated = generatePassword()
+      ctx.secret(generated)
+      if (opts.interactive) {
+        ctx.outputs.credentials = { username, password: generated }
+      } else {
+        const text = template('credentials', { username, password: generated })
+        await writeJournaled(ctx, CREDENTIALS_FILE, text, { mode: 0o600, uid: 0, gid: 0 })
+        ctx.outputs.credentialsFile = CREDENTIALS_FILE
+      }
+      await inner.apply(ctx)
+    },
+  }
+}

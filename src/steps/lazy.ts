@@ -1,0 +1,63 @@
+// Some steps can only be built once the machine has reached a state an earlier step creates: a
+// file owned by the developer user needs that user's uid and home. `lazy` resolves the real step
+// at check/apply time from what the machine says then, under an id and title fixed up front.
+import { EXIT, ProvisionError } from '../engine/errors.js'
+import type { Step } from '../engine/types.js'
+import type { System } from '../system/port.js'
+import { type PasswdEntry, passwdEntry } from './accounts.js'
+
+/** The built step, or why it cannot be built yet (shown by `plan`, fails `apply`). */
+export type Resolved = Step | { waitingFor: string }
+
+export function lazy(id: string, title: string, resolve: (sys: System) => Promise<Resolved>): Step {
+  return {
+    id,
+    title,
+    async check(sys) {
+      const step = await resolve(sys)
+      if ('waitingFor' in step)
+        return { done: false, observed: `waiting: ${step.waitingFor}`, why: step.waitingFor }
+      return step.check(sys)
+    },
+    async apply(ctx) {
+      const step = await resolve(ctx.sys)
+      if ('waitingFor' in step) {
+        throw new ProvisionError(`Unable to ${title.toLowerCase()}: ${step.waitingFor}`, EXIT.provisioning)
+      }
+      await step.apply(ctx)
+    },
+  }
+}
+
+/** A step about the developer user's own files: built from their passwd entry. */
+export function forUser(
+  id: string,
+  title: string,
+  username: string,
+  build: (u: PasswdEntry) => Resolved | Promise<Resolved>,
+): Step {
+  return lazy(id, title, async (sys) => {
+    const entry = await passwdEntry(sys, username)
+    return entry ? build(entry) : { waitingFor: `user ${username} does not exist yet` }
+  })
+}
+
+/** Several steps shown as one (e.g. one firewall rule per port sshd listens on). */
+export function allOf(id: string, title: string, steps: readonly Step[]): Step {
+  return {
+    id,
+    title,
+    async check(sys) {
+      const checks = await Promise.all(steps.map((s) => s.check(sys)))
+      const pending = checks.filter((c) => !c.done)
+      return {
+        done: pending.length === 0,
+        observed: checks.map((c) => c.observed).join('\n'),
+        why: pending.map((c) => c.why).join('; '),
+      }
+    },
+    async apply(ctx) {
+      for (const s of steps) if (!(await s.check(ctx.sys)).done) await s.apply(ctx)
+    },
+  }
+}
