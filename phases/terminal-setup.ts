@@ -5,7 +5,7 @@
 import { definePhase } from '../src/engine/phase.js'
 import type { Step } from '../src/engine/types.js'
 import { homeFiles } from '../src/steps/home-files.js'
-import { command, file, markedBlock } from '../src/steps/index.js'
+import { command, file, markedBlock, packages } from '../src/steps/index.js'
 import { forUser } from '../src/steps/lazy.js'
 import { template } from '../src/templates.js'
 
@@ -20,6 +20,8 @@ export const terminalSetup = definePhase({
     const name = cfg.username
     const applySysctl = !facts.chroot && !facts.container
     return [
+      // Usually installed by desktop-install already; listed so this phase also runs on its own.
+      packages(['xfce4-terminal', 'bash-completion', 'git'], { id: 'packages' }),
       command({
         id: 'default-terminal',
         title: 'xfce4-terminal as the system default terminal',

@@ -2,7 +2,6 @@
 // appending `undone` records to the same journal, so an interrupted rollback resumes and a finished
 // one is a no-op. Refuses on a damaged journal, on drifted files (unless --force) and while a later
 // session still builds on this one (unless --force).
-import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { PHASE_NAMES, type PhaseName, type ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
@@ -18,7 +17,7 @@ import { type DerivedAction, deriveActions, Journal, readJournal } from './journ
 import { withLock } from './lock-guard.js'
 import { SessionStore } from './session-store.js'
 import { summarize } from './summary.js'
-import { executeUndo } from './undo-executor.js'
+import { executeUndo, planUndoDrift } from './undo-executor.js'
 
 export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
   const store = new SessionStore(deps.paths)
@@ -130,17 +129,12 @@ function selectPending(actions: DerivedAction[], to: PhaseName | null): DerivedA
     .sort((a, b) => b.seq - a.seq)
 }
 
-async function findDrift(sys: System, actions: DerivedAction[]): Promise<string[]> {
-  const drifted: string[] = []
-  for (const a of actions) {
-    if (a.state !== 'done') continue
-    for (const [path, expected] of Object.entries(a.result?.files ?? {})) {
-      const data = await sys.readFile(path)
-      const actual = data === null ? null : createHash('sha256').update(data).digest('hex')
-      if (actual !== expected && !drifted.includes(path)) drifted.push(path)
-    }
-  }
-  return drifted
+/** Paths whose content is no longer what this session wrote, judged in undo order (LIFO). */
+function findDrift(sys: System, actions: DerivedAction[]): Promise<string[]> {
+  return planUndoDrift(
+    sys,
+    actions.map((a) => ({ undo: a.undo, written: a.state === 'done' ? (a.result?.files ?? null) : null })),
+  )
 }
 
 async function keepDrifted(backupDir: string, path: string, data: Buffer): Promise<string> {

@@ -1,0 +1,182 @@
+// Everything the apt-based step kinds share: one argv prefix, dpkg-query parsing, the simulate
+// parser that tells us exactly which packages an install will add (the undo set), and a retry
+// for the network failures a fresh VPS hits while its mirror or DNS warms up.
+import { EXIT, ProvisionError } from '../engine/errors.js'
+import { CommandError, type ExecResult, lastLines, type System } from '../system/port.js'
+
+/** Every apt-get call: wait for the dpkg lock instead of failing, keep existing conffiles. */
+export const APT_GET: readonly string[] = [
+  'apt-get',
+  '-o',
+  'DPkg::Lock::Timeout=600',
+  '-o',
+  'Dpkg::Options::=--force-confdef',
+  '-o',
+  'Dpkg::Options::=--force-confold',
+  '-y',
+  '-q',
+]
+
+/** Long transactions (desktop install) get 30 minutes; the System would default to less. */
+export const APT_TIMEOUT_MS = 30 * 60 * 1000
+
+/**
+ * Debian policy's package name. Checked up front because apt-get's argv carries no `--`: every
+ * target is a validated name or an absolute .deb path, so none can start with '-'.
+ */
+export const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/
+
+export function aptInstallArgv(
+  targets: readonly string[],
+  opts: { recommends?: boolean; simulate?: boolean } = {},
+) {
+  return [
+    ...APT_GET,
+    'install',
+    ...(opts.simulate ? ['-s'] : []),
+    ...(opts.recommends ? [] : ['--no-install-recommends']),
+    ...targets,
+  ]
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, expanded by dpkg-query
+export const DPKG_QUERY_FORMAT = '-f=${Package}\t${db:Status-Abbrev}\t${Version}\n'
+
+export interface PackageState {
+  /** dpkg's abbreviated status, e.g. "ii " (installed) or "rc " (config files left). */
+  status: string
+  version: string
+}
+
+/** Packages dpkg knows about; unknown names are simply absent from the map. */
+export async function dpkgQuery(sys: System, names: readonly string[]): Promise<Map<string, PackageState>> {
+  const out = new Map<string, PackageState>()
+  if (names.length === 0) return out
+  const r = await sys.exec(['dpkg-query', '-W', DPKG_QUERY_FORMAT, '--', ...names], {
+    allowFailure: true,
+  })
+  for (const line of r.stdout.split('\n')) {
+    const [pkg, status, version] = line.split('\t')
+    if (pkg && status !== undefined) out.set(pkg.replace(/:.*$/, ''), { status, version: version ?? '' })
+  }
+  return out
+}
+
+export const isInstalled = (s: PackageState | undefined): boolean => s?.status.startsWith('ii') ?? false
+
+/** dpkg still holds something of it (installed, half-installed, config files): purge would act. */
+export const isPresent = (s: PackageState | undefined): boolean =>
+  s !== undefined && s.status.length > 1 && s.status[1] !== 'n'
+
+/**
+ * `Inst NAME (VERSION ...)` lines are new installs; upgrades read `Inst NAME [OLD] (NEW ...)` and are
+ * left out on purpose: purging an upgraded package would remove something that was there before.
+ * The `:arch` suffix is dropped because undo names are plain package names.
+ */
+export function parseSimulatedInstalls(stdout: string): string[] {
+  const names = new Set<string>()
+  for (const m of stdout.matchAll(/^Inst (\S+) \(/gm)) if (m[1]) names.add(m[1].replace(/:.*$/, ''))
+  return [...names].sort()
+}
+
+/** `Remv NAME [VER]` and `Purg NAME [VER]` lines of a simulated removal. */
+export function parseSimulatedRemovals(stdout: string): string[] {
+  const names = new Set<string>()
+  for (const m of stdout.matchAll(/^(?:Remv|Purg) (\S+)/gm)) if (m[1]) names.add(m[1].replace(/:.*$/, ''))
+  return [...names].sort()
+}
+
+const TRANSIENT = [
+  'Temporary failure resolving',
+  'Could not connect',
+  'Connection timed out',
+  'Failed to fetch',
+  'Unable to fetch some archives',
+  'Hash Sum mismatch',
+]
+
+export function isTransientAptFailure(r: ExecResult): boolean {
+  const text = `${r.stdout}\n${r.stderr}`
+  return r.exitCode === 100 && TRANSIENT.some((t) => text.includes(t))
+}
+
+export function missingPackages(r: ExecResult): string[] {
+  const text = `${r.stdout}\n${r.stderr}`
+  return [...text.matchAll(/Unable to locate package (\S+)/g)].map((m) => m[1] ?? '')
+}
+
+export interface RetryPolicy {
+  tries: number
+  baseDelayMs: number
+  /** Injected so tests do not wait. */
+  sleep: (ms: number) => Promise<void>
+}
+
+export const defaultRetry: RetryPolicy = {
+  tries: 3,
+  baseDelayMs: 5000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+}
+
+/**
+ * Runs an apt-get argv, retrying transient network failures with exponential backoff. Returns the
+ * last result (even a failure) so callers can explain it; never throws on a non-zero exit.
+ */
+export async function runAptWithRetry(
+  sys: System,
+  argv: readonly string[],
+  opts: {
+    retry?: Partial<RetryPolicy>
+    onLine?: (line: string) => void
+    onRetry?: (why: string) => void
+  } = {},
+): Promise<ExecResult> {
+  const policy = { ...defaultRetry, ...opts.retry }
+  let result: ExecResult = { exitCode: 1, stdout: '', stderr: '' }
+  for (let attempt = 1; attempt <= policy.tries; attempt++) {
+    result = await sys.exec(argv, { allowFailure: true, timeoutMs: APT_TIMEOUT_MS, onLine: opts.onLine })
+    if (!isTransientAptFailure(result) || attempt === policy.tries) return result
+    const wait = policy.baseDelayMs * 2 ** (attempt - 1)
+    opts.onRetry?.(
+      `apt-get failed with a network error (try ${attempt} of ${policy.tries}); retrying in ${wait} ms`,
+    )
+    await policy.sleep(wait)
+  }
+  return result
+}
+
+/** Turns a failed apt-get result into an error a person can act on. */
+export function aptError(what: string, argv: readonly string[], r: ExecResult): ProvisionError {
+  const missing = missingPackages(r)
+  if (missing.length > 0)
+    return new ProvisionError(
+      `Unable to ${what}: apt cannot find package ${missing.join(', ')}`,
+      EXIT.provisioning,
+      'Check the package name for Debian 13 (trixie), or that the apt source providing it was added and `apt-get update` ran.',
+    )
+  if (isTransientAptFailure(r))
+    return new ProvisionError(
+      `Unable to ${what}: the package mirror could not be reached: ${lastLines(r.stderr || r.stdout, 3)}`,
+      EXIT.provisioning,
+      'Check DNS and outbound HTTP(S) from this VPS (`apt-get update` shows the failing URL), then run again: finished work is kept.',
+    )
+  return new ProvisionError(
+    `Unable to ${what}: ${new CommandError(argv, r).message}`,
+    EXIT.provisioning,
+    'Run the same apt-get command by hand to see the full output; `dpkg --audit` shows half-configured packages.',
+  )
+}
+
+/** `apt-get update`, retried; throws an explained error when it still fails. */
+export async function aptGetUpdate(
+  sys: System,
+  opts: {
+    retry?: Partial<RetryPolicy>
+    onLine?: (line: string) => void
+    onRetry?: (why: string) => void
+  } = {},
+): Promise<void> {
+  const argv = [...APT_GET, 'update']
+  const r = await runAptWithRetry(sys, argv, opts)
+  if (r.exitCode !== 0) throw aptError('refresh the apt package lists', argv, r)
+}

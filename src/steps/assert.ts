@@ -1,0 +1,45 @@
+// assert(): a read-only verification (preflight, verification phases). check() is the whole step;
+// apply() never changes anything: it re-checks and, still failing, raises VerificationFailed
+// (exit code 4) with the detail and what to do about it.
+import { EXIT, ProvisionError } from '../engine/errors.js'
+import type { Step } from '../engine/types.js'
+import type { System } from '../system/port.js'
+
+export interface AssertResult {
+  ok: boolean
+  /** What was seen; stable text (it is hashed into checkpoints when ok). */
+  detail: string
+  hint?: string
+}
+
+export class VerificationFailed extends ProvisionError {
+  constructor(
+    readonly what: string,
+    readonly detail: string,
+    hint?: string,
+  ) {
+    super(`Unable to verify ${what}: ${detail}`, EXIT.verification, hint)
+    this.name = 'VerificationFailed'
+  }
+}
+
+export interface AssertArgs {
+  id: string
+  title: string
+  check: (sys: System) => Promise<AssertResult>
+}
+
+export function assert(args: AssertArgs): Step {
+  return {
+    id: args.id,
+    title: args.title,
+    async check(sys) {
+      const r = await args.check(sys)
+      return r.ok ? { done: true, observed: r.detail } : { done: false, observed: r.detail, why: r.detail }
+    },
+    async apply(ctx) {
+      const r = await args.check(ctx.sys)
+      if (!r.ok) throw new VerificationFailed(args.title, r.detail, r.hint)
+    },
+  }
+}

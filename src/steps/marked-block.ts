@@ -1,0 +1,54 @@
+// markedBlock(): our lines inside someone else's file (/etc/bash.bashrc, ~/.bashrc, gitconfig),
+// between marker comments, so a re-run replaces exactly our block and everything around it stays
+// byte-identical. Undo restores the backup taken before the edit.
+import type { Step } from '../engine/types.js'
+import { type EditArgs, managedFile } from './file.js'
+
+export interface MarkedBlockArgs {
+  id?: string
+  path: string
+  /** Names the block: `# >>> vps-provision:<marker> >>>`. */
+  marker: string
+  content: string
+  /** Default: keep the current mode and owner (0644 root for a new file). */
+  mode?: number
+  uid?: number
+  gid?: number
+}
+
+export const blockMarkers = (marker: string) => ({
+  begin: `# >>> vps-provision:${marker} >>>`,
+  end: `# <<< vps-provision:${marker} <<<`,
+})
+
+/** Returns `current` with the block inserted or replaced; every other byte is kept. */
+export function upsertBlock(current: string | null, marker: string, content: string): string {
+  if (/[\n>< ]/.test(marker))
+    throw new Error(`Unable to use block marker ${JSON.stringify(marker)}: no spaces, <, > or newlines`)
+  const { begin, end } = blockMarkers(marker)
+  const block = `${begin}\n${content.replace(/\n+$/, '')}\n${end}\n`
+  if (current === null || current === '') return block
+  const lines = current.split('\n')
+  const b = lines.indexOf(begin)
+  const e = b >= 0 ? lines.indexOf(end, b + 1) : -1
+  if (b >= 0 && e >= 0) {
+    const before = lines.slice(0, b).join('\n')
+    const after = lines.slice(e + 1).join('\n')
+    // `after` starts right after the end marker's newline (empty when the block ended the file).
+    return `${b > 0 ? `${before}\n` : ''}${block}${after}`
+  }
+  return `${current}${current.endsWith('\n') ? '' : '\n'}${block}`
+}
+
+export function markedBlock(args: MarkedBlockArgs): Step {
+  const edit: EditArgs = {
+    id: args.id ?? `block.${args.marker}.${args.path.replace(/^\/+/, '')}`,
+    title: `Block ${args.marker} in ${args.path}`,
+    path: args.path,
+    content: (current) => upsertBlock(current, args.marker, args.content),
+    mode: args.mode,
+    uid: args.uid,
+    gid: args.gid,
+  }
+  return managedFile('block', edit, true)
+}

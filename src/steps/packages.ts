@@ -1,0 +1,110 @@
+// packages(): Debian packages installed in ONE apt transaction. The undo is the exact set apt says
+// it will newly install (simulated first), so rollback purges our dependencies too but never a
+// package that was there before.
+
+import type { Check, Step, StepContext } from '../engine/types.js'
+import type { Undo } from '../engine/undo.js'
+import type { System } from '../system/port.js'
+import {
+  aptError,
+  aptGetUpdate,
+  aptInstallArgv,
+  dpkgQuery,
+  isInstalled,
+  missingPackages,
+  PACKAGE_NAME,
+  parseSimulatedInstalls,
+  type RetryPolicy,
+  runAptWithRetry,
+} from './apt.js'
+
+export interface PackagesOptions {
+  /** Local step id; default `packages.<first>+<n>`. */
+  id?: string
+  /** Install Recommends too (default false: ~6x fewer packages on trixie). */
+  recommends?: boolean
+  retry?: Partial<RetryPolicy>
+}
+
+export function packages(names: readonly string[], opts: PackagesOptions = {}): Step {
+  if (names.length === 0) throw new Error('Unable to define packages step: no package names given')
+  const bad = names.filter((n) => !PACKAGE_NAME.test(n))
+  if (bad.length > 0)
+    throw new Error(`Unable to define packages step: not a Debian package name: ${bad.join(', ')}`)
+  const id = opts.id ?? `packages.${names.length === 1 ? names[0] : `${names[0]}+${names.length - 1}`}`
+  return {
+    id,
+    title: `Install ${names.join(', ')}`,
+    check: (sys) => checkInstalled(sys, names),
+    async apply(ctx) {
+      const state = await dpkgQuery(ctx.sys, names)
+      const missing = names.filter((n) => !isInstalled(state.get(n)))
+      if (missing.length === 0) return
+      await installTransaction(ctx, missing, missing.join(' '), {
+        recommends: opts.recommends ?? false,
+        retry: opts.retry,
+        fallbackUndo: missing,
+      })
+    },
+  }
+}
+
+export async function checkInstalled(sys: System, names: readonly string[]): Promise<Check> {
+  const state = await dpkgQuery(sys, names)
+  const missing = names.filter((n) => !isInstalled(state.get(n)))
+  const observed = names
+    .map((n) => `${n}=${isInstalled(state.get(n)) ? state.get(n)?.version : '-'}`)
+    .join('\n')
+  return {
+    done: missing.length === 0,
+    observed,
+    ...(missing.length > 0 ? { why: `not installed: ${missing.join(', ')}` } : {}),
+  }
+}
+
+/**
+ * Simulates, journals the purge of exactly what the simulation says will be new, then installs.
+ * `targets` are apt arguments: package names or a local .deb path.
+ */
+export async function installTransaction(
+  ctx: StepContext,
+  targets: readonly string[],
+  label: string,
+  opts: { recommends: boolean; retry?: Partial<RetryPolicy>; fallbackUndo: readonly string[] },
+): Promise<void> {
+  const what = `install ${label}`
+  const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why) }
+  const simulate = aptInstallArgv(targets, { recommends: opts.recommends, simulate: true })
+  let sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
+  if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
+    // A source added earlier in this run may not be in the package lists yet: refresh once.
+    await ctx.change(
+      {
+        actionType: 'COMMAND_EXEC',
+        target: 'apt-get update',
+        undo: {
+          kind: 'irreversible',
+          reason: 'apt package lists are a cache, refreshed by every apt-get update',
+        },
+      },
+      async () => {
+        await aptGetUpdate(ctx.sys, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
+        return undefined
+      },
+    )
+    sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
+  }
+  if (sim.exitCode !== 0) throw aptError(what, simulate, sim)
+
+  const newlyInstalled = parseSimulatedInstalls(sim.stdout)
+  // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.
+  const undoSet = newlyInstalled.length > 0 ? newlyInstalled : [...opts.fallbackUndo]
+  const undo: Undo = { kind: 'purge-packages', packages: undoSet }
+
+  const argv = aptInstallArgv(targets, { recommends: opts.recommends })
+  await ctx.change({ actionType: 'PACKAGE_INSTALL', target: label, undo }, async () => {
+    const r = await runAptWithRetry(ctx.sys, argv, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
+    if (r.exitCode !== 0) throw aptError(what, argv, r)
+    return { output: `${newlyInstalled.length} newly installed: ${newlyInstalled.join(' ')}`.slice(0, 2000) }
+  })
+}
