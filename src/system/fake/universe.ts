@@ -1,0 +1,145 @@
+// The packages the fake Debian 13 knows besides its base: versions as in trixie, a few realistic
+// dependencies, and what each ships where the provisioner looks (binaries, config files, units,
+// system users, alternatives). Third-party ones carry the source file that makes apt see them.
+import type { PackageDef } from './types.js'
+import { SESMAN_INI, STARTWM_SH, XRDP_INI } from './xrdp-files.js'
+
+export { BASE } from './base-packages.js'
+
+const desktopEntry = (name: string, exec: string) =>
+  `[Desktop Entry]\nName=${name}\nExec=${exec} %F\nIcon=${name.toLowerCase()}\nType=Application\nCategories=Development;IDE;\n`
+
+const plain = (version: string, extra: Partial<PackageDef> = {}): PackageDef => ({ version, ...extra })
+const X = '4.20'
+
+/** Known to apt, not installed. */
+export const AVAILABLE: Record<string, PackageDef> = {
+  'ca-certificates': plain('20250419', { depends: ['openssl'], dirs: ['/etc/ssl/certs'] }),
+  libcurl4t64: plain('8.14.1-2'),
+  curl: plain('8.14.1-2', {
+    depends: ['libcurl4t64'],
+    recommends: ['ca-certificates'],
+    bin: ['/usr/bin/curl'],
+  }),
+  wget: plain('1.25.0-2', { bin: ['/usr/bin/wget'] }),
+  gpg: plain('2.4.7-21', { bin: ['/usr/bin/gpg'] }),
+  'gpg-agent': plain('2.4.7-21', { bin: ['/usr/bin/gpg-agent'] }),
+  dirmngr: plain('2.4.7-21', { bin: ['/usr/bin/dirmngr'] }),
+  gnupg: plain('2.4.7-21', { depends: ['gpg', 'gpg-agent', 'dirmngr'] }),
+  'git-man': plain('1:2.47.2-0.2'),
+  git: plain('1:2.47.2-0.2', { depends: ['git-man'], bin: ['/usr/bin/git'] }),
+  binutils: plain('2.44-3'),
+  make: plain('4.4.1-2', { bin: ['/usr/bin/make'] }),
+  gcc: plain('4:14.2.0-1', { depends: ['binutils'], bin: ['/usr/bin/gcc'] }),
+  'g++': plain('4:14.2.0-1', { depends: ['gcc'], bin: ['/usr/bin/g++'] }),
+  'libc6-dev': plain('2.41-12', { depends: ['libc6'] }),
+  'dpkg-dev': plain('1.22.21', { depends: ['binutils', 'make'] }),
+  'build-essential': plain('12.12', { depends: ['libc6-dev', 'gcc', 'g++', 'make', 'dpkg-dev'] }),
+  sudo: plain('1.9.16p2-3', { bin: ['/usr/bin/sudo', '/usr/sbin/visudo'] }),
+  'bash-completion': plain('1:2.16.0-7'),
+  iptables: plain('1.8.11-2', { bin: ['/usr/sbin/iptables'] }),
+  ufw: plain('0.36.2-9', {
+    depends: ['iptables'],
+    bin: ['/usr/sbin/ufw'],
+    files: {
+      '/etc/ufw/ufw.conf': 'ENABLED=no\nLOGLEVEL=low\n',
+      '/etc/ufw/user.rules': { data: '', mode: 0o640 },
+      '/etc/default/ufw': 'DEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n',
+    },
+    units: ['ufw.service'],
+  }),
+  xfconf: plain('4.20.0-1'),
+  xfwm4: plain('4.20.0-1', {
+    bin: ['/usr/bin/xfwm4'],
+    alternatives: { 'x-window-manager': ['/usr/bin/xfwm4', 60] },
+  }),
+  'xfce4-session': plain('4.20.2-1', {
+    depends: ['xfconf', 'xfwm4'],
+    bin: ['/usr/bin/startxfce4', '/usr/bin/xfce4-session'],
+    alternatives: { 'x-session-manager': ['/usr/bin/xfce4-session', 40] },
+  }),
+  'xfdesktop4-data': plain('4.20.1-1', {
+    files: { '/usr/share/backgrounds/xfce/xfce-shapes.svg': '<svg/>\n' },
+  }),
+  xfdesktop4: plain('4.20.1-1', { depends: ['xfdesktop4-data'], bin: ['/usr/bin/xfdesktop'] }),
+  'xfce4-panel': plain('4.20.4-1', { bin: ['/usr/bin/xfce4-panel'] }),
+  thunar: plain('4.20.2-1', { bin: ['/usr/bin/thunar'] }),
+  'xfce4-settings': plain('4.20.1-1', { depends: ['xfconf'] }),
+  xfce4: plain(X, {
+    depends: ['xfce4-session', 'xfwm4', 'xfdesktop4', 'xfce4-panel', 'thunar', 'xfce4-settings', 'xfconf'],
+    recommends: ['lightdm', 'light-locker'],
+  }),
+  'xfce4-terminal': plain('1.1.4-1', {
+    bin: ['/usr/bin/xfce4-terminal', '/usr/bin/xfce4-terminal.wrapper'],
+    alternatives: { 'x-terminal-emulator': ['/usr/bin/xfce4-terminal.wrapper', 40] },
+  }),
+  'dbus-x11': plain('1.16.2-2', { depends: ['dbus'], bin: ['/usr/bin/dbus-launch'] }),
+  'dbus-user-session': plain('1.16.2-2', { depends: ['dbus'] }),
+  'libpam-systemd': plain('257.8-1~deb13u2', { depends: ['systemd'] }),
+  lightdm: plain('1.32.0-6', { units: ['lightdm.service'], sysusers: ['lightdm'] }),
+  'light-locker': plain('1.9.0-4'),
+  'fonts-dejavu': plain('2.37-8'),
+  'fonts-noto-core': plain('20201225-2'),
+  'adwaita-icon-theme': plain('48.1-1'),
+  'elementary-xfce-icon-theme': plain('0.20-1'),
+  'firefox-esr': plain('140.3.0esr-1~deb13u1', { bin: ['/usr/bin/firefox-esr'] }),
+  'xserver-xorg-core': plain('2:21.1.16-1.3', { bin: ['/usr/lib/xorg/Xorg'] }),
+  xauth: plain('1:1.1.2-1.1'),
+  xorgxrdp: plain('1:0.10.2-1', { depends: ['xserver-xorg-core'], files: { '/etc/X11/xrdp/xorg.conf': '' } }),
+  'ssl-cert': plain('1.1.3', {
+    depends: ['openssl'],
+    sysgroups: ['ssl-cert'],
+    files: {
+      '/etc/ssl/certs/ssl-cert-snakeoil.pem':
+        '-----BEGIN CERTIFICATE-----\nsnakeoil\n-----END CERTIFICATE-----\n',
+      '/etc/ssl/private/ssl-cert-snakeoil.key': { data: 'snakeoil key\n', mode: 0o640, group: 'ssl-cert' },
+    },
+  }),
+  xrdp: plain('0.10.1-3', {
+    depends: ['ssl-cert'],
+    recommends: ['xorgxrdp'],
+    sysusers: ['xrdp'],
+    bin: ['/usr/sbin/xrdp', '/usr/sbin/xrdp-sesman', '/usr/sbin/xrdp-chkpriv'],
+    files: {
+      '/etc/xrdp/xrdp.ini': XRDP_INI,
+      '/etc/xrdp/sesman.ini': SESMAN_INI,
+      '/etc/xrdp/startwm.sh': { data: STARTWM_SH, mode: 0o755 },
+    },
+    units: ['xrdp.service', 'xrdp-sesman.service'],
+  }),
+  polkitd: plain('126-2', {
+    sysusers: ['polkitd'],
+    dirs: ['/etc/polkit-1/rules.d'],
+    units: ['polkit.service'],
+  }),
+  libfuse2t64: plain('2.9.9-9', { files: { '/usr/lib/x86_64-linux-gnu/libfuse.so.2': 'ELF' } }),
+  'desktop-file-utils': plain('0.28-1', {
+    bin: ['/usr/bin/desktop-file-validate', '/usr/bin/update-desktop-database'],
+  }),
+  'xdg-utils': plain('1.2.1-2', { bin: ['/usr/bin/xdg-open'] }),
+  vim: plain('2:9.1.1230-2', { bin: ['/usr/bin/vim.basic'] }),
+  htop: plain('3.4.1-5', { bin: ['/usr/bin/htop'] }),
+  unzip: plain('6.0-29', { bin: ['/usr/bin/unzip'] }),
+  zip: plain('3.0-15', { bin: ['/usr/bin/zip'] }),
+  jq: plain('1.7.1-6', { bin: ['/usr/bin/jq'] }),
+  'man-db': plain('2.13.1-1', { bin: ['/usr/bin/man'] }),
+  less: plain('668-1', { bin: ['/usr/bin/less'] }),
+  locales: plain('2.41-12', { files: { '/etc/locale.gen': '# en_US.UTF-8 UTF-8\n' } }),
+  tmux: plain('3.5a-3', { bin: ['/usr/bin/tmux'] }),
+  openssl: plain('3.5.1-1', { bin: ['/usr/bin/openssl'] }),
+  'cloud-init': plain('25.1.4-1', { bin: ['/usr/bin/cloud-init'], units: ['cloud-init.service'] }),
+  code: plain('1.104.2-1758623190', {
+    source: 'vscode.sources',
+    bin: ['/usr/share/code/code', '/usr/bin/code'],
+    files: {
+      '/usr/share/applications/code.desktop': desktopEntry('Visual Studio Code', '/usr/share/code/code'),
+    },
+  }),
+  antigravity: plain('1.11.2-1760000000', {
+    source: 'antigravity.sources',
+    bin: ['/usr/share/antigravity/antigravity', '/usr/bin/antigravity'],
+    files: {
+      '/usr/share/applications/antigravity.desktop': desktopEntry('Antigravity', '/usr/bin/antigravity'),
+    },
+  }),
+}
