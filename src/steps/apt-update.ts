@@ -46,8 +46,10 @@ export function aptUpdate(opts: { id?: string; retry?: Partial<RetryPolicy> } = 
     async check(sys): Promise<Check> {
       const fingerprint = await aptSourcesFingerprint(sys)
       const stamp = (await readText(sys, APT_UPDATE_STAMP))?.trim() ?? null
+      // Done is all there is to observe: the fingerprint also covers sources that later phases add,
+      // and must not make this phase's checkpoint look stale once they have.
+      if (stamp === fingerprint) return { done: true, observed: 'apt lists up to date' }
       const observed = `apt sources ${fingerprint}`
-      if (stamp === fingerprint) return { done: true, observed }
       const why =
         stamp === null
           ? 'apt-get update has not run yet'

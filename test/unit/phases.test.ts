@@ -1,0 +1,135 @@
+// The phase contract on the fake Debian, for every real phase in order: a run converges, a second
+// run journals zero actions (every phase SKIPPED), and rolling the session back returns the machine
+// to exactly its initial state.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ALL_PHASES, describeWorkstation } from '../../phases/index.js'
+import { type Config, ConfigSchema } from '../../src/config/schema.js'
+import { engine } from '../../src/engine/engine.js'
+import type { RunEvent } from '../../src/engine/events.js'
+import { statePaths } from '../../src/engine/paths.js'
+import { FakeSystem } from '../../src/system/fake/index.js'
+
+const VSCODE_KEY = 'https://packages.microsoft.com/keys/microsoft.asc'
+const ANTIGRAVITY_KEY = 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg'
+const CURSOR_DEB = 'https://example.test/cursor.deb'
+
+function machine(): FakeSystem {
+  const sys = FakeSystem.debian13()
+  sys.web.set(VSCODE_KEY, Buffer.from('binary-key-vscode'))
+  sys.web.set(ANTIGRAVITY_KEY, Buffer.from('binary-key-antigravity'))
+  // The fake installs a local .deb from its JSON package definition.
+  const cursor = {
+    name: 'cursor',
+    version: '1.7.0',
+    bin: ['/usr/share/cursor/cursor', '/usr/bin/cursor'],
+    files: {
+      '/usr/share/applications/cursor.desktop':
+        '[Desktop Entry]\nName=Cursor\nExec=/usr/bin/cursor\nType=Application\n',
+    },
+  }
+  sys.web.set(CURSOR_DEB, Buffer.from(JSON.stringify(cursor)))
+  return sys
+}
+
+const roots: string[] = []
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true })
+})
+
+function deps(sys: FakeSystem, events: RunEvent[] = []) {
+  const root = mkdtempSync(join(tmpdir(), 'vps-phases-'))
+  roots.push(root)
+  return {
+    sys,
+    paths: statePaths(root),
+    emit: (e: RunEvent) => events.push(e),
+    signal: new AbortController().signal,
+    phases: ALL_PHASES,
+    describe: describeWorkstation,
+    interactive: false,
+  }
+}
+
+const config = (over: object = {}): Config =>
+  ConfigSchema.parse({ sources: { cursor: { url: CURSOR_DEB } }, ...over })
+
+describe('every phase on the fake Debian 13', () => {
+  it('converges, re-runs with zero actions, and rolls back to the initial machine', async () => {
+    const sys = machine()
+    const initial = sys.snapshot()
+    const events: RunEvent[] = []
+    const d = deps(sys, events)
+    const cfg = config()
+
+    const first = await engine.run(d, cfg, { force: false })
+    const failure = events.find((e) => e.type === 'phase-end' && e.status === 'FAILED')
+    expect(failure, JSON.stringify(failure)).toBeUndefined()
+    expect(first.exitCode).toBe(0)
+    expect(first.phases.map((p) => p.status)).toEqual(ALL_PHASES.map(() => 'COMPLETED'))
+    const converged = sys.snapshot()
+    expect(sys.service('xrdp.service')?.active ?? sys.service('xrdp')?.active).toBeTruthy()
+
+    const second = await engine.run(d, cfg, { force: false })
+    expect(second.exitCode).toBe(0)
+    expect(second.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
+    for (const p of second.phases) {
+      expect([p.name, p.status]).toEqual([
+        p.name,
+        ['preflight', 'verification'].includes(p.name) ? 'COMPLETED' : 'SKIPPED',
+      ])
+    }
+    expect(sys.snapshot()).toEqual(converged)
+
+    const back = await engine.rollback(d, { session: first.sessionId, to: null, force: false })
+    expect(back.exitCode).toBe(0)
+    expect(sys.snapshot()).toEqual(initial)
+  })
+
+  it('keeps the generated password out of the journal, the session file and the events', async () => {
+    const sys = machine()
+    const events: RunEvent[] = []
+    const d = deps(sys, events)
+    const summary = await engine.run(d, config(), { force: false })
+    expect(summary.exitCode).toBe(0)
+    const creds = sys.readText('/root/vps-provision-credentials') ?? ''
+    const password = /^password=(.+)$/m.exec(creds)?.[1]
+    expect(password).toMatch(/^.{20}$/)
+    const { readFileSync, readdirSync } = await import('node:fs')
+    const everything = [
+      JSON.stringify(events),
+      ...readdirSync(d.paths.logDir).map((f) => readFileSync(join(d.paths.logDir, f), 'utf8')),
+      ...readdirSync(d.paths.sessionsDir).map((f) => readFileSync(join(d.paths.sessionsDir, f), 'utf8')),
+    ].join('\n')
+    expect(everything).not.toContain(password as string)
+    expect((await sys.stat('/root/vps-provision-credentials'))?.mode).toBe(0o600)
+  })
+
+  it('refuses a machine that is not Debian 13 before any change (exit 1)', async () => {
+    const sys = machine()
+    sys.writeText(
+      '/usr/lib/os-release',
+      'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n',
+    )
+    const initial = sys.snapshot()
+    const summary = await engine.run(deps(sys), config(), { force: false })
+    expect(summary.exitCode).toBe(1)
+    expect(summary.lines.join('\n')).toMatch(/VERSION_ID=12.*required: ID=debian, VERSION_ID=13/)
+    expect(sys.snapshot()).toEqual(initial)
+  })
+
+  it('a manual change to a managed file sends its phase back to work and restores our state', async () => {
+    const sys = machine()
+    const d = deps(sys)
+    const cfg = config()
+    expect((await engine.run(d, cfg, { force: false })).exitCode).toBe(0)
+    const ini = sys.readText('/etc/xrdp/xrdp.ini') as string
+    sys.writeText('/etc/xrdp/xrdp.ini', ini.replace('security_layer=tls', 'security_layer=rdp'))
+    const again = await engine.run(d, cfg, { force: false })
+    expect(again.exitCode).toBe(0)
+    expect(again.phases.find((p) => p.name === 'rdp-config')?.status).toBe('COMPLETED')
+    expect(sys.readText('/etc/xrdp/xrdp.ini')).toContain('security_layer=tls')
+  })
+})
