@@ -38,7 +38,7 @@ async function inChroot(sys: System): Promise<boolean> {
   const r = await sys
     .exec(['stat', '-L', '-c', '%d:%i', '/', '/proc/1/root'], { allowFailure: true })
     .catch(() => null)
-  if (!r || r.exitCode !== 0) return true
+  if (r?.exitCode !== 0) return true
   const [ours, pid1s] = r.stdout.trim().split('\n')
   return !ours || ours !== pid1s
 }

@@ -21,7 +21,8 @@ import { executeUndo, planUndoDrift } from './undo-executor.js'
 
 export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
   const store = new SessionStore(deps.paths)
-  const id = await store.resolve(opts.session)
+  const id =
+    opts.session === 'latest' ? await latestWithWork(store, deps.paths) : await store.resolve(opts.session)
   return withLock(deps.paths, { sessionId: id, command: 'rollback' }, async () => {
     const { sys, paths, emit } = deps
     const session = await store.load(id)
@@ -150,7 +151,10 @@ async function refuseIfBuiltOn(
   paths: EngineDeps['paths'],
   session: ProvisioningSession,
 ) {
-  const later = (await store.list()).filter((s) => s.session_id > session.session_id && s.command === 'run')
+  const all = await store.list()
+  const later = all
+    .slice(all.findIndex((s) => s.session_id === session.session_id) + 1)
+    .filter((s) => s.command === 'run')
   for (const s of later) {
     const { records } = readJournal(paths.transactionLog(s.session_id))
     if (deriveActions(records).some((a) => a.state !== 'undone')) {
@@ -171,4 +175,18 @@ async function markRolledBack(store: SessionStore, session: ProvisioningSession)
   }
   session.status = sessionTransition(session.status, 'ROLLED_BACK')
   await store.save(session)
+}
+
+/**
+ * For rollback, "latest" is the newest session that still has something to undo: after a run and
+ * a re-run that changed nothing, `rollback latest` undoes the run, and repeating it peels off the
+ * sessions one by one. With nothing left anywhere it is the newest session (a no-op that says so).
+ */
+async function latestWithWork(store: SessionStore, paths: EngineDeps['paths']): Promise<string> {
+  const sessions = await store.list()
+  for (const s of [...sessions].reverse()) {
+    const { records } = readJournal(paths.transactionLog(s.session_id))
+    if (deriveActions(records).some((a) => a.state !== 'undone')) return s.session_id
+  }
+  return store.resolve('latest')
 }

@@ -45,7 +45,7 @@ export class SessionStore {
     return parsed.data
   }
 
-  /** Session ids oldest first: an id starts with its UTC start time, so they sort by time. */
+  /** Session ids, sorted by name (to the second: use list() for true start order). */
   async ids(): Promise<string[]> {
     let entries: Dirent[]
     try {
@@ -69,19 +69,21 @@ export class SessionStore {
       const session = await this.load(id).catch(() => null)
       if (session) out.push(session)
     }
-    return out
+    // Two sessions can start in the same second, and the id suffix is random: order by start time.
+    return out.sort(
+      (a, b) => a.start_time.localeCompare(b.start_time) || a.session_id.localeCompare(b.session_id),
+    )
   }
 
   async latest(): Promise<ProvisioningSession | null> {
-    const id = (await this.ids()).at(-1)
-    return id ? this.load(id) : null
+    return (await this.list()).at(-1) ?? null
   }
 
   /** Turns a session id or "latest" from the command line into the id of a recorded session. */
   async resolve(idOrLatest: string): Promise<string> {
     const ids = await this.ids()
     if (idOrLatest === 'latest') {
-      const id = ids.at(-1)
+      const id = (await this.latest())?.session_id
       if (!id) throw new ProvisionError('Unable to find session latest: no sessions recorded yet', EXIT.usage)
       return id
     }

@@ -60,23 +60,45 @@ async function removeIfPresent(sys: System, path: string, opts: UndoOptions): Pr
   return `removed ${path}${kept}`
 }
 
-async function run(sys: System, argv: string[], what: string, hint?: string): Promise<void> {
-  const r = await sys.exec(argv, { allowFailure: true })
+async function run(
+  sys: System,
+  argv: string[],
+  what: string,
+  hint?: string,
+  env?: Record<string, string>,
+): Promise<void> {
+  const r = await sys.exec(argv, { allowFailure: true, ...(env ? { env } : {}) })
   if (r.exitCode !== 0)
     throw new ProvisionError(`Unable to ${what}: ${new CommandError(argv, r).message}`, EXIT.rollback, hint)
 }
 
-/** Packages of `list` that dpkg still holds, and what else purging them would take along. */
+/**
+ * Packages of `list` that dpkg still holds, what else purging them would take along, and which of
+ * them are Essential or Protected (apt refuses to remove those without --allow-remove-essential).
+ */
 export async function purgePlan(
   sys: System,
   list: readonly string[],
-): Promise<{ present: string[]; extra: string[] }> {
+): Promise<{ present: string[]; extra: string[]; essential: string[] }> {
   const state = await dpkgQuery(sys, list)
   const present = list.filter((p) => isPresent(state.get(p)))
-  if (present.length === 0) return { present, extra: [] }
+  if (present.length === 0) return { present, extra: [], essential: [] }
   const sim = await sys.exec([...APT_GET, 'purge', '-s', ...present], { allowFailure: true })
   const extra = parseSimulatedRemovals(sim.stdout).filter((p) => !list.includes(p))
-  return { present, extra }
+  return { present, extra, essential: await essentialOf(sys, [...present, ...extra]) }
+}
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, expanded by dpkg-query
+const ESSENTIAL_FORMAT = '-f=${Package}\t${Essential}\t${Protected}\n'
+
+async function essentialOf(sys: System, names: readonly string[]): Promise<string[]> {
+  const r = await sys.exec(['dpkg-query', '-W', ESSENTIAL_FORMAT, '--', ...names], { allowFailure: true })
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .filter((f) => f[1] === 'yes' || f[2] === 'yes')
+    .map((f) => (f[0] ?? '').replace(/:.*$/, ''))
+    .filter((n) => names.includes(n))
 }
 
 export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): Promise<UndoOutcome> {
@@ -119,7 +141,7 @@ export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): P
       return undone(`removed directory ${undo.path}`)
     }
     case 'purge-packages': {
-      const { present, extra } = await purgePlan(sys, undo.packages)
+      const { present, extra, essential } = await purgePlan(sys, undo.packages)
       if (present.length === 0) return skipped(`none of ${undo.packages.join(' ')} is installed`)
       if (extra.length > 0 && !opts.force)
         throw new ProvisionError(
@@ -127,8 +149,24 @@ export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): P
           EXIT.rollback,
           'Remove those packages first if they may go, or pass --force to let apt remove them too.',
         )
-      await run(sys, [...APT_GET, 'purge', ...present], `purge ${present.join(' ')}`)
-      return undone(`purged ${present.join(' ')}`)
+      // sudo's prerm refuses to go while root has no password (every key-only cloud VPS) unless
+      // SUDO_FORCE_REMOVE=yes. Only packages this session newly installed get here: the machine
+      // had no sudo before, so removing it restores how root got in then.
+      const env = present.includes('sudo') ? { SUDO_FORCE_REMOVE: 'yes' } : undefined
+      // A protected package (systemd-sysv, pulled in by libpam-systemd where there was no init
+      // package: a container, a chroot) is only in `present` because this action newly installed
+      // it. apt's guard is lifted only when every protected package it would remove is such a one.
+      const ours = essential.length > 0 && essential.every((p) => present.includes(p))
+      const allow = ours ? ['--allow-remove-essential'] : []
+      await run(
+        sys,
+        [...APT_GET, ...allow, 'purge', ...present],
+        `purge ${present.join(' ')}`,
+        undefined,
+        env,
+      )
+      const note = ours ? ` (including protected ${essential.join(' ')}, installed by this session)` : ''
+      return undone(`purged ${present.join(' ')}${note}`)
     }
     case 'delete-user': {
       if (!(await passwdEntry(sys, undo.username))) return skipped(`user ${undo.username} does not exist`)

@@ -127,6 +127,18 @@ describe('rollback', () => {
     expect(sys.snapshot()).toEqual(initial)
   })
 
+  it('"latest" is the newest session with something to undo, so a no-op re-run does not hide the run', async () => {
+    const { sys, deps } = setup()
+    const initial = sys.snapshot()
+    await engine.run(deps, cfg, { force: false })
+    const rerun = await engine.run(deps, cfg, { force: false })
+    expect(rerun.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
+    expect((await engine.rollback(deps, { session: 'latest', to: null, force: false })).exitCode).toBe(0)
+    expect(sys.snapshot()).toEqual(initial)
+    const again = await engine.rollback(deps, { session: 'latest', to: null, force: false })
+    expect(again.lines.join('\n')).toContain('Nothing to do')
+  })
+
   it('refuses a journal damaged in the middle, with the reason', async () => {
     const { deps } = setup()
     const run = await engine.run(deps, cfg, { force: false })
