@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js'
 import type { ProvisioningSession } from '../model/schemas.js'
 import type { EngineDeps, LogView, PlanReport } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
+import { usersWeCreated } from './created-users.js'
 import { EXIT, errorMessage } from './errors.js'
 import { now, type Summary } from './events.js'
 import { gatherFacts } from './facts.js'
@@ -14,10 +15,11 @@ import { SessionStore } from './session-store.js'
 
 export async function planRun(deps: EngineDeps, cfg: Config): Promise<PlanReport> {
   const facts = await gatherFacts(deps.sys)
+  const createdUsers = await usersWeCreated(new SessionStore(deps.paths), deps.paths)
   const checkpoints = new CheckpointStore(deps.paths)
   const report: PlanReport = { phases: [] }
   for (const phase of selectPhases(deps.phases ?? [], cfg)) {
-    const steps = phase.steps({ cfg, facts, interactive: deps.interactive, createdUsers: [] })
+    const steps = phase.steps({ cfg, facts, interactive: deps.interactive, createdUsers })
     const planned = []
     for (const step of steps) {
       const c = await step.check(deps.sys)
