@@ -43,7 +43,9 @@ export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> 
     const before = await step.check(sys)
     if (before.done) {
       observed.push(before.observed)
-      emit({ type: 'step-end', ts: now(), phase: phase.name, step: step.id, outcome: 'already-done' })
+      // For checks (preflight, verification) what was measured is the news: say it.
+      const detail = phase.readOnly ? before.observed : undefined
+      emit({ type: 'step-end', ts: now(), phase: phase.name, step: step.id, outcome: 'already-done', detail })
       continue
     }
     try {
