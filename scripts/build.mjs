@@ -1,7 +1,8 @@
 // Builds dist/vps-provision.mjs: one self-contained ES module that runs on Debian 13's own nodejs
 // with no node_modules, templates inlined, so a VPS needs nothing but this file.
+// `--outfile PATH` writes it elsewhere (the .deb build puts it straight into its package tree).
 import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
@@ -11,9 +12,13 @@ const templates = Object.fromEntries(
   readdirSync(templatesDir).map((name) => [name, readFileSync(join(templatesDir, name), 'utf8')]),
 )
 
+const at = process.argv.indexOf('--outfile')
+const outfile =
+  at > 0 && process.argv[at + 1] ? resolve(process.argv[at + 1]) : join(root, 'dist/vps-provision.mjs')
+
 await build({
   entryPoints: [join(root, 'bin/vps-provision.ts')],
-  outfile: join(root, 'dist/vps-provision.mjs'),
+  outfile,
   bundle: true,
   platform: 'node',
   target: 'node20.19',

@@ -77,6 +77,8 @@ export const INTERNAL_ENV = [
   'VPS_PROVISION_DEBUG',
 ]
 export const CONFIG_ENV = FIELDS.map((f) => f.env)
+/** For the generated docs/configuration.md: which settings a flag or a variable can set. */
+export const CONFIG_OVERRIDES = FIELDS.map((f) => ({ path: f.path.join('.'), env: f.env, flag: f.flag }))
 
 function setPath(data: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = data

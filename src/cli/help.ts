@@ -38,7 +38,7 @@ export const ROOT_HELP = [
     ...CONFIG_ENV.map((name) => name),
     'NO_COLOR: no colour. VPS_PROVISION_DEBUG=1: stack traces on unexpected errors.',
   ]),
-  '\nMore: docs/cli.md and docs/exit-codes.md\n',
+  '\nMore: docs/quickstart.md, docs/cli.md, docs/exit-codes.md, docs/troubleshooting.md (man vps-provision)\n',
 ].join('')
 
 export const EXAMPLES: Record<string, readonly string[]> = {
@@ -64,6 +64,11 @@ export const EXAMPLES: Record<string, readonly string[]> = {
   sessions: ['sudo vps-provision sessions', 'sudo vps-provision sessions --json | jq ".[0].status"'],
   log: ['sudo vps-provision log latest', 'sudo vps-provision log 20261126-100000-a1b2c3 --json'],
   verify: ['sudo vps-provision verify', 'sudo vps-provision verify --username alice --json'],
+  'cloud-init': [
+    'vps-provision cloud-init --from-bundle https://files.example.com/vps-provision.mjs > user-data.yaml',
+    'vps-provision cloud-init --config config.yaml --from-deb https://files.example.com/vps-provision_0.1.0-1_all.deb',
+    'vps-provision cloud-init --from-bundle http://10.0.0.2/vps-provision.mjs --sha256 "$(sha256sum < dist/vps-provision.mjs | cut -d" " -f1)"',
+  ],
 }
 
 export const examplesFor = (command: string) => block('Examples', EXAMPLES[command] ?? [])

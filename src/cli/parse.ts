@@ -1,7 +1,6 @@
 // Parsers for list, boolean and number values, shared by flags (commander argParsers) and
 // VPS_PROVISION_* variables, so both reject the same inputs with the same words.
-import { IDE_IDS, type IdeId } from '../config/schema.js'
-import { PHASE_NAMES, type PhaseName } from '../model/schemas.js'
+import { IDE_IDS, type IdeId, PHASE_NAMES, type PhaseName } from '../model/names.js'
 
 function parseList<T extends string>(text: string, allowed: readonly T[], what: string, dupes: boolean): T[] {
   const items = text

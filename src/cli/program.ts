@@ -1,8 +1,8 @@
 // The command-line surface, with commander. Nothing here exits the process: commander's own exits
 // are turned into exceptions (exitOverride) and its messages into our one-line errors.
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { IDE_IDS } from '../config/schema.js'
-import { PHASE_NAMES } from '../model/schemas.js'
+import { IDE_IDS, PHASE_NAMES } from '../model/names.js'
+import type { CloudInitFlags } from './cloud-init.js'
 import {
   logCommand,
   planCommand,
@@ -156,6 +156,26 @@ export function buildProgram(ctx: CliContext): Command {
   outputOptions(verify)
     .addHelpText('after', examplesFor('verify'))
     .action((flags: RunFlags) => verifyCommand(ctx, flags))
+
+  program
+    .command('cloud-init')
+    .description(
+      "print #cloud-config user-data that installs vps-provision and runs it on a new server's first boot",
+    )
+    .option('--config <file>', 'a configuration to embed (checked first, exactly as run would)')
+    .addOption(
+      new Option('--from-bundle <url>', 'where the server downloads dist/vps-provision.mjs').conflicts(
+        'fromDeb',
+      ),
+    )
+    .addOption(
+      new Option('--from-deb <url>', 'where the server downloads the vps-provision .deb').conflicts(
+        'fromBundle',
+      ),
+    )
+    .option('--sha256 <hex>', 'expected sha256 of the download (required for a plain http:// URL)')
+    .addHelpText('after', examplesFor('cloud-init'))
+    .action(async (flags: CloudInitFlags) => (await import('./cloud-init.js')).cloudInitCommand(ctx, flags))
 
   return program
 }

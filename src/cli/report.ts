@@ -23,6 +23,7 @@ const VERBS: Record<string, string> = {
   status: 'show the session',
   sessions: 'list the sessions',
   log: 'show the log',
+  'cloud-init': 'write the cloud-init user-data',
 }
 
 export function classify(err: unknown, ctx: CliContext): Report {

@@ -1,10 +1,11 @@
 // The configuration, one strict zod schema. Unknown keys are errors, and every field says what it
 // allows, because docs/configuration.md is generated from these descriptions.
 import { z } from 'zod'
+import { IDE_IDS } from '../model/names.js'
 import { PhaseName } from '../model/schemas.js'
 
 export const USERNAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/
-export const IDE_IDS = ['vscode', 'cursor', 'antigravity'] as const
+export { IDE_IDS }
 export const IdeId = z.enum(IDE_IDS)
 export type IdeId = z.infer<typeof IdeId>
 
@@ -61,7 +62,8 @@ export const ConfigSchema = z.strictObject({
         .default('open')
         .describe('open: allow RDP from anywhere; tunnel: keep it closed and reach it over an SSH tunnel'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('the remote desktop (xrdp)'),
   ssh: z
     .strictObject({
       disableRootLogin: z
@@ -70,7 +72,8 @@ export const ConfigSchema = z.strictObject({
         .describe("PermitRootLogin no, only once the developer user has root's keys and sudo works"),
       disablePasswordAuth: z.boolean().default(false).describe('PasswordAuthentication no'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('sshd settings, written to /etc/ssh/sshd_config.d/00-vps-provision.conf'),
   firewall: z.boolean().default(true).describe('enable ufw with SSH (and RDP unless tunnel) allowed'),
   aptMirror: url
     .nullable()
@@ -78,12 +81,14 @@ export const ConfigSchema = z.strictObject({
     .describe('Debian mirror to check in preflight (default: from apt sources)'),
   sources: z
     .strictObject({
-      vscode: aptRepo.prefault({
-        uri: 'https://packages.microsoft.com/repos/code',
-        suite: 'stable',
-        components: ['main'],
-        key: 'https://packages.microsoft.com/keys/microsoft.asc',
-      }),
+      vscode: aptRepo
+        .prefault({
+          uri: 'https://packages.microsoft.com/repos/code',
+          suite: 'stable',
+          components: ['main'],
+          key: 'https://packages.microsoft.com/keys/microsoft.asc',
+        })
+        .describe("VS Code's apt repository (give all four keys to replace it)"),
       cursor: z
         .strictObject({
           url: url
@@ -91,22 +96,27 @@ export const ConfigSchema = z.strictObject({
             .describe('Cursor .deb download URL'),
           sha256: sha256.default(null).describe('expected sha256 of the .deb (null: not pinned)'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('where the Cursor .deb comes from (Cursor has no apt repository)'),
       antigravity: z
         .strictObject({
           method: z.enum(['apt', 'appimage']).default('apt').describe('apt repository, or AppImage fallback'),
-          apt: aptRepo.prefault({
-            uri: 'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/',
-            suite: 'antigravity-debian',
-            components: ['main'],
-            key: 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg',
-          }),
+          apt: aptRepo
+            .prefault({
+              uri: 'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/',
+              suite: 'antigravity-debian',
+              components: ['main'],
+              key: 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg',
+            })
+            .describe("Antigravity's apt repository for the apt method (give all four keys to replace it)"),
           appimageUrl: url.nullable().default(null).describe('AppImage download URL for the appimage method'),
           sha256: sha256.default(null).describe('expected sha256 of the AppImage'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe('where Antigravity comes from'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("where the IDEs come from; the defaults are the vendors' own"),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

@@ -2,17 +2,9 @@
 // spells them, so session files stay readable by anyone who knows the model. Where the seed was unsafe
 // (rollback_command as an executable string) we keep the field for people and never execute it.
 import { z } from 'zod'
+import { PHASE_NAMES } from './names.js'
 
-export const PHASE_NAMES = [
-  'preflight',
-  'system-prep',
-  'desktop-install',
-  'rdp-config',
-  'user-creation',
-  'ide-installations',
-  'terminal-setup',
-  'verification',
-] as const
+export { PHASE_NAMES }
 export const PhaseName = z.enum(PHASE_NAMES)
 export type PhaseName = z.infer<typeof PhaseName>
 
