@@ -1,6 +1,8 @@
 // desktop-install: a lean XFCE for RDP. --no-install-recommends keeps out lightdm (a display
 // manager we do not want on a headless VPS) and light-locker (black screens on reconnect); the
-// wallpaper package keeps the desktop from looking broken; the polkit rule stops colord prompts.
+// wallpaper package keeps the desktop from looking broken, and librsvg2-common (gdk-pixbuf's SVG
+// loader, only a Recommends) lets xfdesktop draw it: the default wallpaper is an SVG, black without
+// it. The polkit rule stops colord prompts.
 import { definePhase } from '../src/engine/phase.js'
 import { file, packages } from '../src/steps/index.js'
 import { template } from '../src/templates.js'
@@ -11,6 +13,7 @@ export const DESKTOP_PACKAGES = [
   'xfce4-terminal',
   'xfce4-notifyd',
   'xfdesktop4-data',
+  'librsvg2-common',
   'dbus-x11',
   'fonts-dejavu-core',
   'fonts-liberation2',

@@ -55,6 +55,8 @@ export const ideInstallations = definePhase({
           path: `${ideSpec(id, cfg).argvDir}/argv.json`,
           content: template('argv.json'),
           mode: 0o644,
+          // The editors add their own keys (a crash-reporter id) at the first start: a seed.
+          seed: true,
         })),
       ),
     ]

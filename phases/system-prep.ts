@@ -2,7 +2,7 @@
 // firewall (SSH first, so enabling it never locks us out). No upgrade unless asked: it cannot be
 // undone. The SSH hardening drop-in lives in user-creation: it may only follow a working sudo user.
 import { definePhase } from '../src/engine/phase.js'
-import { APT_GET } from '../src/steps/apt.js'
+import { aptGet } from '../src/steps/apt.js'
 import { sshdPorts, ufwAllow, ufwEnabled } from '../src/steps/firewall.js'
 import { aptUpdate, command, packages } from '../src/steps/index.js'
 import { allOf, lazy } from '../src/steps/lazy.js'
@@ -38,12 +38,14 @@ export const systemPrep = definePhase({
           command({
             id: 'upgrade',
             title: 'Upgrade installed packages (apt-get upgrade)',
-            argv: [...APT_GET, 'upgrade'],
+            argv: [...aptGet(cfg.aptLockTimeoutSeconds), 'upgrade'],
             undo: 'irreversible',
             reason: 'apt-get upgrade replaced package versions; Debian keeps no way back to the old ones',
             actionType: 'PACKAGE_INSTALL',
             check: async (sys) => {
-              const r = await sys.exec([...APT_GET, '-s', 'upgrade'], { allowFailure: true })
+              const r = await sys.exec([...aptGet(cfg.aptLockTimeoutSeconds), '-s', 'upgrade'], {
+                allowFailure: true,
+              })
               const n = (r.stdout.match(/^Inst /gm) ?? []).length
               return { done: n === 0, observed: `upgradable: ${n}`, why: `${n} package(s) can be upgraded` }
             },

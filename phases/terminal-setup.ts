@@ -38,7 +38,8 @@ export const terminalSetup = definePhase({
         },
       }),
       ...homeFiles('xfce-helpers', name, [
-        { path: '.config/xfce4/helpers.rc', content: template('helpers.rc'), mode: 0o644 },
+        // XFCE's "Default Applications" dialog rewrites it: a seed, the user's later choice wins.
+        { path: '.config/xfce4/helpers.rc', content: template('helpers.rc'), mode: 0o644, seed: true },
       ]),
       homeBlock('bashrc', name, '.bashrc', 'prompt', template('bashrc-block')),
       homeBlock('gitconfig', name, '.gitconfig', 'git', template('gitconfig-block')),

@@ -7,7 +7,16 @@ import type { Facts, Step } from '../src/engine/types.js'
 import { passwdEntry } from '../src/steps/accounts.js'
 import { developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
-import { assert, directory, file, group, restartOnChange, sudoers, user } from '../src/steps/index.js'
+import {
+  assert,
+  directory,
+  file,
+  group,
+  packages,
+  restartOnChange,
+  sudoers,
+  user,
+} from '../src/steps/index.js'
 import { allOf, lazy } from '../src/steps/lazy.js'
 import { template } from '../src/templates.js'
 
@@ -23,6 +32,9 @@ export const userCreation = definePhase({
   steps: ({ cfg, facts, interactive }) => {
     const name = cfg.username
     return [
+      // Usually installed by system-prep already; listed so this phase also runs on its own (visudo
+      // validates the drop-in and `sudo -n true` proves it; without sudo, /etc/sudoers.d is missing).
+      packages(['sudo'], { id: 'packages' }),
       group({ id: 'group', name: DEV_GROUP }),
       ...user({ id: 'account', name, fullName: cfg.fullName, shell: '/bin/bash', groups: DEV_GROUPS }),
       developerPassword(name, { expire: cfg.expirePassword, interactive }),
@@ -34,11 +46,13 @@ export const userCreation = definePhase({
       authorizedKeys(name),
       ...homeFiles('session', name, [
         { path: '.xsession', content: template('xsession'), mode: 0o755 },
-        { path: `${XFCONF}/xfwm4.xml`, content: template('xfwm4.xml'), mode: 0o644 },
+        // xfconfd owns these once XFCE has run (it rewrites them with every default): seeds.
+        { path: `${XFCONF}/xfwm4.xml`, content: template('xfwm4.xml'), mode: 0o644, seed: true },
         {
           path: `${XFCONF}/xfce4-power-manager.xml`,
           content: template('xfce4-power-manager.xml'),
           mode: 0o644,
+          seed: true,
         },
       ]),
       assert({

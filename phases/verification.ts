@@ -1,5 +1,5 @@
 // verification: read-only proof that the workstation works: xrdp and sesman active, the RDP port
-// listening, xrdp's key permissions sound, the user with its groups and passwordless sudo, and
+// listening, xrdp's certificate and key in place (key for root and xrdp only), the user with its groups and passwordless sudo, and
 // every IDE verified as the developer user. A failure exits 4 naming the check and what to do.
 import { definePhase } from '../src/engine/phase.js'
 import { ideSpec, verifyIde } from '../src/ides.js'
@@ -7,6 +7,7 @@ import { tcpListeners } from '../src/preflight/machine.js'
 import { groupsOf, passwdEntry } from '../src/steps/accounts.js'
 import { assert } from '../src/steps/index.js'
 import type { System } from '../src/system/port.js'
+import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
 import { DEV_GROUPS } from './user-creation.js'
 
 async function unitActive(sys: System, unit: string) {
@@ -16,6 +17,33 @@ async function unitActive(sys: System, unit: string) {
     ok: state === 'active',
     detail: `${unit} is ${state}`,
     hint: `systemctl status ${unit}; journalctl -u ${unit}`,
+  }
+}
+
+/** The key pair xrdp.ini names. (Debian 13's xrdp 0.10 has no xrdp-chkpriv any more.) */
+async function xrdpTls(sys: System) {
+  const ini = (await sys.readFile(XRDP_INI))?.toString('utf8') ?? ''
+  const globals = /^\[Globals\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(ini)?.[1] ?? ''
+  const value = (k: string) => new RegExp(`^\\s*${k}\\s*=\\s*(\\S.*?)\\s*$`, 'im').exec(globals)?.[1] ?? ''
+  const cert = value('certificate')
+  const key = value('key_file')
+  const hint = `ls -l ${XRDP_CERT} ${XRDP_KEY}; vps-provision run --only rdp-config`
+  if (!cert || !key) return { ok: false, detail: `${XRDP_INI} names no certificate/key_file`, hint }
+  const certText = (await sys.readFile(cert))?.toString('utf8') ?? ''
+  const keyStat = await sys.stat(key)
+  const keyText = (await sys.readFile(key))?.toString('utf8') ?? ''
+  const problems: string[] = []
+  if (!certText.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${cert} is no PEM certificate`)
+  if (keyStat?.kind !== 'file' || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText))
+    problems.push(`${key} is no PEM private key`)
+  else if (keyStat.uid !== 0 || (keyStat.mode & 0o007) !== 0)
+    problems.push(
+      `${key} is ${keyStat.mode.toString(8)} owned by uid ${keyStat.uid} (want root-owned, no access for others)`,
+    )
+  return {
+    ok: problems.length === 0,
+    detail: problems.length ? problems.join('; ') : `${cert}, ${key} (${keyStat?.mode.toString(8)})`,
+    hint,
   }
 }
 
@@ -47,16 +75,9 @@ export const verification = definePhase({
         },
       }),
       assert({
-        id: 'xrdp-chkpriv',
-        title: 'xrdp can read its key and certificate (xrdp-chkpriv)',
-        check: async (sys) => {
-          const r = await sys.exec(['xrdp-chkpriv'], { allowFailure: true })
-          return {
-            ok: r.exitCode === 0,
-            detail: (r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ') || 'ok',
-            hint: 'ls -l /etc/xrdp/*.pem',
-          }
-        },
+        id: 'xrdp-tls',
+        title: "xrdp's certificate and key are in place, the key readable by root and xrdp only",
+        check: xrdpTls,
       }),
       assert({
         id: 'user',

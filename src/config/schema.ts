@@ -75,6 +75,15 @@ export const ConfigSchema = z.strictObject({
     .prefault({})
     .describe('sshd settings, written to /etc/ssh/sshd_config.d/00-vps-provision.conf'),
   firewall: z.boolean().default(true).describe('enable ufw with SSH (and RDP unless tunnel) allowed'),
+  aptLockTimeoutSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(86400)
+    .default(600)
+    .describe(
+      'seconds each apt-get call waits for the dpkg lock (unattended-upgrades, cloud-init) before failing and naming the holder',
+    ),
   aptMirror: url
     .nullable()
     .default(null)

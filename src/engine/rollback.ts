@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import { PHASE_NAMES, type PhaseName, type ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
+import { passwdEntry } from '../steps/accounts.js'
 import type { System } from '../system/port.js'
 import type { EngineDeps, RollbackOptions } from './api.js'
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from './atomic.js'
@@ -17,7 +18,7 @@ import { type DerivedAction, deriveActions, Journal, readJournal } from './journ
 import { withLock } from './lock-guard.js'
 import { SessionStore } from './session-store.js'
 import { summarize } from './summary.js'
-import { executeUndo, planUndoDrift } from './undo-executor.js'
+import { executeUndo, planUndoDrift, undoPaths } from './undo-executor.js'
 
 export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
   const store = new SessionStore(deps.paths)
@@ -53,7 +54,8 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
       return summary
     }
 
-    const drifted = await findDrift(sys, pending)
+    const written = await writtenOutsideRemovedHomes(sys, pending)
+    const drifted = await findDrift(sys, pending, written)
     if (drifted.length > 0 && !opts.force) {
       throw new ProvisionError(
         `Unable to roll back ${id}: files changed since this session wrote them: ${drifted.join(', ')}`,
@@ -75,7 +77,7 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
           outcome = await executeUndo(sys, action.undo, {
             backupDir,
             readBackup: (rel) => readFileNoFollow(join(backupDir, rel)),
-            written: action.state === 'done' ? (action.result?.files ?? null) : null,
+            written: written.get(action.seq) ?? null,
             force: opts.force,
             keepDrifted: (path, data) => keepDrifted(backupDir, path, data),
           })
@@ -131,11 +133,41 @@ function selectPending(actions: DerivedAction[], to: PhaseName | null): DerivedA
 }
 
 /** Paths whose content is no longer what this session wrote, judged in undo order (LIFO). */
-function findDrift(sys: System, actions: DerivedAction[]): Promise<string[]> {
+function findDrift(
+  sys: System,
+  actions: DerivedAction[],
+  written: Map<number, Record<string, string | null> | null>,
+): Promise<string[]> {
   return planUndoDrift(
     sys,
-    actions.map((a) => ({ undo: a.undo, written: a.state === 'done' ? (a.result?.files ?? null) : null })),
+    actions.map((a) => ({ undo: a.undo, written: written.get(a.seq) ?? null })),
   )
+}
+
+/**
+ * What each action wrote (seq -> path -> sha256), for the drift checks. Files in the home of a user
+ * this rollback deletes together with its home (`userdel --remove`) are left out: they go with the
+ * home whatever they contain now, and the desktop rewrites its settings files at the first login
+ * (xfwm4 adds its defaults to xfwm4.xml), which must not block the rollback.
+ */
+async function writtenOutsideRemovedHomes(
+  sys: System,
+  actions: DerivedAction[],
+): Promise<Map<number, Record<string, string | null> | null>> {
+  const homes: string[] = []
+  for (const a of actions) {
+    if (a.undo.kind !== 'delete-user' || !a.undo.removeHome) continue
+    const home = (await passwdEntry(sys, a.undo.username))?.home
+    if (home && home.split('/').filter(Boolean).length >= 2) homes.push(home.replace(/\/+$/, ''))
+  }
+  const inRemovedHome = (p: string) => homes.some((h) => p.startsWith(`${h}/`))
+  const out = new Map<number, Record<string, string | null> | null>()
+  for (const a of actions) {
+    const files = a.state === 'done' ? (a.result?.files ?? null) : null
+    const paths = undoPaths(a.undo)
+    out.set(a.seq, files && paths.length > 0 && paths.every(inRemovedHome) ? null : files)
+  }
+  return out
 }
 
 async function keepDrifted(backupDir: string, path: string, data: Buffer): Promise<string> {

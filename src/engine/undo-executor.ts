@@ -4,7 +4,7 @@
 // overwritten without --force, and then only after a copy was kept.
 
 import { groupEntry, passwdEntry } from '../steps/accounts.js'
-import { APT_GET, dpkgQuery, isPresent, parseSimulatedRemovals } from '../steps/apt.js'
+import { APT_GET, dpkgQuery, isPresent, parseSimulatedRemovals, repairInterruptedDpkg } from '../steps/apt.js'
 import { sha256 } from '../steps/common.js'
 import { isActive, isEnabled, unitState } from '../steps/service.js'
 import { CommandError, type System } from '../system/port.js'
@@ -101,6 +101,22 @@ async function essentialOf(sys: System, names: readonly string[]): Promise<strin
     .filter((n) => names.includes(n))
 }
 
+/**
+ * xrdp keeps a desktop running after the RDP client disconnects, so the user we are about to delete
+ * usually still has processes, and userdel refuses while any run. The account is one we created
+ * and are removing with its home: log it out through logind, then signal what is left (pkill exits
+ * 1 once nothing matches; any other code means it cannot tell, and userdel will say what runs).
+ */
+async function endProcessesOf(sys: System, username: string): Promise<void> {
+  await sys.exec(['loginctl', 'terminate-user', username], { allowFailure: true })
+  for (let i = 0; i < 40; i++) {
+    const signal = i < 20 ? 'TERM' : 'KILL'
+    const r = await sys.exec(['pkill', '--signal', signal, '-u', username], { allowFailure: true })
+    if (r.exitCode !== 0) return
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
 export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): Promise<UndoOutcome> {
   switch (undo.kind) {
     case 'restore-file': {
@@ -158,18 +174,23 @@ export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): P
       // it. apt's guard is lifted only when every protected package it would remove is such a one.
       const ours = essential.length > 0 && essential.every((p) => present.includes(p))
       const allow = ours ? ['--allow-remove-essential'] : []
-      await run(
-        sys,
-        [...APT_GET, ...allow, 'purge', ...present],
-        `purge ${present.join(' ')}`,
-        undefined,
-        env,
-      )
+      const purge = [...APT_GET, ...allow, 'purge', ...present]
+      // A rollback resumed after a power cut in dpkg finds it interrupted: finish that first.
+      const first = await sys.exec(purge, { allowFailure: true, ...(env ? { env } : {}) })
+      if (first.exitCode !== 0) {
+        if (!(await repairInterruptedDpkg(sys, first, env)))
+          throw new ProvisionError(
+            `Unable to purge ${present.join(' ')}: ${new CommandError(purge, first).message}`,
+            EXIT.rollback,
+          )
+        await run(sys, purge, `purge ${present.join(' ')}`, undefined, env)
+      }
       const note = ours ? ` (including protected ${essential.join(' ')}, installed by this session)` : ''
       return undone(`purged ${present.join(' ')}${note}`)
     }
     case 'delete-user': {
       if (!(await passwdEntry(sys, undo.username))) return skipped(`user ${undo.username} does not exist`)
+      await endProcessesOf(sys, undo.username)
       await run(
         sys,
         ['userdel', ...(undo.removeHome ? ['--remove'] : []), '--', undo.username],

@@ -5,7 +5,7 @@ import type { Facts } from '../engine/types.js'
 import { passwdEntry } from '../steps/accounts.js'
 import type { AssertResult } from '../steps/assert.js'
 import type { System } from '../system/port.js'
-import { debianMirrors, diskSpace, memTotalMiB, osRelease, tcpListeners } from './machine.js'
+import { debianMirrors, diskSpace, memTotalMiB, osRelease, tcpListeners, UNKNOWN_PROCESS } from './machine.js'
 
 export const REQUIRED_RAM_MB = 2048
 /** Kernels keep 5-8% of RAM for themselves: a 2 GiB VPS reports about 1950 MiB as MemTotal. */
@@ -27,7 +27,7 @@ export async function debian13(sys: System): Promise<AssertResult> {
   if (!os)
     return {
       ok: false,
-      detail: 'no /etc/os-release (required: Debian 13)',
+      detail: 'neither /etc/os-release nor /usr/lib/os-release (required: Debian 13)',
       hint: 'This tool supports Debian 13 (trixie) only',
     }
   const seen = `${os.PRETTY_NAME ?? os.ID ?? 'unknown'} (ID=${os.ID ?? '?'}, VERSION_ID=${os.VERSION_ID ?? '?'})`
@@ -104,7 +104,10 @@ export async function rdpPortFree(sys: System, port: number): Promise<AssertResu
   return {
     ok: ours,
     detail: holder ? `port ${port} is used by ${holder.process}` : `port ${port} is free`,
-    hint: `Stop ${holder?.process ?? 'that process'} or choose another port with --rdp-port`,
+    hint:
+      holder?.process === UNKNOWN_PROCESS
+        ? `Find what listens on ${port} (install iproute2 for \`ss -ltnp\`), stop it, or choose another port with --rdp-port`
+        : `Stop ${holder?.process ?? 'that process'} or choose another port with --rdp-port`,
   }
 }
 

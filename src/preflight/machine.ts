@@ -3,7 +3,8 @@
 import type { System } from '../system/port.js'
 
 export async function osRelease(sys: System): Promise<Record<string, string> | null> {
-  const data = await sys.readFile('/etc/os-release')
+  // os-release(5): /etc/os-release, and only when it is missing, /usr/lib/os-release.
+  const data = (await sys.readFile('/etc/os-release')) ?? (await sys.readFile('/usr/lib/os-release'))
   if (!data) return null
   const fields: Record<string, string> = {}
   for (const line of data.toString('utf8').split('\n')) {
@@ -42,10 +43,14 @@ export interface Listener {
   process: string
 }
 
-/** TCP listeners from `ss`, with the owning process name where ss can tell. */
+/**
+ * TCP listeners from `ss`, with the owning process name where ss can tell. Without ss (no iproute2:
+ * a minimal container or chroot) they come from /proc/net/tcp{,6}, which do not name the owner: a
+ * missing tool must not read as "nothing listens".
+ */
 export async function tcpListeners(sys: System): Promise<Listener[]> {
   const r = await sys.exec(['ss', '-Hltnp'], { allowFailure: true })
-  if (r.exitCode !== 0) return []
+  if (r.exitCode !== 0) return procNetListeners(sys)
   const out: Listener[] = []
   for (const line of r.stdout.split('\n')) {
     const cols = line.trim().split(/\s+/)
@@ -58,6 +63,31 @@ export async function tcpListeners(sys: System): Promise<Listener[]> {
     out.push({ port, address: local.slice(0, cut), process: proc })
   }
   return out
+}
+
+export const UNKNOWN_PROCESS = 'unknown process'
+
+async function procNetListeners(sys: System): Promise<Listener[]> {
+  const out: Listener[] = []
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = (await sys.readFile(file))?.toString('utf8') ?? ''
+    for (const line of text.split('\n').slice(1)) {
+      // "  0: 0100007F:0CEA 00000000:0000 0A ...": local address:port in hex, state 0A is LISTEN.
+      const [, local, , state] = line.trim().split(/\s+/)
+      const [hex, port] = (local ?? '').split(':')
+      if (state !== '0A' || !hex || !port) continue
+      out.push({ port: Number.parseInt(port, 16), address: procNetAddress(hex), process: UNKNOWN_PROCESS })
+    }
+  }
+  return out
+}
+
+/** /proc/net/tcp{,6} print addresses as 32-bit words in host (little-endian) byte order. */
+function procNetAddress(hex: string): string {
+  const bytes = (hex.match(/.{8}/g) ?? []).flatMap((w) => (w.match(/../g) ?? []).reverse())
+  if (bytes.length === 4) return bytes.map((b) => Number.parseInt(b, 16)).join('.')
+  const groups = (bytes.join('').match(/.{4}/g) ?? []).map((g) => g.replace(/^0{1,3}/, ''))
+  return `[${groups.join(':')}]`
 }
 
 /** The URIs of Debian's own apt sources (deb822 and one-line), to check the mirror is reachable. */

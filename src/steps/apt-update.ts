@@ -70,6 +70,7 @@ export function aptUpdate(opts: { id?: string; retry?: Partial<RetryPolicy> } = 
         async () => {
           await aptGetUpdate(ctx.sys, {
             retry: opts.retry,
+            lockTimeoutSeconds: ctx.cfg.aptLockTimeoutSeconds,
             onLine: (l) => ctx.progress(l),
             onRetry: (w) => ctx.warn(w),
           })

@@ -3,19 +3,28 @@
 // for the network failures a fresh VPS hits while its mirror or DNS warms up.
 import { EXIT, ProvisionError } from '../engine/errors.js'
 import { CommandError, type ExecResult, lastLines, type System } from '../system/port.js'
+import { lockError } from './apt-lock.js'
+
+/** How long apt-get waits for the dpkg lock by default (config: aptLockTimeoutSeconds). */
+export const DEFAULT_APT_LOCK_TIMEOUT_S = 600
 
 /** Every apt-get call: wait for the dpkg lock instead of failing, keep existing conffiles. */
-export const APT_GET: readonly string[] = [
-  'apt-get',
-  '-o',
-  'DPkg::Lock::Timeout=600',
-  '-o',
-  'Dpkg::Options::=--force-confdef',
-  '-o',
-  'Dpkg::Options::=--force-confold',
-  '-y',
-  '-q',
-]
+export function aptGet(lockTimeoutSeconds: number = DEFAULT_APT_LOCK_TIMEOUT_S): readonly string[] {
+  return [
+    'apt-get',
+    '-o',
+    `DPkg::Lock::Timeout=${Math.max(0, Math.floor(lockTimeoutSeconds))}`,
+    '-o',
+    'Dpkg::Options::=--force-confdef',
+    '-o',
+    'Dpkg::Options::=--force-confold',
+    '-y',
+    '-q',
+  ]
+}
+
+/** The prefix with the default lock timeout (rollback, which has no configuration). */
+export const APT_GET: readonly string[] = aptGet()
 
 /** Long transactions (desktop install) get 30 minutes; the System would default to less. */
 export const APT_TIMEOUT_MS = 30 * 60 * 1000
@@ -28,10 +37,10 @@ export const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/
 
 export function aptInstallArgv(
   targets: readonly string[],
-  opts: { recommends?: boolean; simulate?: boolean } = {},
+  opts: { recommends?: boolean; simulate?: boolean; lockTimeoutSeconds?: number } = {},
 ) {
   return [
-    ...APT_GET,
+    ...aptGet(opts.lockTimeoutSeconds),
     'install',
     ...(opts.simulate ? ['-s'] : []),
     ...(opts.recommends ? [] : ['--no-install-recommends']),
@@ -105,6 +114,27 @@ export function missingPackages(r: ExecResult): string[] {
   return [...text.matchAll(/Unable to locate package (\S+)/g)].map((m) => m[1] ?? '')
 }
 
+/** What apt-get says after dpkg was killed mid-transaction (a power cut, an OOM kill, SIGKILL). */
+export const DPKG_INTERRUPTED = /dpkg was interrupted, you must manually run '(?:sudo )?dpkg --configure -a'/
+
+/**
+ * After dpkg was cut off halfway, every apt-get refuses until `dpkg --configure -a` has finished the
+ * interrupted work: exactly what apt tells a person to run. We run it, so a resumed run or rollback
+ * goes on instead of stopping at a message. True when it ran (the caller then retries once).
+ */
+export async function repairInterruptedDpkg(
+  sys: System,
+  r: ExecResult,
+  env?: Record<string, string>,
+): Promise<boolean> {
+  if (r.exitCode === 0 || !DPKG_INTERRUPTED.test(`${r.stdout}\n${r.stderr}`)) return false
+  await sys.exec(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'], {
+    timeoutMs: APT_TIMEOUT_MS,
+    ...(env ? { env } : {}),
+  })
+  return true
+}
+
 export interface RetryPolicy {
   tries: number
   baseDelayMs: number
@@ -133,8 +163,15 @@ export async function runAptWithRetry(
 ): Promise<ExecResult> {
   const policy = { ...defaultRetry, ...opts.retry }
   let result: ExecResult = { exitCode: 1, stdout: '', stderr: '' }
+  let repaired = false
   for (let attempt = 1; attempt <= policy.tries; attempt++) {
     result = await sys.exec(argv, { allowFailure: true, timeoutMs: APT_TIMEOUT_MS, onLine: opts.onLine })
+    if (!repaired && (await repairInterruptedDpkg(sys, result))) {
+      repaired = true
+      opts.onRetry?.('dpkg had been interrupted: ran `dpkg --configure -a`, retrying')
+      attempt--
+      continue
+    }
     if (!isTransientAptFailure(result) || attempt === policy.tries) return result
     const wait = policy.baseDelayMs * 2 ** (attempt - 1)
     opts.onRetry?.(
@@ -174,9 +211,22 @@ export async function aptGetUpdate(
     retry?: Partial<RetryPolicy>
     onLine?: (line: string) => void
     onRetry?: (why: string) => void
+    lockTimeoutSeconds?: number
   } = {},
 ): Promise<void> {
-  const argv = [...APT_GET, 'update']
+  const argv = [...aptGet(opts.lockTimeoutSeconds), 'update']
   const r = await runAptWithRetry(sys, argv, opts)
-  if (r.exitCode !== 0) throw aptError('refresh the apt package lists', argv, r)
+  if (r.exitCode !== 0)
+    throw await aptFailure(sys, 'refresh the apt package lists', argv, r, opts.lockTimeoutSeconds)
+}
+
+/** aptError, or for a dpkg lock that never came free, who holds it (see apt-lock.ts). */
+export async function aptFailure(
+  sys: System,
+  what: string,
+  argv: readonly string[],
+  r: ExecResult,
+  lockTimeoutSeconds: number = DEFAULT_APT_LOCK_TIMEOUT_S,
+): Promise<ProvisionError> {
+  return (await lockError(sys, what, r, lockTimeoutSeconds)) ?? aptError(what, argv, r)
 }

@@ -2,6 +2,7 @@
 // private) and the files themselves, each resolved against the user's passwd entry at run time.
 import { dirname } from 'node:path'
 import type { Step } from '../engine/types.js'
+import { pathId, writeJournaled } from './common.js'
 import { directory } from './directory.js'
 import { type Content, file } from './file.js'
 import { forUser } from './lazy.js'
@@ -12,6 +13,13 @@ export interface HomeFile {
   content: Content
   mode: number
   sensitive?: boolean
+  /**
+   * A settings file the desktop or an IDE takes over once it runs (xfconfd rewrites its channel
+   * files with every default added; VS Code adds its crash-reporter id to argv.json): written when
+   * absent, never compared or rewritten afterwards, so a re-run keeps the user's settings and the
+   * phase stays skipped.
+   */
+  seed?: boolean
 }
 
 const PRIVATE_DIRS = new Set(['.ssh'])
@@ -35,15 +43,38 @@ export function homeFiles(idPrefix: string, username: string, files: readonly Ho
     )
   const fileSteps = files.map((f) =>
     forUser(`${idPrefix}.file.${f.path}`, `Write ~${username}/${f.path}`, username, (u) =>
-      file({
-        path: `${u.home}/${f.path}`,
-        content: f.content,
-        mode: f.mode,
-        uid: u.uid,
-        gid: u.gid,
-        ...(f.sensitive ? { sensitive: true } : {}),
-      }),
+      f.seed
+        ? seedFile(`${u.home}/${f.path}`, typeof f.content === 'string' ? f.content : f.content(null), {
+            mode: f.mode,
+            uid: u.uid,
+            gid: u.gid,
+          })
+        : file({
+            path: `${u.home}/${f.path}`,
+            content: f.content,
+            mode: f.mode,
+            uid: u.uid,
+            gid: u.gid,
+            ...(f.sensitive ? { sensitive: true } : {}),
+          }),
     ),
   )
   return [...dirSteps, ...fileSteps]
+}
+
+function seedFile(path: string, content: string, opts: { mode: number; uid: number; gid: number }): Step {
+  return {
+    id: pathId('seed', path),
+    title: `Write ${path} unless present`,
+    async check(sys) {
+      const present = (await sys.stat(path))?.kind === 'file'
+      return present
+        ? { done: true, observed: `${path} present` }
+        : { done: false, observed: `${path} absent`, why: `${path} absent` }
+    },
+    async apply(ctx) {
+      if ((await ctx.sys.stat(path))?.kind === 'file') return
+      await writeJournaled(ctx, path, content, opts)
+    },
+  }
 }

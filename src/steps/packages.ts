@@ -6,7 +6,7 @@ import type { Check, Step, StepContext } from '../engine/types.js'
 import type { Undo } from '../engine/undo.js'
 import type { System } from '../system/port.js'
 import {
-  aptError,
+  aptFailure,
   aptGetUpdate,
   aptInstallArgv,
   dpkgQuery,
@@ -73,8 +73,13 @@ export async function installTransaction(
   opts: { recommends: boolean; retry?: Partial<RetryPolicy>; fallbackUndo: readonly string[] },
 ): Promise<void> {
   const what = `install ${label}`
-  const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why) }
-  const simulate = aptInstallArgv(targets, { recommends: opts.recommends, simulate: true })
+  const lockTimeoutSeconds = ctx.cfg.aptLockTimeoutSeconds
+  const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why), lockTimeoutSeconds }
+  const simulate = aptInstallArgv(targets, {
+    recommends: opts.recommends,
+    simulate: true,
+    lockTimeoutSeconds,
+  })
   let sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
   if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.
@@ -94,17 +99,17 @@ export async function installTransaction(
     )
     sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
   }
-  if (sim.exitCode !== 0) throw aptError(what, simulate, sim)
+  if (sim.exitCode !== 0) throw await aptFailure(ctx.sys, what, simulate, sim, lockTimeoutSeconds)
 
   const newlyInstalled = parseSimulatedInstalls(sim.stdout)
   // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.
   const undoSet = newlyInstalled.length > 0 ? newlyInstalled : [...opts.fallbackUndo]
   const undo: Undo = { kind: 'purge-packages', packages: undoSet }
 
-  const argv = aptInstallArgv(targets, { recommends: opts.recommends })
+  const argv = aptInstallArgv(targets, { recommends: opts.recommends, lockTimeoutSeconds })
   await ctx.change({ actionType: 'PACKAGE_INSTALL', target: label, undo }, async () => {
     const r = await runAptWithRetry(ctx.sys, argv, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
-    if (r.exitCode !== 0) throw aptError(what, argv, r)
+    if (r.exitCode !== 0) throw await aptFailure(ctx.sys, what, argv, r, lockTimeoutSeconds)
     return { output: `${newlyInstalled.length} newly installed: ${newlyInstalled.join(' ')}`.slice(0, 2000) }
   })
 }

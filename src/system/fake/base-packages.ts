@@ -106,7 +106,7 @@ export const BASE: Record<string, PackageDef> = {
   'util-linux': { version: '2.41-5', bin: ['/usr/sbin/runuser', '/usr/bin/su'] },
   procps: {
     version: '2:4.0.4-9',
-    bin: ['/usr/sbin/sysctl', '/usr/bin/ps', '/usr/bin/pgrep'],
+    bin: ['/usr/sbin/sysctl', '/usr/bin/ps', '/usr/bin/pgrep', '/usr/bin/pkill'],
     dirs: ['/etc/sysctl.d'],
   },
   iproute2: { version: '6.15.0-1', bin: ['/usr/bin/ss', '/usr/sbin/ip'] },

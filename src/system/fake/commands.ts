@@ -10,7 +10,17 @@ import { chmod, chown, df, falseCmd, rm, stat, test, trueCmd } from './coreutils
 import { debconfSetSelections, debconfShow, dpkg, dpkgQuery, shipped } from './dpkg.js'
 import type { FakeFs } from './fs.js'
 import { getent, gpasswd, groupadd, groupdel, id } from './groups.js'
-import { cloudInit, desktopFileValidate, detectVirt, gpg, ldd, openssl, xrdpChkpriv } from './misc.js'
+import {
+  cloudInit,
+  desktopFileValidate,
+  detectVirt,
+  gpg,
+  ldd,
+  loginctl,
+  openssl,
+  pkill,
+  xrdpChkpriv,
+} from './misc.js'
 import { ss, systemctl } from './services.js'
 import { sshd } from './sshd.js'
 import { sudo, visudo } from './sudo.js'
@@ -68,6 +78,8 @@ const HANDLERS: Record<string, Handler> = {
   ldd,
   'xrdp-chkpriv': xrdpChkpriv,
   'cloud-init': cloudInit,
+  loginctl,
+  pkill,
   'update-alternatives': updateAlternatives,
   openssl,
   true: trueCmd,

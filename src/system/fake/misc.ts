@@ -83,6 +83,14 @@ export const ldd: Handler = (ctx, args) => {
 
 export const xrdpChkpriv: Handler = () => ok('No problems found with the xrdp certificate and key\n')
 
+/** The fake runs no processes: nobody to log out, nothing for pkill to match (exit 1). */
+export const loginctl: Handler = (_ctx, args) => {
+  if (args[0] !== 'terminate-user' || !args[1]) throw new Unsupported(`loginctl ${args.join(' ')}`)
+  return fail(1, `Failed to terminate user: User ${args[1]} is not logged in.\n`)
+}
+
+export const pkill: Handler = () => fail(1, '')
+
 export const cloudInit: Handler = (_ctx, args) => {
   if (args[0] !== 'status') throw new Unsupported(`cloud-init ${args.join(' ')}`)
   return ok('status: done\n')

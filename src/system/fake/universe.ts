@@ -62,6 +62,7 @@ export const AVAILABLE: Record<string, PackageDef> = {
     files: { '/usr/share/backgrounds/xfce/xfce-shapes.svg': '<svg/>\n' },
   }),
   xfdesktop4: plain('4.20.1-1', { depends: ['xfdesktop4-data'], bin: ['/usr/bin/xfdesktop'] }),
+  'librsvg2-common': plain('2.60.0+dfsg-1'),
   'xfce4-panel': plain('4.20.4-1', { bin: ['/usr/bin/xfce4-panel'] }),
   thunar: plain('4.20.2-1', { bin: ['/usr/bin/thunar'] }),
   'xfce4-settings': plain('4.20.1-1', { depends: ['xfconf'] }),
