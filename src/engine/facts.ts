@@ -34,7 +34,7 @@ export async function gatherFacts(sys: System): Promise<Facts> {
 }
 
 /** Our / differs from PID 1's /: a chroot. If we cannot tell (no /proc), assume the worst. */
-async function inChroot(sys: System): Promise<boolean> {
+export async function inChroot(sys: System): Promise<boolean> {
   const r = await sys
     .exec(['stat', '-L', '-c', '%d:%i', '/', '/proc/1/root'], { allowFailure: true })
     .catch(() => null)

@@ -9,6 +9,7 @@ import { sha256 } from '../steps/common.js'
 import { isActive, isEnabled, unitState } from '../steps/service.js'
 import { CommandError, type System } from '../system/port.js'
 import { EXIT, ProvisionError } from './errors.js'
+import { inChroot } from './facts.js'
 import type { Undo } from './undo.js'
 
 export interface UndoOptions {
@@ -108,6 +109,9 @@ async function essentialOf(sys: System, names: readonly string[]): Promise<strin
  * 1 once nothing matches; any other code means it cannot tell, and userdel will say what runs).
  */
 async function endProcessesOf(sys: System, username: string): Promise<void> {
+  // A chroot shares the host's PID namespace and /proc: `pkill -u` there would signal the HOST's
+  // processes of that uid. No session of ours runs in a chroot; userdel says if anything does.
+  if (await inChroot(sys)) return
   await sys.exec(['loginctl', 'terminate-user', username], { allowFailure: true })
   for (let i = 0; i < 40; i++) {
     const signal = i < 20 ? 'TERM' : 'KILL'
