@@ -20,10 +20,14 @@ export async function describeWorkstation(
   const host = vps?.ip_address ?? '<server-ip>'
   const port = cfg.rdp.port
   const notes: string[] = []
-  if (cfg.rdp.firewall === 'open') notes.push(`RDP:      ${host}:${port}`)
-  notes.push(
-    `Tunnel:   ssh -L ${port}:localhost:${port} root@${host}   then connect your RDP client to localhost:${port}`,
-  )
+  if (!(await sys.stat('/etc/xrdp/xrdp.ini'))) {
+    notes.push('RDP:      not set up yet (rdp-config has not run): vps-provision run --only rdp-config')
+  } else {
+    if (cfg.rdp.firewall === 'open') notes.push(`RDP:      ${host}:${port}`)
+    notes.push(
+      `Tunnel:   ssh -L ${port}:localhost:${port} root@${host}   then connect your RDP client to localhost:${port}`,
+    )
+  }
   notes.push(`Username: ${name}`)
   const credentials = await sys.stat(CREDENTIALS_FILE)
   notes.push(

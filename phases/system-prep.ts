@@ -24,6 +24,7 @@ export const BASE_PACKAGES = [
   'htop',
   'locales',
   'desktop-file-utils',
+  'iproute2',
 ]
 
 export const systemPrep = definePhase({

@@ -5,6 +5,7 @@ import type { Config } from '../src/config/schema.js'
 import { definePhase } from '../src/engine/phase.js'
 import type { Facts, Step } from '../src/engine/types.js'
 import { passwdEntry } from '../src/steps/accounts.js'
+import { keysForDeveloper } from '../src/steps/authorized-keys.js'
 import { developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
 import {
@@ -77,8 +78,8 @@ export const userCreation = definePhase({
 /** Root's authorized_keys, copied for the developer, when root has any. */
 function authorizedKeys(name: string): Step {
   return lazy('ssh-keys', `Copy root's SSH keys to ${name}`, async (sys) => {
-    const keys = (await sys.readFile('/root/.ssh/authorized_keys'))?.toString('utf8') ?? ''
-    if (keys.trim() === '') return nothing('ssh-keys', 'root has no authorized_keys')
+    const keys = keysForDeveloper((await sys.readFile('/root/.ssh/authorized_keys'))?.toString('utf8') ?? '')
+    if (keys === '') return nothing('ssh-keys', 'root has no authorized_keys')
     const files = homeFiles('ssh-keys', name, [{ path: '.ssh/authorized_keys', content: keys, mode: 0o600 }])
     return allOf('ssh-keys', `Copy root's SSH keys to ${name}`, files)
   })
