@@ -1,5 +1,14 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * The e2e scenarios boot containers and provision them for many minutes: they run only when a
+ * command names their project (`npm run e2e`, `npm run bench`), never as part of `vitest run`.
+ */
+const asked = (name: string) =>
+  process.argv.some(
+    (a, i) => a === `--project=${name}` || (a === name && process.argv[i - 1] === '--project'),
+  )
+
 export default defineConfig({
   test: {
     projects: [
@@ -20,6 +29,35 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      ...(asked('e2e')
+        ? [
+            {
+              // Booted trixie containers (systemd-nspawn), a real RDP client: see docs/e2e.md.
+              test: {
+                name: 'e2e',
+                include: ['test/e2e/**/*.test.ts'],
+                testTimeout: 60 * 60_000,
+                hookTimeout: 30 * 60_000,
+                fileParallelism: false,
+                sequence: { concurrent: false },
+              },
+            },
+          ]
+        : []),
+      ...(asked('bench')
+        ? [
+            {
+              // One full provisioning and the apt floor, timed: writes docs/benchmarks.md.
+              test: {
+                name: 'bench',
+                include: ['test/e2e/**/*.e2e-bench.ts'],
+                testTimeout: 90 * 60_000,
+                hookTimeout: 30 * 60_000,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 })

@@ -8,6 +8,7 @@ import { askOnTerminal } from '../src/cli/confirm.js'
 import { runCli } from '../src/cli/run-cli.js'
 import { wireSignals } from '../src/cli/signals.js'
 import { statePaths } from '../src/engine/paths.js'
+import { hardenProcessEnv } from '../src/system/env.js'
 
 // A closed terminal or a reader that went away (EPIPE, EIO) must not kill a root process halfway
 // through provisioning: output is lost from then on, the work and its journal go on.
@@ -20,6 +21,9 @@ const say = (line: string) => {
     // The terminal is gone.
   }
 }
+
+// Before anything can start a child process: no caller PATH, LD_PRELOAD or locale reaches one.
+hardenProcessEnv(process.env)
 
 const controller = new AbortController()
 const unwire = wireSignals(process, controller, say)

@@ -123,8 +123,14 @@ export class Journal {
       throw new Error(`Unable to journal ${body.type} for seq ${body.seq}: ${why}`)
     }
     try {
-      const written = (this.opts.write ?? fs.writeSync)(this.fd, line)
-      if (written !== line.length) throw new Error(`short write (${written} of ${line.length} bytes)`)
+      // A full disk first shows as a short write; writing the rest then fails with the real
+      // reason (ENOSPC), which is what a person needs to read.
+      const write = this.opts.write ?? fs.writeSync
+      for (let off = 0; off < line.length; ) {
+        const n = write(this.fd, off === 0 ? line : line.subarray(off))
+        if (n <= 0) throw new Error(`short write (${off} of ${line.length} bytes)`)
+        off += n
+      }
       fs.fsyncSync(this.fd)
     } catch (err) {
       // A partial line may be on disk now; appending after it would turn a torn tail into damage.

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { z } from 'zod'
+import { FIXED_PATH } from '../system/env.js'
 import { ensurePrivateDir, UnsafePathError } from './atomic.js'
 import { EXIT, ProvisionError } from './errors.js'
 import type { StatePaths } from './paths.js'
@@ -101,7 +102,8 @@ function runFlock(fd: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), '3'], {
       stdio: ['ignore', 'ignore', 'pipe', fd],
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+      // Never the caller's PATH: an evil directory first in it would run its own `flock` as root.
+      env: { PATH: FIXED_PATH, LC_ALL: 'C' },
     })
     let stderr = ''
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -25,22 +25,56 @@ export function holderFromApt(r: ExecResult): LockHolder | null {
   return m?.[1] ? { pid: Number(m[1]), name: m[2] || 'unknown' } : null
 }
 
-/** Processes with one of dpkg's lock files open, found through /proc (like fuser). */
+/**
+ * Processes with one of dpkg's lock files open, found through /proc like fuser: each /proc/PID/fd
+ * entry is followed (-L) and compared by device and inode (-samefile), so a process holding the
+ * same path in another root (a container, a chroot) is not taken for the holder.
+ */
 export async function holdersFromProc(sys: System): Promise<LockHolder[]> {
+  const locks = ['/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock']
   const r = await sys.exec(
     [
       'find',
+      '-L',
       '/proc',
       '-mindepth',
-      '3',
+      '1',
       '-maxdepth',
       '3',
-      '-path',
-      '/proc/[0-9]*/fd/*',
-      '-lname',
-      '/var/lib/dpkg/lock*',
+      '-regextype',
+      'posix-extended',
+      // Only /proc/<pid>/fd/<n>: prune every other entry on the way down.
+      '(',
+      '-regex',
+      '/proc/[^/]+',
+      '!',
+      '-regex',
+      '/proc/[0-9]+',
+      '-prune',
+      ')',
+      '-o',
+      '(',
+      '-regex',
+      '/proc/[0-9]+/[^/]+',
+      '!',
+      '-name',
+      'fd',
+      '-prune',
+      ')',
+      '-o',
+      '(',
+      '-regex',
+      '/proc/[0-9]+/fd/[0-9]+',
+      '(',
+      '-samefile',
+      locks[0] as string,
+      '-o',
+      '-samefile',
+      locks[1] as string,
+      ')',
       '-printf',
       '%h\\n',
+      ')',
     ],
     { allowFailure: true, timeoutMs: 20_000 },
   )

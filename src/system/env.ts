@@ -23,6 +23,17 @@ export const FIXED_ENV: Readonly<Record<string, string>> = Object.freeze({
 // Even a caller of exec() cannot smuggle these in: they change which code a root process runs.
 const FORBIDDEN = new Set(['LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'LANGUAGE'])
 
+/**
+ * For the process itself, once at start: libraries we use start programs of their own with
+ * process.env (systeminformation runs `hostname`, `lscpu`, `dmesg`... through a shell), so a root
+ * process must not keep the caller's PATH, loader variables or locale for them to inherit.
+ */
+export function hardenProcessEnv(env: NodeJS.ProcessEnv): void {
+  for (const key of FORBIDDEN) delete env[key]
+  env.PATH = FIXED_PATH
+  env.LC_ALL = 'C'
+}
+
 /** The fixed environment plus `extra` (minus loader variables), for one child process. */
 export function childEnv(extra?: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = { ...FIXED_ENV }

@@ -242,6 +242,11 @@ async function download(
     throw new Error(`Unable to download ${url}: ${dest} is a ${existing.kind}, not a regular file`)
   }
   const part = `${dest}.part`
+  // A planted .part (a symlink to /etc/shadow) would otherwise be resumed into, or appended to.
+  const partial = await stat(part)
+  if (partial && partial.kind !== 'file') {
+    throw new Error(`Unable to download ${url}: ${part} is a ${partial.kind}, not a regular file`)
+  }
   const retries = options.retries ?? 3
   const baseMs = options.retryBaseMs ?? 1000
   for (let attempt = 0; ; attempt++) {

@@ -120,6 +120,32 @@ describe('every phase on the fake Debian 13', () => {
     expect(sys.snapshot()).toEqual(initial)
   })
 
+  it('the desktop rewriting its settings at the first login keeps the re-run skipped and the rollback clean', async () => {
+    const sys = machine()
+    const initial = sys.snapshot()
+    const d = deps(sys)
+    const cfg = config()
+    const first = await engine.run(d, cfg, { force: false })
+    expect(first.exitCode).toBe(0)
+    // What XFCE and the editors do at their first start: xfconfd rewrites its channel files with
+    // every default, VS Code adds a crash-reporter id to argv.json; as the user, with their umask.
+    const home = '/home/devuser'
+    const xfwm4 = `${home}/.config/xfce4/xfconf/xfce-perchannel-xml/xfwm4.xml`
+    const st = await sys.stat(xfwm4)
+    const owner = { mode: 0o664, uid: st?.uid ?? 1000, gid: st?.gid ?? 1000 }
+    sys.writeText(xfwm4, '<?xml version="1.1" encoding="UTF-8"?>\n<channel name="xfwm4"/>\n', owner)
+    sys.writeText(`${home}/.vscode/argv.json`, '{ "crash-reporter-id": "x" }\n', owner)
+    const again = await engine.run(d, cfg, { force: false })
+    expect(again.exitCode).toBe(0)
+    expect(again.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
+    expect(again.phases.find((p) => p.name === 'user-creation')?.status).toBe('SKIPPED')
+    expect(sys.readText(xfwm4)).toContain('version="1.1"')
+    // Those files go with the home that rollback deletes: no drift to refuse over.
+    const back = await engine.rollback(d, { session: first.sessionId, to: null, force: false })
+    expect(back.exitCode).toBe(0)
+    expect(sys.snapshot()).toEqual(initial)
+  })
+
   it('a manual change to a managed file sends its phase back to work and restores our state', async () => {
     const sys = machine()
     const d = deps(sys)

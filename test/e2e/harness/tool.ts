@@ -1,0 +1,80 @@
+// The tool under test, as root runs it on the VPS: the bundle copied to /usr/local/bin, run as a
+// transient unit of the container's systemd. Its state is read back from the root directory.
+import { copyFile, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { type DerivedAction, deriveActions, readJournal } from '../../../src/engine/journal.js'
+import { type ProvisioningSession, ProvisioningSession as SessionSchema } from '../../../src/model/schemas.js'
+import type { RunResult } from '../../lab/proc.js'
+import type { NspawnMachine } from './nspawn.js'
+import { TOOL_BUNDLE, type World } from './world.js'
+
+export const TOOL_PATH = '/usr/local/bin/vps-provision'
+
+/**
+ * As the README says: the bundle as /usr/local/bin/vps-provision. `keepExtension` installs it as
+ * /usr/local/lib/vps-provision/vps-provision.mjs with that name as a symlink: Node older than 20.19
+ * (Debian 12 has 18) reads an extensionless file as CommonJS and stops at the first `import`,
+ * while the .mjs real path makes any Node load it as a module.
+ */
+export async function installTool(m: NspawnMachine, opts: { keepExtension?: boolean } = {}): Promise<void> {
+  if (!opts.keepExtension) return m.copyIn(TOOL_BUNDLE, TOOL_PATH, 0o755)
+  const real = '/usr/local/lib/vps-provision/vps-provision.mjs'
+  await m.copyIn(TOOL_BUNDLE, real, 0o755)
+  await rm(m.hostPath(TOOL_PATH), { force: true })
+  await symlink(real, m.hostPath(TOOL_PATH))
+}
+
+export interface ToolRun extends RunResult {
+  /** The session id the output names (run, rollback), or null. */
+  sessionId: string | null
+}
+
+/**
+ * `vps-provision ARGS` inside; stdout+stderr saved as artifacts/<scenario>/<artifact>.out.
+ * `unit` names the transient unit, so a test can kill it (`systemctl kill`).
+ */
+export async function tool(
+  w: World,
+  args: string[],
+  opts: { artifact: string; timeoutMs?: number; unit?: string; env?: Record<string, string> },
+): Promise<ToolRun> {
+  const started = Date.now()
+  const r = await w.machine.exec([TOOL_PATH, ...args], {
+    allowFailure: true,
+    timeoutMs: opts.timeoutMs ?? 45 * 60_000,
+    ...(opts.unit ? { unit: opts.unit } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  })
+  const header = `$ vps-provision ${args.join(' ')}\n# exit ${r.exitCode}${r.signal ? ` (${r.signal})` : ''} after ${Date.now() - started} ms\n`
+  await writeFile(
+    path.join(w.dir, `${opts.artifact}.out`),
+    `${header}${r.stdout}${r.stderr ? `\n--- stderr ---\n${r.stderr}` : ''}`,
+  )
+  w.log(`vps-provision ${args.join(' ')}: exit ${r.exitCode} in ${Math.round(r.durationMs / 1000)} s`)
+  const id = /\b(?:run|rollback) session (\d{8}-\d{6}-[a-z0-9]{6}) started/.exec(r.stdout)?.[1] ?? null
+  return { ...r, sessionId: id }
+}
+
+export async function readSession(m: NspawnMachine, id: string): Promise<ProvisioningSession> {
+  const text = await m.readFile(`/var/vps-provision/sessions/session-${id}.json`)
+  if (text === null) throw new Error(`no session file for ${id}`)
+  return SessionSchema.parse(JSON.parse(text))
+}
+
+export function journalActions(m: NspawnMachine, id: string): DerivedAction[] {
+  const view = readJournal(m.hostPath(`/var/log/vps-provision/transaction-${id}.log`))
+  if (view.damage) throw new Error(`journal of ${id} is damaged: ${view.damage}`)
+  return deriveActions(view.records)
+}
+
+/** Copies the tool's sessions and journals into the scenario's artifacts (whatever exists). */
+export async function collectToolState(w: World): Promise<void> {
+  const out = path.join(w.dir, 'state')
+  await mkdir(out, { recursive: true })
+  for (const dir of ['/var/vps-provision/sessions', '/var/log/vps-provision']) {
+    const names = await readdir(w.machine.hostPath(dir)).catch(() => [] as string[])
+    for (const n of names) {
+      await copyFile(path.join(w.machine.hostPath(dir), n), path.join(out, n)).catch(() => undefined)
+    }
+  }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the e2e scenarios need on a Debian host, as root. Idempotent: does nothing (and
+# needs no network) when everything is there already.
+#   debootstrap, debian-archive-keyring  the cached trixie roots (test/lab)
+#   systemd-container                    systemd-nspawn, which boots them
+#   util-linux, iproute2, procps         nsenter, ip, pgrep
+#   gnupg, apt-utils, dpkg-dev, xz-utils the signed stand-in IDE repository (test/lab/stand-ins.ts)
+#   freerdp2-x11 (or freerdp3-x11)       the RDP client
+#   xvfb, x11-utils, imagemagick         a virtual screen for it, xdpyinfo, and screenshots
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-host-tools: must run as root" >&2
+  exit 1
+fi
+
+pkgs=(debootstrap debian-archive-keyring systemd-container util-linux iproute2 procps gnupg apt-utils
+  dpkg-dev xz-utils xvfb x11-utils imagemagick)
+
+export DEBIAN_FRONTEND=noninteractive
+updated=no
+update_once() {
+  if [[ $updated == no ]]; then
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    updated=yes
+  fi
+}
+
+# Debian 12 ships FreeRDP 2, Debian 13 FreeRDP 3: take whichever this host's apt knows.
+if ! command -v xfreerdp >/dev/null && ! command -v xfreerdp3 >/dev/null; then
+  update_once
+  if apt-cache show freerdp3-x11 >/dev/null 2>&1; then pkgs+=(freerdp3-x11); else pkgs+=(freerdp2-x11); fi
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-host-tools (e2e): all present"
+  exit 0
+fi
+echo "install-host-tools (e2e): installing ${missing[*]}"
+update_once
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"

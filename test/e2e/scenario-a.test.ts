@@ -1,0 +1,240 @@
+// Scenario A: a fresh Debian 13 "VPS" (a booted trixie in systemd-nspawn, apt through the host's
+// proxy, IDE stand-ins), provisioned by the real bundle: all eight phases, an RDP login from the
+// host with a real client and a screenshot, verify, an idempotent re-run, and a rollback back to
+// the baseline manifest. See docs/e2e.md.
+import { copyFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { sleep } from '../lab/mounts.js'
+import { run } from '../lab/proc.js'
+import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
+import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
+import { connectRdp, type RdpClient } from './harness/rdp.js'
+import { stages } from './harness/stages.js'
+import { collectToolState, installTool, journalActions, readSession, tool } from './harness/tool.js'
+import { buildTool, e2eSkipReason, standInConfig, startWorld, type World } from './harness/world.js'
+
+const skip = await e2eSkipReason({ rdp: true })
+if (skip) console.warn(`\n*** SKIPPED e2e scenario A: ${skip} ***\n`)
+
+const USER = 'devuser'
+const PHASES = [
+  'preflight',
+  'system-prep',
+  'desktop-install',
+  'rdp-config',
+  'user-creation',
+  'ide-installations',
+  'terminal-setup',
+  'verification',
+]
+const READ_ONLY = new Set(['preflight', 'verification'])
+
+/**
+ * What may differ between the baseline and the machine after rollback, and why that hides nothing
+ * the tool should have undone. Everything else in the manifest must be equal.
+ */
+describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-run, rollback', () => {
+  let w: World
+  let baseline: Manifest
+  let firstSession = ''
+  let password = ''
+  const s = stages()
+
+  beforeAll(async () => {
+    await buildTool()
+    w = await startWorld({ scenario: 'scenario-a', machineName: 'e2e-a' })
+    await installTool(w.machine)
+    await w.machine.writeFile('/etc/vps-provision/config.yaml', standInConfig(w), 0o600)
+  }, 30 * 60_000)
+
+  afterAll(async () => {
+    if (!w) return
+    await collectToolState(w).catch(() => undefined)
+    for (const [from, to] of [
+      ['/var/log/xrdp-sesman.log', 'xrdp-sesman.log'],
+      ['/var/log/xrdp.log', 'xrdp.log'],
+    ] as const) {
+      await copyFile(w.machine.hostPath(from), path.join(w.dir, to)).catch(() => undefined)
+    }
+    const apt = w.proxy.requests
+    await s.writeTimings(w.dir, {
+      proxy: {
+        requests: apt.length,
+        bytes: apt.reduce((n, r) => n + r.bytes, 0),
+        cacheHits: apt.filter((r) => r.cache === 'hit').length,
+      },
+    })
+    await w.close()
+  }, 10 * 60_000)
+
+  s.stage('the harness confines commands to the container', async () => {
+    const host = (await run(['hostname'])).stdout.trim()
+    const inside = await w.machine.exec(['hostname'])
+    expect(inside.stdout.trim()).toBe(w.machine.name)
+    expect(inside.stdout.trim()).not.toBe(host)
+    // CAP_SYS_TIME (25) and CAP_SYS_MODULE (16) are outside the container's bounding set...
+    const caps = await w.machine.exec(['grep', '^CapBnd:', '/proc/self/status'])
+    const bnd = BigInt(`0x${caps.stdout.trim().split(/\s+/)[1]}`)
+    expect(bnd & (1n << 25n)).toBe(0n)
+    expect(bnd & (1n << 16n)).toBe(0n)
+    // ...so setting the clock fails inside (to the current second: harmless even if it did not).
+    const date = await w.machine.exec(['date', '-s', `@${Math.floor(Date.now() / 1000)}`], {
+      allowFailure: true,
+    })
+    expect(date.exitCode).not.toBe(0)
+    expect(date.stderr).toMatch(/not permitted/i)
+    expect((await w.machine.exec(['systemd-detect-virt'])).stdout.trim()).toBe('systemd-nspawn')
+  })
+
+  s.stage('baseline manifest', async () => {
+    baseline = await takeManifest(w.machine)
+    await writeFile(path.join(w.dir, 'manifest-baseline.json'), JSON.stringify(baseline, null, 2))
+    expect(Object.keys(baseline.packages).length).toBeGreaterThan(100)
+    expect(baseline.accounts[`passwd:${USER}`]).toBeUndefined()
+  })
+
+  s.stage('vps-provision run --yes --plain exits 0 with all eight phases completed', async () => {
+    const r = await tool(w, ['run', '--yes', '--plain'], { artifact: 'run-1' })
+    expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
+    expect(r.sessionId).not.toBeNull()
+    firstSession = r.sessionId as string
+    const session = await readSession(w.machine, firstSession)
+    expect(session.status).toBe('COMPLETED')
+    expect(session.phases.map((p) => [p.phase_name, p.status])).toEqual(PHASES.map((p) => [p, 'COMPLETED']))
+    // The container is announced, and the sysctl is written but not applied.
+    expect(r.stdout).toMatch(/systemd-nspawn container/)
+    expect(r.stdout).not.toMatch(/terminal-setup\.sysctl-apply/)
+    expect(await w.machine.exists('/etc/sysctl.d/60-vps-provision-inotify.conf')).toBe(true)
+    const ufw = await w.machine.exec(['ufw', 'status'])
+    expect(ufw.stdout).toMatch(/Status: active/)
+    expect(ufw.stdout).toMatch(/3389\/tcp\s+ALLOW/)
+    const cred = (await w.machine.readFile('/root/vps-provision-credentials')) ?? ''
+    password = /^password=(.+)$/m.exec(cred)?.[1] ?? ''
+    expect(password.length).toBeGreaterThanOrEqual(20)
+    expect(r.stdout).not.toContain(password)
+    // What a provisioned machine looks like: scenario C's resumed run must end the same way.
+    const provisioned = await takeManifest(w.machine)
+    await writeFile(path.join(w.dir, 'manifest-provisioned.json'), JSON.stringify(provisioned, null, 2))
+  })
+
+  const sesmanLog = async () => (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
+  const sessionsOf = async (user: string) =>
+    (await w.machine.exec(['pgrep', '-u', user, 'xfce4-session'], { allowFailure: true })).exitCode === 0
+
+  s.stage('a wrong password does not log in over RDP (AUTHFAIL)', async () => {
+    const before = (await sesmanLog()).length
+    const client = await connectRdp({
+      host: w.machine.address,
+      port: 3389,
+      username: USER,
+      password: `${password}x`,
+      logFile: path.join(w.dir, 'freerdp-wrong-password.log'),
+    })
+    try {
+      let log = ''
+      for (let i = 0; i < 60 && !/AUTHFAIL/.test(log); i++) {
+        await sleep(1000)
+        log = (await sesmanLog()).slice(before)
+      }
+      await client.screenshot(path.join(w.dir, 'rdp-wrong-password.png')).catch(() => undefined)
+      expect(log).toMatch(new RegExp(`AUTHFAIL: user=${USER}`))
+      expect(log).not.toMatch(new RegExp(`create a session for user ${USER}`))
+      expect(await sessionsOf(USER)).toBe(false)
+    } finally {
+      await client.close()
+    }
+  })
+
+  s.stage('the developer logs in over RDP and gets the XFCE desktop', async () => {
+    const before = (await sesmanLog()).length
+    let client: RdpClient | null = null
+    try {
+      client = await connectRdp({
+        host: w.machine.address,
+        port: 3389,
+        username: USER,
+        password,
+        logFile: path.join(w.dir, 'freerdp.log'),
+      })
+      const shot = path.join(w.dir, 'rdp-desktop.png')
+      let created = false
+      let desktop = false
+      let mean = 0
+      // Up to ~90 s: the session is created, xfce4-session runs, the wallpaper is drawn.
+      for (let i = 0; i < 45 && !(created && desktop && mean > 0.1); i++) {
+        await sleep(2000)
+        created ||= new RegExp(`create a session for user ${USER}`).test((await sesmanLog()).slice(before))
+        desktop =
+          (await sessionsOf(USER)) &&
+          (await w.machine.exec(['pgrep', '-u', USER, 'xfdesktop'], { allowFailure: true })).exitCode === 0
+        if (created && desktop) {
+          await client.screenshot(shot)
+          mean = await brightness(shot)
+        }
+      }
+      // Settle, then the picture for people (docs/e2e.md shows what it must look like).
+      await sleep(3000)
+      await client.screenshot(shot)
+      mean = await brightness(shot)
+      w.log(`screenshot ${shot}: mean brightness ${mean.toFixed(3)}`)
+      expect(created).toBe(true)
+      expect(desktop).toBe(true)
+      expect(
+        (await w.machine.exec(['pgrep', '-u', USER, 'xfce4-panel'], { allowFailure: true })).exitCode,
+      ).toBe(0)
+      // A black desktop (no wallpaper drawn) measures ~0.04; XFCE's default wallpaper ~0.25.
+      expect(mean).toBeGreaterThan(0.1)
+    } finally {
+      await client?.close()
+    }
+  })
+
+  s.stage('vps-provision verify exits 0', async () => {
+    const r = await tool(w, ['verify', '--plain'], { artifact: 'verify', timeoutMs: 10 * 60_000 })
+    expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
+  })
+
+  s.stage('a re-run exits 0, skips every phase that changes things, and journals nothing', async () => {
+    const r = await tool(w, ['run', '--yes', '--plain'], { artifact: 'run-2', timeoutMs: 15 * 60_000 })
+    expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
+    const id = r.sessionId as string
+    const session = await readSession(w.machine, id)
+    for (const p of session.phases) {
+      expect([p.phase_name, p.status]).toEqual([
+        p.phase_name,
+        READ_ONLY.has(p.phase_name) ? 'COMPLETED' : 'SKIPPED',
+      ])
+    }
+    expect(journalActions(w.machine, id)).toEqual([])
+  })
+
+  s.stage('rollback of the first session returns the machine to its baseline', async () => {
+    const r = await tool(w, ['rollback', firstSession, '--yes', '--plain'], {
+      artifact: 'rollback',
+      timeoutMs: 20 * 60_000,
+    })
+    expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
+    expect(journalActions(w.machine, firstSession).filter((a) => a.state !== 'undone')).toEqual([])
+    const after = await takeManifest(w.machine)
+    await writeFile(path.join(w.dir, 'manifest-after-rollback.json'), JSON.stringify(after, null, 2))
+    const diff = diffManifests(baseline, after, ROLLBACK_EXCLUSIONS)
+    const all = diffManifests(baseline, after)
+    await writeFile(
+      path.join(w.dir, 'manifest-diff.txt'),
+      `# differences left after the exclusions (must be none):\n${formatDiff(diff)}\n\n# every difference, excluded ones included:\n${formatDiff(all)}\n`,
+    )
+    expect(formatDiff(diff)).toBe('')
+    expect(after.listening.some((l) => /:3389$/.test(l))).toBe(false)
+    const user = await w.machine.exec(['getent', 'passwd', USER], { allowFailure: true })
+    expect(user.exitCode).not.toBe(0)
+  })
+})
+
+/** Mean grey level of an image, 0 (black) to 1 (white), by ImageMagick. */
+async function brightness(file: string): Promise<number> {
+  const r = await run(['convert', file, '-colorspace', 'gray', '-format', '%[fx:mean]', 'info:'], {
+    timeoutMs: 60_000,
+  })
+  return Number(r.stdout.trim())
+}

@@ -1,0 +1,124 @@
+// The reliability record: every fault-injection and hostile-input test appends one JSON row per case
+// it ran (what was injected, what was expected, what was OBSERVED, on which backend, pass or fail),
+// and scripts/gen-reliability.ts turns the newest row per case id into docs/reliability.md.
+//
+// `observed` is built by the test from what it saw (exit code, first line of the message, the
+// manifest comparison), never a constant: a row says what happened on that run, on that machine.
+//
+// Rows go to $VPS_PROVISION_RELIABILITY_DIR/results.ndjson (default /var/tmp/vps-provision-reliability),
+// appended with one write(2) each (O_APPEND), so rows from consecutive test files never interleave.
+
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { cpus, hostname, release } from 'node:os'
+import path from 'node:path'
+
+export type Backend = 'fake' | 'chroot' | 'container' | 'vm'
+
+export interface CaseRecord {
+  /** Stable id, e.g. `fault-2.after-begin`; the report keeps the newest row per id. */
+  id: string
+  /** The issue's case number or group, e.g. `2 SIGKILL at failpoints`, `hostile input`. */
+  area: string
+  /** What this row proves, in a few words. */
+  case: string
+  /** How the fault or input was produced. */
+  injection: string
+  expected: string
+  /** What the test saw: exit code, first line of the message, the manifest comparison. */
+  observed: string
+  backend: Backend
+  passed: boolean
+}
+
+export interface StoredRecord extends CaseRecord {
+  /** ISO time the row was written. */
+  at: string
+  /** hostname, kernel, CPU count: where it ran. */
+  machine: string
+  /** The test file that wrote it (relative to the repository). */
+  file: string
+  durationMs: number
+}
+
+export const RESULTS_FILE = 'results.ndjson'
+
+export function reliabilityDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.VPS_PROVISION_RELIABILITY_DIR || '/var/tmp/vps-provision-reliability'
+}
+
+export function machineDescription(): string {
+  return `${hostname()} (Linux ${release()}, ${cpus().length} CPUs)`
+}
+
+export function recordCase(
+  r: CaseRecord,
+  meta: { file?: string; durationMs?: number; at?: Date } = {},
+): StoredRecord {
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(r.id)) throw new Error(`recordCase: bad id ${JSON.stringify(r.id)}`)
+  if (r.observed.trim() === '') throw new Error(`recordCase(${r.id}): observed is empty`)
+  const row: StoredRecord = {
+    ...r,
+    observed: oneLine(r.observed, 600),
+    at: (meta.at ?? new Date()).toISOString(),
+    machine: machineDescription(),
+    file: meta.file ?? '',
+    durationMs: Math.round(meta.durationMs ?? 0),
+  }
+  const dir = reliabilityDir()
+  mkdirSync(dir, { recursive: true })
+  appendFileSync(path.join(dir, RESULTS_FILE), `${JSON.stringify(row)}\n`)
+  return row
+}
+
+/** Every stored row, oldest first; lines that do not parse are skipped (a torn last line). */
+export function readRecords(dir = reliabilityDir()): StoredRecord[] {
+  let text: string
+  try {
+    text = readFileSync(path.join(dir, RESULTS_FILE), 'utf8')
+  } catch {
+    return []
+  }
+  const out: StoredRecord[] = []
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue
+    try {
+      const r = JSON.parse(line) as StoredRecord
+      if (typeof r.id === 'string' && typeof r.passed === 'boolean') out.push(r)
+    } catch {
+      // torn or foreign line
+    }
+  }
+  return out
+}
+
+/** Collapses whitespace (a table cell is one line) and caps the length. */
+export function oneLine(text: string, max = 300): string {
+  const s = text.replace(/\s+/g, ' ').trim()
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+}
+
+/**
+ * Runs one case and records it whether it passes or throws. The body pushes what it sees into
+ * `seen` as it goes; a failure adds the assertion's first line, so the row says where it broke.
+ */
+export async function reliabilityCase(
+  meta: Omit<CaseRecord, 'observed' | 'passed'> & { file?: string },
+  body: (seen: string[]) => Promise<void>,
+): Promise<void> {
+  const seen: string[] = []
+  const started = Date.now()
+  const { file, ...rec } = meta
+  try {
+    await body(seen)
+    if (seen.length === 0) throw new Error('the case observed nothing: a row must say what was seen')
+  } catch (err) {
+    const first = String((err as Error)?.message ?? err).split('\n')[0] ?? ''
+    seen.push(`FAILED: ${first}`)
+    recordCase(
+      { ...rec, observed: seen.join('; '), passed: false },
+      { file, durationMs: Date.now() - started },
+    )
+    throw err
+  }
+  recordCase({ ...rec, observed: seen.join('; '), passed: true }, { file, durationMs: Date.now() - started })
+}
