@@ -16,6 +16,7 @@ import {
   file,
   packages,
 } from '../src/steps/index.js'
+import { allOf, concurrently } from '../src/steps/lazy.js'
 import { template } from '../src/templates.js'
 
 export const VSCODE_KEYRING = '/usr/share/keyrings/microsoft.gpg'
@@ -32,7 +33,7 @@ export const ideInstallations = definePhase({
     if (cfg.ides.length === 0) return []
     const want = new Set(cfg.ides)
     const viaApt = cfg.ides.filter((id) => ideSpec(id, cfg).method === 'APT_REPOSITORY')
-    return [
+    const aptWork = [
       ...(want.has('vscode') ? vscodeSource(cfg) : []),
       ...(want.has('antigravity') && cfg.sources.antigravity.method === 'apt' ? antigravitySource(cfg) : []),
       ...(viaApt.length > 0 ? [aptUpdate({ id: 'apt-update' })] : []),
@@ -44,10 +45,24 @@ export const ideInstallations = definePhase({
             ),
           ]
         : []),
-      ...(want.has('cursor') ? cursor(cfg) : []),
-      ...(want.has('antigravity') && cfg.sources.antigravity.method === 'appimage'
-        ? antigravityAppImage(cfg)
-        : []),
+    ]
+    const appImage = want.has('antigravity') && cfg.sources.antigravity.method === 'appimage'
+    const downloads = [
+      ...(want.has('cursor') ? [cursorDownload(cfg)] : []),
+      ...(appImage ? antigravityDownload(cfg) : []),
+    ]
+    return [
+      // The downloads run while apt works: on a fresh VPS both take minutes.
+      ...(aptWork.length > 0 && downloads.length > 0
+        ? [
+            concurrently('fetch', 'IDE apt repositories and packages, and downloads, at the same time', [
+              allOf('apt', 'IDE apt repositories and packages', aptWork),
+              allOf('downloads', 'IDE downloads', downloads),
+            ]),
+          ]
+        : [...aptWork, ...downloads]),
+      ...(want.has('cursor') ? [cursorInstall()] : []),
+      ...(appImage ? antigravityAppImage() : []),
       ...homeFiles(
         'argv',
         cfg.username,
@@ -103,25 +118,25 @@ function antigravitySource(cfg: Config): Step[] {
   ]
 }
 
-function cursor(cfg: Config): Step[] {
+function cursorDownload(cfg: Config): Step {
   const s = cfg.sources.cursor
-  return [
-    download({ id: 'cursor-download', url: s.url, dest: 'cursor.deb', sha256: s.sha256 }),
-    debInstall({
-      id: 'cursor-install',
-      path: '/var/cache/vps-provision/downloads/cursor.deb',
-      packageName: 'cursor',
-    }),
-  ]
+  return download({ id: 'cursor-download', url: s.url, dest: 'cursor.deb', sha256: s.sha256 })
 }
 
-function antigravityAppImage(cfg: Config): Step[] {
+function cursorInstall(): Step {
+  return debInstall({
+    id: 'cursor-install',
+    path: '/var/cache/vps-provision/downloads/cursor.deb',
+    packageName: 'cursor',
+  })
+}
+
+function antigravityDownload(cfg: Config): Step[] {
   const s = cfg.sources.antigravity
   if (!s.appimageUrl) {
     throw new Error('Unable to plan the Antigravity AppImage: sources.antigravity.appimageUrl is not set')
   }
   return [
-    packages(['libfuse2t64'], { id: 'fuse' }),
     directory({ id: 'appimage-dir', path: APPIMAGE_DIR, mode: 0o755 }),
     download({
       id: 'antigravity-download',
@@ -130,6 +145,13 @@ function antigravityAppImage(cfg: Config): Step[] {
       sha256: s.sha256,
       mode: 0o755,
     }),
+  ]
+}
+
+/** What the AppImage needs besides the file itself: FUSE 2, a launcher with --no-sandbox, a menu entry. */
+function antigravityAppImage(): Step[] {
+  return [
+    packages(['libfuse2t64'], { id: 'fuse' }),
     file({
       id: 'antigravity-launcher',
       path: '/usr/local/bin/antigravity',

@@ -61,3 +61,25 @@ export function allOf(id: string, title: string, steps: readonly Step[]): Step {
     },
   }
 }
+
+/**
+ * Independent steps applied at the same time (apt work while a large download runs). Each still
+ * journals every change before making it; their actions only interleave in the journal, and
+ * rollback undoes them newest first all the same. All of them settle before an error is raised,
+ * so nothing is left running when the runner records the failure.
+ */
+export function concurrently(id: string, title: string, steps: readonly Step[]): Step {
+  const all = allOf(id, title, steps)
+  return {
+    ...all,
+    async apply(ctx) {
+      const results = await Promise.allSettled(
+        steps.map(async (s) => {
+          if (!(await s.check(ctx.sys)).done) await s.apply(ctx)
+        }),
+      )
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed) throw failed.reason
+    },
+  }
+}
