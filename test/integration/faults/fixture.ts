@@ -2,10 +2,12 @@
 // per file, the built tool inside it, background runs that can be signalled, the manifest check
 // that nothing was lost, and the reliability record.
 //
-// A file calls `prepareFaultRoot()` once: it clones the cached pristine root into a TEMPLATE, puts
-// the one-file build and a config in it, preinstalls what cloud images ship anyway (sudo), and
-// takes the template's manifest. Cases work on a clone of the template (`fresh()`, ~2 s with
-// reflinks) or go on from the state the previous case proved to be the baseline again.
+// A file calls `prepareFaultRoot()` once: it clones a base root (the cached pristine trixie root,
+// plus what cloud images ship anyway, e.g. sudo: built once per machine under
+// /var/tmp/vps-provision-faults/base-*) into a TEMPLATE, puts the one-file build and a config in it,
+// and takes its manifest, the baseline. Cases work on a clone of the template (`fresh()`, ~2 s with
+// reflinks) or go on from the state the previous case proved to be the baseline again; after a
+// failed case the next one starts from a fresh clone (`fr.case`).
 //
 // Nothing here runs the tool on the host: every tool invocation is `chroot <root> node …`, and
 // private mount namespaces (`unshare --mount --propagation private`) are the only mounts made

@@ -33,7 +33,26 @@ import {
 
 const FILE = 'network.test.ts'
 warnIfSkipped(FILE)
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation,ide-installations']
+/** The apt repository path (source, key, apt-get update, install code) without Cursor's download. */
+const RUN_VSCODE = [
+  'run',
+  '--yes',
+  '--plain',
+  '--only',
+  'user-creation,ide-installations',
+  '--ides',
+  'vscode',
+]
+/** Cursor's pinned download without the apt repository. */
+const RUN_CURSOR = [
+  'run',
+  '--yes',
+  '--plain',
+  '--only',
+  'user-creation,ide-installations',
+  '--ides',
+  'cursor',
+]
 
 /** A loopback port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -99,7 +118,7 @@ describe.skipIf(skipReason !== '')('faults: the network fails, a download is tam
         await fr.inRoot(async (ch) => {
           srv.clearFaults()
           srv.failNext(deb, 503, 1000)
-          const r = await fr.tool(ch, RUN, { timeoutMs: 300_000 })
+          const r = await fr.tool(ch, RUN_VSCODE, { timeoutMs: 300_000 })
           srv.clearFaults()
           const tries = srv.requestsFor(deb).map((q) => q.at)
           const gaps = tries.slice(1).map((t, i) => ((t - (tries[i] as number)) / 1000).toFixed(1))
@@ -118,7 +137,7 @@ describe.skipIf(skipReason !== '')('faults: the network fails, a download is tam
             `code ${code.exitCode === 0 ? 'INSTALLED' : 'not installed'}; dpkg --audit ${(await fr.audit(ch)) === '' ? 'empty' : 'NOT empty'}`,
           )
           expect(code.exitCode).not.toBe(0)
-          const again = await fr.tool(ch, RUN, { timeoutMs: 300_000 })
+          const again = await fr.tool(ch, RUN_VSCODE, { timeoutMs: 300_000 })
           seen.push(`mirror back: re-run ${exitText(again)}`)
           expect(again.exitCode, tail(again)).toBe(0)
           await rollbackToBaseline(ch, seen)
@@ -148,7 +167,7 @@ describe.skipIf(skipReason !== '')('faults: the network fails, a download is tam
               mode: 0o600,
             },
           )
-          const r = await fr.tool(ch, [...RUN, '--config', '/etc/vps-provision/unreachable.yaml'])
+          const r = await fr.tool(ch, [...RUN_VSCODE, '--config', '/etc/vps-provision/unreachable.yaml'])
           seen.push(`${exitText(r)}: ${failedLine(r).slice(0, 200)}`)
           expect(r.exitCode, tail(r)).toBe(1)
           expect(failedLine(r)).toContain(`${mirror}/dists/trixie/InRelease: ECONNREFUSED`)
@@ -187,7 +206,7 @@ describe.skipIf(skipReason !== '')('faults: the network fails, a download is tam
             },
           }
           await ch.writeFile('/etc/vps-provision/tampered.yaml', stringify(cfg), { mode: 0o600 })
-          const r = await fr.tool(ch, [...RUN, '--config', '/etc/vps-provision/tampered.yaml'])
+          const r = await fr.tool(ch, [...RUN_CURSOR, '--config', '/etc/vps-provision/tampered.yaml'])
           seen.push(`${exitText(r)}: ${failedLine(r).slice(0, 220)}`)
           expect(r.exitCode, tail(r)).toBe(2)
           expect(failedLine(r)).toMatch(
