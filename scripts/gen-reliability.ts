@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { readRecords, reliabilityDir, type StoredRecord } from '../test/support/reliability.js'
+import { oneLine, readRecords, reliabilityDir, type StoredRecord } from '../test/support/reliability.js'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REPORT = path.join(REPO, 'docs/reliability.md')
@@ -162,7 +162,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   },
 ]
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+const cell = (s: string) => oneLine(s, 2000).replace(/\|/g, '\\|')
 
 export function renderReport(rows: readonly StoredRecord[]): string {
   const newest = new Map<string, StoredRecord>()

@@ -91,9 +91,13 @@ export function readRecords(dir = reliabilityDir()): StoredRecord[] {
   return out
 }
 
-/** Collapses whitespace (a table cell is one line) and caps the length. */
+/** Collapses whitespace (a table cell is one line), shows control characters as \xNN, caps the length. */
 export function oneLine(text: string, max = 300): string {
-  const s = text.replace(/\s+/g, ' ').trim()
+  const s = text
+    .replace(/\s+/g, ' ')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+    .replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .trim()
   return s.length > max ? `${s.slice(0, max - 1)}…` : s
 }
 

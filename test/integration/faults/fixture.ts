@@ -500,6 +500,9 @@ export async function prepareFaultRoot(opts: FaultRootOptions): Promise<FaultRoo
         if ((await mountsUnder(dir)).length > 0) throw new Error(`mounts left under ${dir}`)
       }
       for (const c of cleanups) await c()
+      // This process's bundle (one per test file): it would pile up under WORK_DIR otherwise.
+      await rm(path.dirname(bundle), { recursive: true, force: true })
+      built = null
     },
   }
   return fr

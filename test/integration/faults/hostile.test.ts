@@ -11,7 +11,7 @@
 //
 //   sudo npx vitest run --project integration test/integration/faults/hostile.test.ts
 
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROOT_BASE_ENV, type Chroot } from '../../lab/chroot.js'
@@ -664,6 +664,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
             expect(rb.exitCode, tail(rb)).toBe(0)
           } finally {
             await ch.exec(['rm', '-rf', '/srv/evil', '/srv/evil-ran', '/srv/evil-preload.log'])
+            await rm(evil, { recursive: true, force: true })
           }
           const c = compareManifests(fr.baseline, await fr.manifest(ch), ALLOW)
           seen.push(`after rollback: ${describeComparison('the baseline', c)}`)
