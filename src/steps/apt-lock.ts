@@ -84,7 +84,9 @@ export async function holdersFromProc(sys: System): Promise<LockHolder[]> {
   const out: LockHolder[] = []
   for (const pid of pids) {
     const comm = await sys.readFile(`/proc/${pid}/comm`).catch(() => null)
-    out.push({ pid, name: comm?.toString('utf8').trim() || 'unknown' })
+    // Gone since the scan (e.g. the apt-get that just gave up): it holds nothing any more.
+    if (comm === null) continue
+    out.push({ pid, name: comm.toString('utf8').trim() || 'unknown' })
   }
   return out
 }
