@@ -75,6 +75,8 @@ export interface WorldOptions {
   scenario: string
   /** Machine name (<= 11 chars). */
   machineName: string
+  /** The container's hard lifetime (NspawnMachine's lifetimeMs; default 90 minutes). */
+  lifetimeMs?: number
   suite?: string
   include?: readonly string[]
   log?: (line: string) => void
@@ -177,6 +179,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       root,
       name: opts.machineName,
       consoleLog: path.join(dir, 'console.log'),
+      ...(opts.lifetimeMs !== undefined ? { lifetimeMs: opts.lifetimeMs } : {}),
       log,
     })
     cleanups.push(() => machine.down())
