@@ -2,6 +2,7 @@
 // exit 1 before a single change, printing what was measured against what is required.
 import { definePhase } from '../src/engine/phase.js'
 import * as check from '../src/preflight/checks.js'
+import { rdpPortAvailable } from '../src/preflight/port-holder.js'
 import { assert } from '../src/steps/index.js'
 
 export const preflight = definePhase({
@@ -25,7 +26,7 @@ export const preflight = definePhase({
     assert({
       id: 'rdp-port',
       title: `Port ${cfg.rdp.port} free for RDP`,
-      check: (sys) => check.rdpPortFree(sys, cfg.rdp.port),
+      check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
     }),
     assert({
       id: 'username',

@@ -2,7 +2,7 @@
 // the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
 // XFCE through ~/.xsession, written for the developer user in user-creation.
 import { definePhase } from '../src/engine/phase.js'
-import { tcpListeners } from '../src/preflight/machine.js'
+import { portHolders, rdpPortAvailable } from '../src/preflight/port-holder.js'
 import { assert, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
 import { tlsCertificate } from '../src/steps/tls-certificate.js'
 
@@ -20,6 +20,13 @@ export const rdpConfig = definePhase({
     // Tunnel mode binds to loopback too: closed even where no firewall is running.
     const port = cfg.rdp.firewall === 'tunnel' ? `tcp://127.0.0.1:${cfg.rdp.port}` : String(cfg.rdp.port)
     return [
+      // Again here, not only in preflight: something may have taken the port during the installs,
+      // and xrdp would then fail to bind while the port still answers. Nothing is changed yet.
+      assert({
+        id: 'port-free',
+        title: `Port ${cfg.rdp.port} free for xrdp`,
+        check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
+      }),
       packages(['xrdp', 'xorgxrdp', 'ssl-cert', 'openssl'], { id: 'packages' }),
       tlsCertificate({
         id: 'tls',
@@ -55,10 +62,14 @@ export const rdpConfig = definePhase({
         id: 'listening',
         title: `xrdp listens on port ${cfg.rdp.port}`,
         check: async (sys) => {
-          const l = (await tcpListeners(sys)).find((x) => x.port === cfg.rdp.port)
+          // xrdp itself: any other listener on the port is not a remote desktop.
+          const holders = await portHolders(sys, cfg.rdp.port)
           return {
-            ok: l !== undefined,
-            detail: l ? `${l.process} on ${l.address}:${l.port}` : `nothing listens on ${cfg.rdp.port}`,
+            ok: holders.length > 0 && holders.every((h) => h.process === 'xrdp'),
+            detail:
+              holders.length > 0
+                ? `${[...new Set(holders.map((h) => h.process))].join(', ')} on port ${cfg.rdp.port}`
+                : `nothing listens on ${cfg.rdp.port}`,
             hint: 'See journalctl -u xrdp and /var/log/xrdp.log',
           }
         },
