@@ -29,6 +29,7 @@ export const FIRST_BOOT_UNIT = 'vps-provision-first-boot'
 export const FIRST_BOOT_LOG = '/var/log/vps-provision-first-boot.log'
 export const FIRST_BOOT_SCRIPT = '/usr/local/sbin/vps-provision-first-boot'
 export const CREDENTIALS_FILE = '/root/vps-provision-credentials'
+export const FIRST_BOOT_UNIT_FILE = `/etc/systemd/system/${FIRST_BOOT_UNIT}.service`
 /** AWS EC2 refuses larger user data; most other providers allow 64 KiB. */
 export const USER_DATA_LIMIT = 16 * 1024
 
@@ -92,6 +93,35 @@ export async function readEmbeddedConfig(path: string): Promise<NonNullable<Clou
   }
 }
 
+/**
+ * The run as a unit file. Ordered after cloud-final.service (the run's preflight waits for
+ * cloud-init to finish) and wanted by cloud-init.target, which cloud-init's generator enables at
+ * every boot: multi-user.target would be a cycle, as cloud-final.service is After=multi-user.target.
+ * It is started again at each boot until a run exits 0; then ExecStartPost deletes the unit file
+ * and its link, so later boots start nothing.
+ */
+export function firstBootUnit(run: readonly string[]): string {
+  const link = `/etc/systemd/system/cloud-init.target.wants/${FIRST_BOOT_UNIT}.service`
+  return `[Unit]
+Description=vps-provision first-boot run (again at each boot until it succeeds)
+Wants=network-online.target
+After=network-online.target cloud-final.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=infinity
+Environment=HOME=/root
+StandardOutput=append:${FIRST_BOOT_LOG}
+StandardError=append:${FIRST_BOOT_LOG}
+ExecStart=${run.join(' ')}
+ExecStartPost=/bin/rm -f ${FIRST_BOOT_UNIT_FILE} ${link}
+
+[Install]
+WantedBy=cloud-init.target
+`
+}
+
 export function firstBootScript(input: CloudInitInput): string {
   const deb = input.source.kind === 'deb'
   const run = [deb ? '/usr/bin/vps-provision' : '/usr/local/bin/vps-provision', 'run', '--yes', '--plain']
@@ -114,7 +144,8 @@ export function firstBootScript(input: CloudInitInput): string {
 # Written by \`vps-provision cloud-init\` ${input.version}; cloud-init runs it once, from runcmd.
 # It installs vps-provision, then starts the run as the systemd unit
 # ${FIRST_BOOT_UNIT}, ordered after cloud-final.service: the run waits for
-# cloud-init to finish, so it cannot run inside it.
+# cloud-init to finish, so it cannot run inside it. The unit runs again after a
+# reboot until the run succeeded, then deletes itself.
 set -eu
 URL=${shellQuote(input.source.url)}
 SHA256=${shellQuote(input.sha256 ?? '')}
@@ -137,14 +168,18 @@ fi
 ${install.join('\n')}
 ${run[0]} --version >/dev/null 2>&1 || fail "start ${run[0]}: it needs nodejs 20.19 or newer"
 say "starting: ${run.join(' ')} (systemd unit ${FIRST_BOOT_UNIT}, output in $LOG)"
-# A unit left failed by an earlier attempt would block the name; a running or finished one must.
+# A unit file, not a transient unit: a reboot or a reset in the middle of the run starts it again
+# at the next boot (the run resumes), and it deletes itself once a run succeeded.
+cat > ${FIRST_BOOT_UNIT_FILE}.tmp <<'UNIT'
+${firstBootUnit(run).trimEnd()}
+UNIT
+mv -f ${FIRST_BOOT_UNIT_FILE}.tmp ${FIRST_BOOT_UNIT_FILE}
+# A unit left failed by an earlier attempt would block the start; a running or finished one must.
 systemctl reset-failed ${FIRST_BOOT_UNIT} >/dev/null 2>&1 || true
-systemd-run --unit=${FIRST_BOOT_UNIT} --description='vps-provision first-boot run' \\
-  --property=After=cloud-final.service --property=TimeoutStartSec=infinity \\
-  --property=StandardOutput=append:$LOG --property=StandardError=append:$LOG \\
-  --service-type=oneshot --remain-after-exit --no-block --setenv=HOME=/root \\
-  ${run.join(' ')} ||
-  fail "start the ${FIRST_BOOT_UNIT} unit with systemd-run (exit $?)"
+systemctl enable ${FIRST_BOOT_UNIT}.service >/dev/null 2>&1 ||
+  fail "enable the ${FIRST_BOOT_UNIT} unit (systemctl exit $?)"
+systemctl start --no-block ${FIRST_BOOT_UNIT}.service ||
+  fail "start the ${FIRST_BOOT_UNIT} unit (systemctl exit $?)"
 `
 }
 

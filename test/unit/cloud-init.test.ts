@@ -9,6 +9,8 @@ import {
   FIRST_BOOT_LOG,
   FIRST_BOOT_SCRIPT,
   FIRST_BOOT_UNIT,
+  FIRST_BOOT_UNIT_FILE,
+  firstBootUnit,
   shellQuote,
 } from '../../src/cli/cloud-init.js'
 import type { CliDeps } from '../../src/cli/deps.js'
@@ -83,12 +85,23 @@ describe('vps-provision cloud-init', () => {
     expect(sh).toContain(`URL='${BUNDLE}'`)
     expect(sh).toContain('install -m 0755 "$work/download" /usr/local/bin/vps-provision')
     // The run is its own unit after cloud-final: inside runcmd, `cloud-init status --wait` never returns.
-    expect(sh).toContain(`systemd-run --unit=${FIRST_BOOT_UNIT}`)
-    expect(sh).toContain('--property=After=cloud-final.service')
-    expect(sh).toMatch(/\/usr\/local\/bin\/vps-provision run --yes --plain \|\|/)
+    // A unit file (not systemd-run): after a reboot mid-run it starts again, and the run resumes.
+    const unit = firstBootUnit(['/usr/local/bin/vps-provision', 'run', '--yes', '--plain'])
+    expect(sh).toContain(`cat > ${FIRST_BOOT_UNIT_FILE}.tmp <<'UNIT'\n${unit}UNIT\n`)
+    expect(unit).toMatch(/^After=network-online\.target cloud-final\.service$/m)
+    // cloud-final.service is After=multi-user.target: WantedBy=multi-user.target would be a cycle.
+    expect(unit).toMatch(/^WantedBy=cloud-init\.target$/m)
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/vps-provision run --yes --plain$/m)
+    // It removes itself once a run succeeded (ExecStartPost runs only after ExecStart exited 0).
+    expect(unit).toContain(
+      `ExecStartPost=/bin/rm -f ${FIRST_BOOT_UNIT_FILE} /etc/systemd/system/cloud-init.target.wants/${FIRST_BOOT_UNIT}.service`,
+    )
+    expect(sh).toContain(`systemctl enable ${FIRST_BOOT_UNIT}.service`)
+    expect(sh).toContain(`systemctl start --no-block ${FIRST_BOOT_UNIT}.service`)
     // Its output goes to its own log, never to cloud-init-output.log; without a TTY the password
     // is only ever filed in the credentials file.
-    expect(sh).toContain(`--property=StandardOutput=append:$LOG`)
+    expect(unit).toContain(`StandardOutput=append:${FIRST_BOOT_LOG}`)
+    expect(unit).toContain(`StandardError=append:${FIRST_BOOT_LOG}`)
     expect(sh).toContain(`LOG=${FIRST_BOOT_LOG}`)
     expect(r.stdout).toContain(CREDENTIALS_FILE)
     expect(r.stdout).not.toMatch(/password\s*[:=]/i)
@@ -103,7 +116,7 @@ describe('vps-provision cloud-init', () => {
     expect(sh).toContain(
       'apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$work/vps-provision.deb"',
     )
-    expect(sh).toMatch(/\/usr\/bin\/vps-provision run --yes --plain \|\|/)
+    expect(sh).toMatch(/^ExecStart=\/usr\/bin\/vps-provision run --yes --plain$/m)
     expect(sh).not.toContain('/usr/local/bin/vps-provision')
   })
 
@@ -127,7 +140,9 @@ describe('vps-provision cloud-init', () => {
       ides: ['vscode'],
       rdp: { firewall: 'tunnel', port: 3389 },
     })
-    expect(script(data)).toContain('run --yes --plain --config /etc/vps-provision/config.yaml ||')
+    expect(script(data)).toMatch(
+      /^ExecStart=.* run --yes --plain --config \/etc\/vps-provision\/config\.yaml$/m,
+    )
     expect(r.stdout).toContain('through an SSH tunnel as alice')
   })
 
