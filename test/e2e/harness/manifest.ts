@@ -1,6 +1,6 @@
 // What "the machine is as it was" means for rollback: a manifest of the container taken from the
 // inside, and a diff that names every difference. The exclusions are few and each says why.
-import type { NspawnMachine } from './nspawn.js'
+import type { Machine } from './machine.js'
 
 export interface Manifest {
   /** package:arch -> version and dpkg status abbreviation */
@@ -47,7 +47,7 @@ echo '@@homes'; ls -1A /home | sort
 echo '@@end'
 `
 
-export async function takeManifest(m: NspawnMachine): Promise<Manifest> {
+export async function takeManifest(m: Machine): Promise<Manifest> {
   const r = await m.exec(['sh', '-c', SCRIPT], { timeoutMs: 5 * 60_000 })
   const sections = new Map<string, string[]>()
   let current = ''

@@ -22,6 +22,7 @@ import { chmod, chown, copyFile, mkdir, readFile, rm, stat, writeFile } from 'no
 import path from 'node:path'
 import { killProcessesRootedIn, mountsUnder, sleep, unmountAllUnder } from '../../lab/mounts.js'
 import { type RunResult, run } from '../../lab/proc.js'
+import type { Machine } from './machine.js'
 
 export interface MachineOptions {
   /** The root directory to boot (a clone: it is changed). */
@@ -69,7 +70,7 @@ export async function assertHostDeviceModes(): Promise<void> {
   }
 }
 
-export class NspawnMachine {
+export class NspawnMachine implements Machine {
   readonly root: string
   readonly name: string
   readonly subnet: number

@@ -1,12 +1,17 @@
 // The tool under test, as root runs it on the VPS: the bundle copied to /usr/local/bin, run as a
 // transient unit of the container's systemd. Its state is read back from the root directory.
-import { copyFile, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { type DerivedAction, deriveActions, readJournal } from '../../../src/engine/journal.js'
 import { type ProvisioningSession, ProvisioningSession as SessionSchema } from '../../../src/model/schemas.js'
 import type { RunResult } from '../../lab/proc.js'
-import type { NspawnMachine } from './nspawn.js'
+import type { Machine } from './machine.js'
+import { NspawnMachine } from './nspawn.js'
 import { TOOL_BUNDLE, type World } from './world.js'
+
+/** What tool() needs of a world, on either backend (world.ts or vm-world.ts). */
+export type ToolWorld = { machine: Machine; dir: string; log: (line: string) => void }
 
 export const TOOL_PATH = '/usr/local/bin/vps-provision'
 
@@ -16,10 +21,14 @@ export const TOOL_PATH = '/usr/local/bin/vps-provision'
  * (Debian 12 has 18) reads an extensionless file as CommonJS and stops at the first `import`,
  * while the .mjs real path makes any Node load it as a module.
  */
-export async function installTool(m: NspawnMachine, opts: { keepExtension?: boolean } = {}): Promise<void> {
+export async function installTool(m: Machine, opts: { keepExtension?: boolean } = {}): Promise<void> {
   if (!opts.keepExtension) return m.copyIn(TOOL_BUNDLE, TOOL_PATH, 0o755)
   const real = '/usr/local/lib/vps-provision/vps-provision.mjs'
   await m.copyIn(TOOL_BUNDLE, real, 0o755)
+  if (!(m instanceof NspawnMachine)) {
+    await m.exec(['ln', '-sfn', real, TOOL_PATH])
+    return
+  }
   await rm(m.hostPath(TOOL_PATH), { force: true })
   await symlink(real, m.hostPath(TOOL_PATH))
 }
@@ -34,7 +43,7 @@ export interface ToolRun extends RunResult {
  * `unit` names the transient unit, so a test can kill it (`systemctl kill`).
  */
 export async function tool(
-  w: World,
+  w: ToolWorld,
   args: string[],
   opts: { artifact: string; timeoutMs?: number; unit?: string; env?: Record<string, string> },
 ): Promise<ToolRun> {
@@ -55,7 +64,7 @@ export async function tool(
   return { ...r, sessionId: id }
 }
 
-export async function readSession(m: NspawnMachine, id: string): Promise<ProvisioningSession> {
+export async function readSession(m: Machine, id: string): Promise<ProvisioningSession> {
   const text = await m.readFile(`/var/vps-provision/sessions/session-${id}.json`)
   if (text === null) throw new Error(`no session file for ${id}`)
   return SessionSchema.parse(JSON.parse(text))
@@ -75,6 +84,35 @@ export async function collectToolState(w: World): Promise<void> {
     const names = await readdir(w.machine.hostPath(dir)).catch(() => [] as string[])
     for (const n of names) {
       await copyFile(path.join(w.machine.hostPath(dir), n), path.join(out, n)).catch(() => undefined)
+    }
+  }
+}
+
+/** journalActions over exec (any backend): the journal is read inside and parsed here. */
+export async function journalActionsOf(m: Machine, id: string): Promise<DerivedAction[]> {
+  const text = await m.readFile(`/var/log/vps-provision/transaction-${id}.log`)
+  if (text === null) throw new Error(`no journal for ${id}`)
+  const dir = await mkdtemp(path.join(tmpdir(), 'e2e-journal-'))
+  try {
+    const file = path.join(dir, 'transaction.log')
+    await writeFile(file, text)
+    const view = readJournal(file)
+    if (view.damage) throw new Error(`journal of ${id} is damaged: ${view.damage}`)
+    return deriveActions(view.records)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** collectToolState over exec (any backend): sessions and journals into artifacts/<scenario>/state. */
+export async function collectToolStateOf(w: ToolWorld): Promise<void> {
+  const out = path.join(w.dir, 'state')
+  await mkdir(out, { recursive: true })
+  for (const dir of ['/var/vps-provision/sessions', '/var/log/vps-provision']) {
+    const ls = await w.machine.exec(['ls', '-1A', dir], { allowFailure: true, timeoutMs: 60_000 })
+    for (const n of ls.exitCode === 0 ? ls.stdout.split('\n').filter(Boolean) : []) {
+      const text = await w.machine.readFile(`${dir}/${n}`)
+      if (text !== null) await writeFile(path.join(out, n), text)
     }
   }
 }

@@ -226,7 +226,7 @@ async function makeItLookLikeAVps(root: string): Promise<void> {
 }
 
 /** The tool's configuration for the stand-ins served through the proxy. */
-export function standInConfig(w: World): string {
+export function standInConfig(w: Pick<World, 'standIns' | 'proxy'>): string {
   const s = w.standIns
   const vscode = w.proxy.standInUrl('vscode')
   const antigravity = w.proxy.standInUrl('antigravity')

@@ -1,0 +1,172 @@
+// Scenario B: a new server provisioned by cloud-init alone. A trixie VM boots with a NoCloud seed
+// whose user-data is exactly what `vps-provision cloud-init --config FILE --from-bundle URL
+// --sha256 HEX` prints; nobody logs in until it is done. Then: cloud-init finished cleanly, the
+// first-boot unit's run COMPLETED, the generated password is nowhere but the credentials file
+// (0600), ufw is active and a fresh SSH login (root and the developer) still works, and RDP
+// through the 127.0.0.1 forward logs the developer in.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT_FILE } from '../../src/cli/cloud-init.js'
+import { recordCase } from '../support/reliability.js'
+import { takeManifest } from './harness/manifest.js'
+import { connectRdp, rdpToolsMissing } from './harness/rdp.js'
+import { stages } from './harness/stages.js'
+import { collectToolStateOf, readSession } from './harness/tool.js'
+import {
+  expectUnitSucceeded,
+  followFirstBoot,
+  makeSeed,
+  sessionIdsIn,
+  whereIsSecret,
+} from './harness/vm-cloud-init.js'
+import { startVmWorld, type VmWorld, vmSkipReason } from './harness/vm-world.js'
+import { buildTool } from './harness/world.js'
+
+const skip = await vmSkipReason()
+if (skip) console.warn(`\n*** SKIPPED e2e scenario B: ${skip} ***\n`)
+const noRdp = (await rdpToolsMissing()).join(', ')
+
+describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM on its first boot', () => {
+  let w: VmWorld
+  let password = ''
+  let sessionId = ''
+  const s = stages()
+  const phaseTimes: Record<string, number> = {}
+
+  beforeAll(async () => {
+    await buildTool()
+    w = await startVmWorld({
+      scenario: 'scenario-b',
+      machineName: 'e2e-b',
+      seed: (partial) => makeSeed(partial, `e2e-b-${Date.now()}`),
+      waitForBoot: false,
+    })
+  }, 40 * 60_000)
+
+  afterAll(async () => {
+    if (!w) return
+    await collectToolStateOf(w).catch(() => undefined)
+    for (const f of ['/var/log/cloud-init.log', '/var/log/cloud-init-output.log', FIRST_BOOT_LOG]) {
+      const text = await w.machine.readFile(f).catch(() => null)
+      // The password is in none of them (asserted below), so they are safe to keep as artifacts.
+      if (text !== null && (password === '' || !text.includes(password)))
+        await writeFile(path.join(w.dir, path.basename(f)), text)
+    }
+    await s.writeTimings(w.dir, { accel: w.machine.accel, phaseSeconds: phaseTimes })
+    await w.close()
+  }, 10 * 60_000)
+
+  s.stage(
+    'cloud-init finishes with status done',
+    async () => {
+      const r = await w.machine.exec(['cloud-init', 'status', '--wait', '--long'], {
+        allowFailure: true,
+        timeoutMs: 40 * 60_000,
+      })
+      w.log(`cloud-init status: exit ${r.exitCode}\n${r.stdout}`)
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/^status: done$/m)
+    },
+    45 * 60_000,
+  )
+
+  s.stage(
+    'the first-boot unit runs vps-provision to a COMPLETED session, then deletes its unit file',
+    async () => {
+      const { state, log } = await followFirstBoot(w, { timeoutMs: 100 * 60_000 })
+      expectUnitSucceeded(state, log)
+      const ids = sessionIdsIn(log)
+      expect(ids.length, log.slice(-3000)).toBe(1)
+      sessionId = ids[0] as string
+      const session = await readSession(w.machine, sessionId)
+      for (const p of session.phases) phaseTimes[p.phase_name] = p.duration_seconds
+      w.log(
+        `session ${sessionId}: ${session.status} in ${session.duration_seconds} s; phases ${JSON.stringify(phaseTimes)}`,
+      )
+      expect(session.status).toBe('COMPLETED')
+      expect(session.phases.every((p) => p.status === 'COMPLETED')).toBe(true)
+      expect(await w.machine.exists(FIRST_BOOT_UNIT_FILE)).toBe(false)
+      // What an undisturbed cloud-init provisioning leaves: scenario C (VM) compares with it.
+      const provisioned = await takeManifest(w.machine)
+      await writeFile(path.join(w.dir, 'manifest-provisioned.json'), JSON.stringify(provisioned, null, 2))
+    },
+    105 * 60_000,
+  )
+
+  s.stage('the password is only in /root/vps-provision-credentials (0600), in no log', async () => {
+    const st = await w.machine.exec(['stat', '-c', '%a %U:%G', '/root/vps-provision-credentials'])
+    expect(st.stdout.trim()).toBe('600 root:root')
+    const cred = (await w.machine.readFile('/root/vps-provision-credentials')) ?? ''
+    password = /^password=(.+)$/m.exec(cred)?.[1] ?? ''
+    expect(password.length).toBeGreaterThanOrEqual(20)
+    const found = await whereIsSecret(w.machine, password)
+    w.log(`the password was found in: ${found.join('; ')}`)
+    expect(found).toEqual(['file: /root/vps-provision-credentials'])
+  })
+
+  s.stage('ufw is active and a fresh SSH login still works, as root and as the developer', async () => {
+    const started = Date.now()
+    const ufw = await w.machine.exec(['ufw', 'status', 'verbose'])
+    expect(ufw.stdout).toMatch(/^Status: active$/m)
+    const root = await w.machine.ssh(['id', '-un'], { timeoutMs: 60_000 })
+    const user = /^username=(.+)$/m.exec(
+      (await w.machine.readFile('/root/vps-provision-credentials')) ?? '',
+    )?.[1]
+    const dev = await w.machine.sshAs(user ?? 'devuser', path.join(w.runDir, 'qemu', 'id_ed25519'), [
+      'id',
+      '-un',
+    ])
+    const observed = `ufw: ${/^Status: .*$/m.exec(ufw.stdout)?.[0]}; new SSH as root: exit ${root.exitCode} (${root.stdout.trim()}); as ${user}: exit ${dev.exitCode} (${dev.stdout.trim()}${dev.stderr.trim()})`
+    w.log(observed)
+    const passed = root.exitCode === 0 && dev.exitCode === 0 && ufw.stdout.includes('Status: active')
+    recordCase(
+      {
+        id: 'vm.firewall-keeps-ssh',
+        area: '5 firewall',
+        case: 'ufw enabled by the run keeps SSH open (real kernel netfilter)',
+        injection:
+          'cloud-init first-boot run on a qemu VM, then new SSH connections through the 127.0.0.1 forward',
+        expected: 'ufw active; new SSH logins as root and as the developer succeed',
+        observed,
+        backend: 'vm',
+        passed,
+      },
+      { file: 'test/e2e/scenario-b.test.ts', durationMs: Date.now() - started },
+    )
+    expect(root.exitCode, root.stderr).toBe(0)
+    expect(dev.exitCode, dev.stderr).toBe(0)
+  })
+
+  s.stage(
+    'RDP through the 127.0.0.1 forward logs the developer in',
+    async () => {
+      if (noRdp) {
+        console.warn(`*** SKIPPED RDP in scenario B: host tools missing: ${noRdp} ***`)
+        return
+      }
+      const cred = (await w.machine.readFile('/root/vps-provision-credentials')) ?? ''
+      const user = /^username=(.+)$/m.exec(cred)?.[1] ?? 'devuser'
+      const client = await connectRdp({
+        host: '127.0.0.1',
+        port: w.machine.rdpPort,
+        username: user,
+        password,
+        logFile: path.join(w.dir, 'freerdp.log'),
+      })
+      try {
+        let ok = false
+        for (let i = 0; i < 60 && !ok; i++) {
+          const log = (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
+          ok = log.includes(`create a session for user ${user}`)
+          if (!ok) await new Promise((r) => setTimeout(r, 5000))
+        }
+        await client.screenshot(path.join(w.dir, 'rdp-desktop.png')).catch(() => undefined)
+        expect(ok, 'xrdp-sesman created a session').toBe(true)
+      } finally {
+        await client.close()
+      }
+    },
+    15 * 60_000,
+  )
+})
