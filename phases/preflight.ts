@@ -1,37 +1,41 @@
-// preflight: read-only checks that the machine can be provisioned. Any failure stops the run with
-// exit 1 before a single change, printing what was measured against what is required.
+// preflight: read-only checks that the machine can be provisioned. Every check runs (one whose
+// premise failed is listed as not checked); any failure stops the run with exit 1 before a single
+// change, listing each failure with what was measured, what is required and what to do.
 import { definePhase } from '../src/engine/phase.js'
+import { preflightSteps } from '../src/preflight/all-checks.js'
 import * as check from '../src/preflight/checks.js'
 import { rdpPortAvailable } from '../src/preflight/port-holder.js'
-import { assert } from '../src/steps/index.js'
 
 export const preflight = definePhase({
   name: 'preflight',
   title: 'Preflight checks',
   weight: 1,
   readOnly: true,
-  steps: ({ cfg, facts, createdUsers }) => [
-    assert({ id: 'root', title: 'Running as root', check: check.runningAsRoot }),
-    assert({ id: 'os', title: 'Debian 13 (trixie)', check: check.debian13 }),
-    assert({ id: 'arch', title: 'CPU architecture', check: async () => check.architecture(facts, cfg) }),
-    assert({ id: 'memory', title: 'Memory', check: check.memory }),
-    assert({ id: 'disk-root', title: 'Free disk on /', check: (sys) => check.freeDisk(sys, '/') }),
-    assert({ id: 'disk-var', title: 'Free disk on /var', check: (sys) => check.freeDisk(sys, '/var') }),
-    assert({ id: 'cloud-init', title: 'cloud-init finished', check: check.cloudInitFinished }),
-    assert({
-      id: 'mirror',
-      title: 'Debian mirror reachable',
-      check: (sys) => check.mirrorReachable(sys, cfg),
-    }),
-    assert({
-      id: 'rdp-port',
-      title: `Port ${cfg.rdp.port} free for RDP`,
-      check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
-    }),
-    assert({
-      id: 'username',
-      title: `Developer user ${cfg.username}`,
-      check: (sys) => check.usernameUsable(sys, cfg, createdUsers),
-    }),
-  ],
+  steps: ({ cfg, facts, createdUsers }) =>
+    preflightSteps([
+      { id: 'root', title: 'Running as root', check: check.runningAsRoot },
+      { id: 'os', title: 'Debian 13 (trixie)', check: check.debian13 },
+      { id: 'arch', title: 'CPU architecture', check: async () => check.architecture(facts, cfg) },
+      { id: 'memory', title: 'Memory', check: check.memory },
+      { id: 'disk-root', title: 'Free disk on /', check: (sys) => check.freeDisk(sys, '/') },
+      { id: 'disk-var', title: 'Free disk on /var', check: (sys) => check.freeDisk(sys, '/var') },
+      { id: 'cloud-init', title: 'cloud-init finished', check: check.cloudInitFinished },
+      {
+        id: 'mirror',
+        title: 'Debian mirror reachable',
+        // Its sources and suite are trixie's: on another release the answer would mislead.
+        needs: ['os'],
+        check: (sys) => check.mirrorReachable(sys, cfg),
+      },
+      {
+        id: 'rdp-port',
+        title: `Port ${cfg.rdp.port} free for RDP`,
+        check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
+      },
+      {
+        id: 'username',
+        title: `Developer user ${cfg.username}`,
+        check: (sys) => check.usernameUsable(sys, cfg, createdUsers),
+      },
+    ]),
 })

@@ -17,7 +17,7 @@ import { failpoint } from './failpoints.js'
 import { type DerivedAction, deriveActions, Journal, readJournal } from './journal.js'
 import { withLock } from './lock-guard.js'
 import { SessionStore } from './session-store.js'
-import { summarize } from './summary.js'
+import { type PhaseUndone, summarizeRollback } from './summary.js'
 import { executeUndo, planUndoDrift, undoPaths } from './undo-executor.js'
 
 export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
@@ -26,6 +26,8 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
     opts.session === 'latest' ? await latestWithWork(store, deps.paths) : await store.resolve(opts.session)
   return withLock(deps.paths, { sessionId: id, command: 'rollback' }, async () => {
     const { sys, paths, emit } = deps
+    const started = Date.now()
+    const elapsed = () => (Date.now() - started) / 1000
     const session = await store.load(id)
     const logPath = paths.transactionLog(id)
     const { records, warnings, damage } = readJournal(logPath)
@@ -48,7 +50,7 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
         level: 'info',
         text: `Session ${id} has nothing left to roll back.`,
       })
-      const summary = summarize(session, EXIT.ok, null, false)
+      const summary = summarizeRollback(session, EXIT.ok, elapsed(), [])
       summary.lines.push(`Nothing to do: session ${id} is already rolled back.`)
       emit({ type: 'session-end', ts: now(), summary })
       return summary
@@ -67,10 +69,13 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
     const backupDir = paths.backupDir(id)
     const journal = Journal.open(logPath)
     const reverted = new Set<PhaseName>()
+    const undone: PhaseUndone[] = []
     let failure: string | null = null
     try {
       for (const action of pending) {
         throwIfAborted(deps.signal)
+        const tally = tallyFor(undone, action.phase as PhaseName)
+        const actionStarted = Date.now()
         failpoint('undo.before-undone')
         let outcome: { outcome: 'undone' | 'skipped'; detail: string }
         try {
@@ -83,11 +88,15 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
           })
         } catch (err) {
           failure = `action ${action.seq} (${action.action_type} ${action.target}): ${errorMessage(err)}`
+          tally.stopped = true
+          tally.seconds += (Date.now() - actionStarted) / 1000
           break
         }
         journal.undone(action.seq, outcome.outcome, outcome.detail)
         failpoint('undo.after-undone')
         reverted.add(action.phase as PhaseName)
+        tally.actions += 1
+        tally.seconds += (Date.now() - actionStarted) / 1000
         emit({
           type: 'action',
           ts: now(),
@@ -105,7 +114,7 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
     const checkpoints = new CheckpointStore(paths)
     for (const phase of reverted) await checkpoints.remove(phase)
     if (failure) {
-      const summary = summarize(session, EXIT.rollback, null, false)
+      const summary = summarizeRollback(session, EXIT.rollback, elapsed(), undone)
       summary.lines.push(
         `Rollback stopped at ${failure}`,
         `Fix the cause, then run \`vps-provision rollback ${id}\` again: it resumes.`,
@@ -114,13 +123,23 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
       return summary
     }
     if (opts.to === null) await markRolledBack(store, session)
-    const summary = summarize(session, EXIT.ok, null, false)
+    const summary = summarizeRollback(session, EXIT.ok, elapsed(), undone)
     summary.lines.push(
       `Rolled back ${pending.length} action(s) of session ${id}${opts.to ? ` down to phase ${opts.to}` : ''}.`,
     )
     emit({ type: 'session-end', ts: now(), summary })
     return summary
   })
+}
+
+/** The tally of the phase being undone: actions run newest first, so a phase's actions are mostly adjacent. */
+function tallyFor(undone: PhaseUndone[], phase: PhaseName): PhaseUndone {
+  let t = undone.find((u) => u.phase === phase)
+  if (!t) {
+    t = { phase, actions: 0, seconds: 0, stopped: false }
+    undone.push(t)
+  }
+  return t
 }
 
 /** Everything begun and not yet undone, newest first; with --to, only that phase and later ones. */

@@ -1,5 +1,6 @@
 // The summary a person reads at the end: copy-paste friendly lines, said in words (never by colour).
-import type { ProvisioningSession } from '../model/schemas.js'
+import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
+import { EXIT } from './errors.js'
 import type { Summary } from './events.js'
 import type { SessionOutputs } from './types.js'
 
@@ -10,12 +11,7 @@ export function summarize(
   interactive: boolean,
 ): Summary {
   const lines = [...(outputs?.notes ?? [])]
-  if (session.status === 'FAILED') {
-    lines.push(`Failed: ${session.error_details ?? 'see the log'}`)
-    lines.push('Resume: vps-provision run   (finished phases are skipped)')
-    lines.push(`Undo:   vps-provision rollback ${session.session_id}`)
-    lines.push(`Log:    vps-provision log ${session.session_id}`)
-  }
+  if (session.status === 'FAILED') lines.push(...failureLines(session, exitCode))
   return {
     sessionId: session.session_id,
     status: session.status,
@@ -24,10 +20,77 @@ export function summarize(
     phases: session.phases.map((p) => ({
       name: p.phase_name,
       status: p.status,
-      durationSeconds: Math.round(p.duration_seconds * 10) / 10,
+      durationSeconds: tenths(p.duration_seconds),
       actions: p.actions.length,
     })),
     lines,
     credentials: interactive ? (outputs?.credentials ?? null) : null,
   }
 }
+
+/**
+ * A failure's reason (its first line is the one-line form; preflight adds what to do on the lines
+ * after it), then what to do next. A session that failed in preflight changed nothing: resume and
+ * rollback have nothing to work on, only the machine needs fixing.
+ */
+function failureLines(session: ProvisioningSession, exitCode: number): string[] {
+  const [first, ...more] = (session.error_details ?? 'see the log').split('\n')
+  const reason = [`Failed: ${first}`, ...more]
+  if (changedNothing(session)) {
+    return [
+      ...reason,
+      'Nothing was changed: preflight only looks at the machine.',
+      exitCode === EXIT.preflight
+        ? 'Fix the machine as listed above, then run again: vps-provision run'
+        : 'Run again when ready: vps-provision run',
+    ]
+  }
+  return [
+    ...reason,
+    'Resume: vps-provision run   (finished phases are skipped)',
+    `Undo:   vps-provision rollback ${session.session_id}`,
+    `Log:    vps-provision log ${session.session_id}`,
+  ]
+}
+
+function changedNothing(session: ProvisioningSession): boolean {
+  const preflight = session.phases.find((p) => p.phase_name === 'preflight')
+  return preflight?.status === 'FAILED' && session.phases.every((p) => p.actions.length === 0)
+}
+
+/** What one phase's rollback undid and how long it took. */
+export interface PhaseUndone {
+  phase: PhaseName
+  actions: number
+  seconds: number
+  /** The rollback stopped at an action of this phase. */
+  stopped: boolean
+}
+
+/**
+ * A rollback's own summary: its duration (not the run's), and per phase what it undid. The run's
+ * failure and its resume/undo advice do not belong here.
+ */
+export function summarizeRollback(
+  session: ProvisioningSession,
+  exitCode: number,
+  seconds: number,
+  undone: readonly PhaseUndone[],
+): Summary {
+  return {
+    sessionId: session.session_id,
+    status: session.status,
+    exitCode,
+    durationSeconds: Math.round(seconds),
+    phases: undone.map((u) => ({
+      name: u.phase,
+      status: u.stopped ? 'STOPPED' : 'UNDONE',
+      durationSeconds: tenths(u.seconds),
+      actions: u.actions,
+    })),
+    lines: [],
+    credentials: null,
+  }
+}
+
+const tenths = (seconds: number) => Math.round(seconds * 10) / 10
