@@ -5,7 +5,7 @@ import type { Config } from '../src/config/schema.js'
 import { definePhase } from '../src/engine/phase.js'
 import type { Facts, Step } from '../src/engine/types.js'
 import { passwdEntry } from '../src/steps/accounts.js'
-import { keysForDeveloper } from '../src/steps/authorized-keys.js'
+import { keysForDeveloper, rootKeysFile } from '../src/steps/authorized-keys.js'
 import { developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
 import {
@@ -18,7 +18,7 @@ import {
   sudoers,
   user,
 } from '../src/steps/index.js'
-import { allOf, lazy } from '../src/steps/lazy.js'
+import { allOf, forUser, lazy } from '../src/steps/lazy.js'
 import { template } from '../src/templates.js'
 
 export const DEV_GROUP = 'devusers'
@@ -75,13 +75,22 @@ export const userCreation = definePhase({
   },
 })
 
-/** Root's authorized_keys, copied for the developer, when root has any. */
+/**
+ * Root's authorized_keys, copied for the developer when root has any, into our marked block of the
+ * user's file: keys the user adds there themselves survive a re-run and a rollback.
+ */
 function authorizedKeys(name: string): Step {
   return lazy('ssh-keys', `Copy root's SSH keys to ${name}`, async (sys) => {
-    const keys = keysForDeveloper((await sys.readFile('/root/.ssh/authorized_keys'))?.toString('utf8') ?? '')
-    if (keys === '') return nothing('ssh-keys', 'root has no authorized_keys')
-    const files = homeFiles('ssh-keys', name, [{ path: '.ssh/authorized_keys', content: keys, mode: 0o600 }])
-    return allOf('ssh-keys', `Copy root's SSH keys to ${name}`, files)
+    const rootKeys = (await sys.readFile('/root/.ssh/authorized_keys'))?.toString('utf8') ?? ''
+    if (keysForDeveloper(rootKeys) === '') return nothing('ssh-keys', 'root has no authorized_keys')
+    return allOf('ssh-keys', `Copy root's SSH keys to ${name}`, [
+      forUser('ssh-keys.dir..ssh', `Directory ~${name}/.ssh`, name, (u) =>
+        directory({ path: `${u.home}/.ssh`, mode: 0o700, uid: u.uid, gid: u.gid }),
+      ),
+      forUser('ssh-keys.file..ssh/authorized_keys', `Root's SSH keys for ${name}`, name, (u) =>
+        rootKeysFile(u, rootKeys),
+      ),
+    ])
   })
 }
 

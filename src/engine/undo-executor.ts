@@ -6,6 +6,7 @@
 import { groupEntry, passwdEntry } from '../steps/accounts.js'
 import { APT_GET, dpkgQuery, isPresent, parseSimulatedRemovals, repairInterruptedDpkg } from '../steps/apt.js'
 import { sha256 } from '../steps/common.js'
+import { removeBlock, upsertBlock } from '../steps/marked-block.js'
 import { isActive, isEnabled, unitState } from '../steps/service.js'
 import { CommandError, type System } from '../system/port.js'
 import { EXIT, ProvisionError } from './errors.js'
@@ -144,6 +145,25 @@ export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): P
       const kept = await guardDrift(sys, undo.path, opts)
       await sys.writeFile(undo.path, backup, { mode: undo.mode, uid: undo.uid, gid: undo.gid })
       return undone(`restored ${undo.path}${kept}`)
+    }
+    case 'restore-block': {
+      // Only our block is ours: the lines around it (keys the user added) stay byte for byte.
+      const st = await sys.stat(undo.path)
+      if (st?.kind !== 'file') return skipped(`${undo.path} is not a file (any more); left alone`)
+      const current = (await sys.readFile(undo.path))?.toString('utf8') ?? ''
+      const next =
+        undo.previous === null
+          ? removeBlock(current, undo.marker)
+          : upsertBlock(current, undo.marker, undo.previous)
+      if (next === '' && undo.removeEmptyFile) {
+        await sys.removeFile(undo.path)
+        return undone(`removed ${undo.path} (nothing but our block was in it)`)
+      }
+      if (next === current) return skipped(`${undo.path} already without our block`)
+      await sys.writeFile(undo.path, next, { mode: st.mode, uid: st.uid, gid: st.gid })
+      return undone(
+        `${undo.previous === null ? 'removed' : 'put back'} our ${undo.marker} block in ${undo.path}`,
+      )
     }
     case 'remove-file': {
       const done = await removeIfPresent(sys, undo.path, opts)

@@ -22,6 +22,18 @@ export const Undo = z.discriminatedUnion('kind', [
     uid: z.number().int(),
     gid: z.number().int(),
   }),
+  /**
+   * Our marked block in a file others edit too (the developer's authorized_keys): put the block back
+   * as it was (`previous`, null: there was none), keeping every line outside it. `removeEmptyFile`:
+   * the file did not exist before, so it goes when nothing but our block was in it.
+   */
+  z.object({
+    kind: z.literal('restore-block'),
+    path: absPath,
+    marker: z.string().regex(/^[a-z0-9-]+$/, 'a block marker'),
+    previous: z.string().nullable(),
+    removeEmptyFile: z.boolean(),
+  }),
   /** The file did not exist before; remove it. */
   z.object({ kind: z.literal('remove-file'), path: absPath }),
   /** The directory did not exist before; remove it if it is empty. */
@@ -48,6 +60,10 @@ export function describeUndo(u: Undo): string {
   switch (u.kind) {
     case 'restore-file':
       return `restore ${u.path} from backup ${u.backup} (sha256 ${u.sha256.slice(0, 12)}…)`
+    case 'restore-block':
+      return u.previous === null
+        ? `remove the vps-provision:${u.marker} block from ${u.path}${u.removeEmptyFile ? ' (and the file if nothing else is in it)' : ''}`
+        : `put back the earlier vps-provision:${u.marker} block in ${u.path}`
     case 'remove-file':
       return `remove file ${u.path}`
     case 'remove-dir':

@@ -40,6 +40,34 @@ export function upsertBlock(current: string | null, marker: string, content: str
   return `${current}${current.endsWith('\n') ? '' : '\n'}${block}`
 }
 
+/** Where the block is: the indexes of its begin and end lines in `lines`, or null. */
+function findBlock(lines: readonly string[], marker: string): { b: number; e: number } | null {
+  const { begin, end } = blockMarkers(marker)
+  const b = lines.indexOf(begin)
+  const e = b >= 0 ? lines.indexOf(end, b + 1) : -1
+  return b >= 0 && e >= 0 ? { b, e } : null
+}
+
+/** The block's content (without its markers), or null when the file has no such block. */
+export function blockContent(current: string, marker: string): string | null {
+  const lines = current.split('\n')
+  const at = findBlock(lines, marker)
+  return at
+    ? lines
+        .slice(at.b + 1, at.e)
+        .map((l) => `${l}\n`)
+        .join('')
+    : null
+}
+
+/** Returns `current` without the block (markers included); every other byte is kept. */
+export function removeBlock(current: string, marker: string): string {
+  const lines = current.split('\n')
+  const at = findBlock(lines, marker)
+  if (!at) return current
+  return [...lines.slice(0, at.b), ...lines.slice(at.e + 1)].join('\n')
+}
+
 export function markedBlock(args: MarkedBlockArgs): Step {
   const edit: EditArgs = {
     id: args.id ?? `block.${args.marker}.${args.path.replace(/^\/+/, '')}`,

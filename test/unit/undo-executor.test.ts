@@ -36,6 +36,13 @@ async function bashrcBackup(sys: FakeSystem) {
 /** One undo of every kind, as the step kinds journal them for a change that did not happen. */
 const EVERY_KIND: Undo[] = [
   { kind: 'remove-file', path: '/etc/motd' },
+  {
+    kind: 'restore-block',
+    path: '/home/dev/.ssh/authorized_keys',
+    marker: 'root-keys',
+    previous: null,
+    removeEmptyFile: true,
+  },
   { kind: 'remove-dir', path: '/var/cache/vps-provision' },
   { kind: 'purge-packages', packages: ['curl', 'libcurl4t64'] },
   { kind: 'delete-user', username: 'dev', removeHome: true },
