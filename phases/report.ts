@@ -21,20 +21,24 @@ export async function describeWorkstation(
   const port = cfg.rdp.port
   const notes: string[] = []
   if (!(await sys.stat('/etc/xrdp/xrdp.ini'))) {
-    notes.push('RDP:      not set up yet (rdp-config has not run): vps-provision run --only rdp-config')
+    notes.push('RDP:      not set up yet (rdp-config has not completed): vps-provision run')
   } else {
     if (cfg.rdp.firewall === 'open') notes.push(`RDP:      ${host}:${port}`)
     notes.push(
       `Tunnel:   ssh -L ${port}:localhost:${port} root@${host}   then connect your RDP client to localhost:${port}`,
     )
   }
-  notes.push(`Username: ${name}`)
   const credentials = await sys.stat(CREDENTIALS_FILE)
-  notes.push(
-    credentials
-      ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
-      : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
-  )
+  // A run that stopped before user-creation has no user and no password to point at.
+  if (!pw) notes.push(`Username: ${name} (not created yet: user-creation has not completed)`)
+  else {
+    notes.push(`Username: ${name}`)
+    notes.push(
+      credentials
+        ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
+        : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
+    )
+  }
   const ides = pw ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg), name))) : []
   for (const ide of ides)
     notes.push(

@@ -78,6 +78,7 @@ export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> 
       session_id: run.session.session_id,
       checksum: stateChecksum(observed),
     })
+    exec.checkpoint_exists = true
   }
   exec.status = phaseTransition(exec.status, 'COMPLETED')
   exec.end_time = now()
