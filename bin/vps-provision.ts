@@ -6,7 +6,7 @@ import { supportsColor } from 'chalk'
 import pkg from '../package.json' with { type: 'json' }
 import { askOnTerminal } from '../src/cli/confirm.js'
 import { runCli } from '../src/cli/run-cli.js'
-import { wireSignals } from '../src/cli/signals.js'
+import { createInterrupts, wireSignals } from '../src/cli/signals.js'
 import { statePaths } from '../src/engine/paths.js'
 import { hardenProcessEnv } from '../src/system/env.js'
 
@@ -26,11 +26,25 @@ const say = (line: string) => {
 hardenProcessEnv(process.env)
 
 const controller = new AbortController()
-const unwire = wireSignals(process, controller, say)
+const interrupts = createInterrupts()
+const unwire = wireSignals(process, controller, say, interrupts)
+// One real System for the engine and for systemd (detached runs), loaded on first use.
+const realSystem = async () => (await import('../src/system/real.js')).createRealSystem()
 
 const { exitCode } = await runCli(process.argv.slice(2), {
   engine: async () => (await import('../src/engine/engine.js')).engine,
-  system: async () => (await import('../src/system/real.js')).createRealSystem(),
+  system: realSystem,
+  supervisor: async () => {
+    const [{ systemdSupervisor }, { gatherFacts }] = await Promise.all([
+      import('../src/cli/detached.js'),
+      import('../src/engine/facts.js'),
+    ])
+    return systemdSupervisor(await realSystem(), gatherFacts)
+  },
+  // The worker of a detached run is this same program: node, its flags (tsx's loader), the script.
+  selfCommand: [process.execPath, ...process.execArgv, process.argv[1] ?? ''],
+  cwd: process.cwd(),
+  interrupts,
   paths: statePaths(),
   env: process.env,
   getuid: () => process.getuid?.() ?? -1,

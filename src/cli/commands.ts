@@ -1,7 +1,9 @@
 // The command handlers. Each one checks what it can before touching anything (root, session id,
 // confirmation, configuration), then drives the Engine with a renderer reading its events.
 import type { EngineDeps } from '../engine/api.js'
+import { ensurePrivateDir } from '../engine/atomic.js'
 import { EXIT, ProvisionError, usageError } from '../engine/errors.js'
+import { EventLog, eventLogPath } from '../engine/event-log.js'
 import type { EventSink, Summary } from '../engine/events.js'
 import { assertSessionId } from '../model/ids.js'
 import type { PhaseName } from '../model/schemas.js'
@@ -15,6 +17,14 @@ import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from '.
 export interface RunFlags extends ConfigFlags, OutputFlags {
   force?: boolean
   yes?: boolean
+  /** Stay in this process instead of a systemd unit (detached.ts). */
+  foreground?: boolean
+  /** Set by a detaching client: this process is the worker of that session. */
+  worker?: string
+}
+
+export interface StatusFlags extends OutputFlags {
+  follow?: boolean
 }
 
 export interface RollbackFlags extends OutputFlags {
@@ -67,13 +77,24 @@ const messagesOnly =
 
 async function engineDeps(ctx: CliContext, flags: OutputFlags, emit: EventSink): Promise<EngineDeps> {
   const sys = await resolveLazy(ctx.deps.system)
+  const log = ctx.eventLog
   // A generated password is shown only to a person at a terminal, never into JSON or a pipe.
   return {
     sys,
     paths: ctx.deps.paths,
-    emit: guard(ctx, emit),
+    // A worker's events go to its event log first (it never throws), then to its own output.
+    emit: guard(
+      ctx,
+      log
+        ? (event) => {
+            log.append(event)
+            emit(event)
+          }
+        : emit,
+    ),
     signal: ctx.signal,
-    interactive: ctx.isTTY && !flags.json,
+    interactive: ctx.isTTY && !flags.json && !log,
+    ...(log ? { onSecret: (value: string) => log.addSecret(value) } : {}),
   }
 }
 
@@ -93,9 +114,28 @@ async function rendered(ctx: CliContext, flags: OutputFlags, body: (deps: Engine
 
 export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<void> {
   requireRoot(ctx, 'provision this machine', 'sudo vps-provision run')
+  if (flags.worker !== undefined) {
+    // Opened before anything can fail, so even a configuration error reaches the client.
+    const id = checkSession(flags.worker)
+    await ensurePrivateDir(ctx.deps.paths.logDir)
+    ctx.eventLog = EventLog.create(eventLogPath(ctx.deps.paths, id))
+    ctx.sessionId = id
+  }
+  // Checked here first, so a bad configuration never starts a unit.
   const config = await configFor(ctx, flags)
+  if (flags.worker === undefined && ctx.deps.supervisor) {
+    const sup = await resolveLazy(ctx.deps.supervisor)
+    const { foregroundReason } = await import('./detached.js')
+    const reason = foregroundReason(flags, ctx.deps.env, await sup.facts())
+    if (reason === null) return (await import('./attach.js')).runDetached(ctx, flags, sup)
+  }
   const engine = await resolveLazy(ctx.deps.engine)
-  await rendered(ctx, flags, (deps) => engine.run(deps, config, { force: flags.force === true }))
+  await rendered(ctx, flags, (deps) =>
+    engine.run(deps, config, {
+      force: flags.force === true,
+      ...(flags.worker !== undefined ? { sessionId: flags.worker } : {}),
+    }),
+  )
 }
 
 export async function verifyCommand(ctx: CliContext, flags: RunFlags): Promise<void> {
@@ -134,7 +174,8 @@ export async function rollbackCommand(ctx: CliContext, session: string, flags: R
   )
 }
 
-export async function statusCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {
+export async function statusCommand(ctx: CliContext, session: string, flags: StatusFlags): Promise<void> {
+  if (flags.follow) return (await import('./attach.js')).followCommand(ctx, checkSession(session), flags)
   const engine = await resolveLazy(ctx.deps.engine)
   const s = await engine.status(ctx.deps.paths, checkSession(session))
   if (flags.json) ctx.out.line(JSON.stringify(s, null, 2))
@@ -153,4 +194,9 @@ export async function logCommand(ctx: CliContext, session: string, flags: Output
   const view = await engine.log(ctx.deps.paths, checkSession(session))
   if (flags.json) ctx.out.line(JSON.stringify(view, null, 2))
   else for (const line of logLines(view, renderOptions(ctx, flags))) ctx.out.line(line)
+}
+
+export async function stopCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {
+  requireRoot(ctx, 'stop the run', `sudo vps-provision stop ${session}`)
+  await (await import('./attach.js')).stopCommand(ctx, checkSession(session), flags)
 }

@@ -2,10 +2,13 @@
 // fake Engine, a fake System, captured output and any uid. bin/vps-provision.ts builds the real ones.
 import { Chalk, type ChalkInstance } from 'chalk'
 import type { Engine } from '../engine/api.js'
+import type { EventLog } from '../engine/event-log.js'
 import type { StatePaths } from '../engine/paths.js'
 import type { RenderOptions } from '../render/renderer.js'
 import { makeOut, type Out, type OutStream } from '../render/text.js'
 import type { System } from '../system/port.js'
+import type { Supervisor } from './detached.js'
+import type { Interrupts } from './signals.js'
 
 /** A value, or a loader for it: bin passes loaders so --help and status never load execa or phases. */
 export type Lazy<T> = T | (() => Promise<T>)
@@ -32,6 +35,16 @@ export interface CliDeps {
   colorLevel?: 0 | 1 | 2 | 3
   /** Where the configuration is read from without --config. */
   defaultConfigFile?: string
+  /** systemd, for detached runs (run, status --follow, stop). Omitted: every run is in-process. */
+  supervisor?: Lazy<Supervisor>
+  /** How to start this program again (node, its flags, the script): the worker's argv starts so. */
+  selfCommand?: readonly string[]
+  /** The working directory, to resolve a relative --config for the worker. */
+  cwd?: string
+  /** Signals after the first, for a client that detaches on Ctrl-C and stops on a second one. */
+  interrupts?: Interrupts
+  /** How long a second Ctrl-C may follow the first to stop instead of detaching (tests: short). */
+  detachGraceMs?: number
 }
 
 export async function resolveLazy<T extends object>(v: Lazy<T>): Promise<T> {
@@ -53,6 +66,12 @@ export interface CliContext {
   sessionId: string | null
   /** The final summary was printed (then an interruption needs no resume hints of its own). */
   summarized: boolean
+  /** An attached client let go of its run (Ctrl-C): the run goes on, so no "stopped" lines. */
+  detached: boolean
+  /** The followed worker was stopped by a signal: report it as a run in this process would. */
+  workerStop: { code: number; reason: string } | null
+  /** This process is a detached run's worker: its events and its end go to this log. */
+  eventLog: EventLog | null
 }
 
 export interface OutputFlags {
@@ -96,5 +115,8 @@ export function newContext(
     json: argv.includes('--json'),
     sessionId: null,
     summarized: false,
+    detached: false,
+    workerStop: null,
+    eventLog: null,
   }
 }

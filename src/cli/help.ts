@@ -37,6 +37,7 @@ export const ROOT_HELP = [
   block('Environment (overrides the configuration file; flags override it)', [
     ...CONFIG_ENV.map((name) => name),
     'NO_COLOR: no colour. VPS_PROVISION_DEBUG=1: stack traces on unexpected errors.',
+    'VPS_PROVISION_FOREGROUND=1: run in this process, as --foreground.',
   ]),
   '\nMore: docs/quickstart.md, docs/cli.md, docs/exit-codes.md, docs/troubleshooting.md (man vps-provision)\n',
 ].join('')
@@ -49,6 +50,7 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'sudo vps-provision run --only ide-installations --force',
     'sudo vps-provision run --plain > /var/log/provision.log   # for cloud-init',
     'sudo VPS_PROVISION_USERNAME=alice vps-provision run --yes --json',
+    'sudo vps-provision run --foreground      # in this process: Ctrl-C stops it, an SSH drop too',
   ],
   plan: [
     'sudo vps-provision plan',
@@ -60,7 +62,12 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'sudo vps-provision rollback 20261126-100000-a1b2c3 --yes',
     'sudo vps-provision rollback latest --to ide-installations --yes',
   ],
-  status: ['vps-provision status', 'sudo vps-provision status 20261126-100000-a1b2c3 --json'],
+  status: [
+    'vps-provision status',
+    'sudo vps-provision status 20261126-100000-a1b2c3 --json',
+    'sudo vps-provision status --follow latest        # re-attach to a detached run (Ctrl-C detaches again)',
+  ],
+  stop: ['sudo vps-provision stop', 'sudo vps-provision stop 20261126-100000-a1b2c3'],
   sessions: ['sudo vps-provision sessions', 'sudo vps-provision sessions --json | jq ".[0].status"'],
   log: ['sudo vps-provision log latest', 'sudo vps-provision log 20261126-100000-a1b2c3 --json'],
   verify: ['sudo vps-provision verify', 'sudo vps-provision verify --username alice --json'],

@@ -10,8 +10,10 @@ import {
   type RunFlags,
   rollbackCommand,
   runCommand,
+  type StatusFlags,
   sessionsCommand,
   statusCommand,
+  stopCommand,
   verifyCommand,
 } from './commands.js'
 import type { CliContext, OutputFlags } from './deps.js'
@@ -99,6 +101,12 @@ export function buildProgram(ctx: CliContext): Command {
     .description('provision this machine (resumes where an earlier run stopped); needs root')
     .option('--force', 're-check every step even when a checkpoint says its phase is done')
     .option('--yes', 'never ask; assume yes (run asks nothing today, so scripts may always pass it)')
+    .option(
+      '--foreground',
+      'run in this process, not as a systemd unit (also: VPS_PROVISION_FOREGROUND=1); an SSH drop then stops the run',
+    )
+    // Set by a detaching client for the process inside the unit; not for people.
+    .addOption(new Option('--worker <session>').hideHelp())
   configOptions(run, true)
   outputOptions(run)
     .addHelpText('after', examplesFor('run'))
@@ -130,12 +138,27 @@ export function buildProgram(ctx: CliContext): Command {
   outputOptions(
     program
       .command('status')
-      .description('show one session')
-      .argument('[session]', 'a session id or "latest"', 'latest'),
-    false,
+      .description('show one session; --follow re-attaches to a run in progress')
+      .argument('[session]', 'a session id or "latest"', 'latest')
+      .option(
+        '--follow',
+        "replay the progress of a detached run so far, then follow it to its end (exit code: the run's)",
+      ),
   )
     .addHelpText('after', examplesFor('status'))
-    .action((session: string, flags: OutputFlags) => statusCommand(ctx, session, flags))
+    .action((session: string, flags: StatusFlags) => statusCommand(ctx, session, flags))
+
+  outputOptions(
+    program
+      .command('stop')
+      .description(
+        'stop a detached run at its next safe point (the action in progress is finished and recorded); needs root',
+      )
+      .argument('[session]', 'a session id or "latest" (the newest run in progress)', 'latest'),
+    false,
+  )
+    .addHelpText('after', examplesFor('stop'))
+    .action((session: string, flags: OutputFlags) => stopCommand(ctx, session, flags))
 
   outputOptions(program.command('sessions').description('list the sessions, newest first'), false)
     .addHelpText('after', examplesFor('sessions'))

@@ -23,6 +23,7 @@ const VERBS: Record<string, string> = {
   status: 'show the session',
   sessions: 'list the sessions',
   log: 'show the log',
+  stop: 'stop the run',
   'cloud-init': 'write the cloud-init user-data',
 }
 

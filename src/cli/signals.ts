@@ -15,19 +15,46 @@ export function signalExitCode(signal: AbortSignal): number | null {
   return typeof signal.reason === 'string' ? (SIGNAL_EXIT[signal.reason] ?? null) : null
 }
 
+/**
+ * Lets an attached client (attach.ts) take the signals over: the first still aborts, silently (it
+ * detaches instead of stopping work), and every one is handed to the client's listener, so a
+ * second Ctrl-C can stop the detached run.
+ */
+export interface Interrupts {
+  /** Returns a function that gives the signals back. */
+  takeOver(listener: (signal: string) => void): () => void
+}
+
+export function createInterrupts(): Interrupts & { deliver(signal: string): boolean } {
+  let current: ((signal: string) => void) | null = null
+  return {
+    takeOver(listener) {
+      current = listener
+      return () => {
+        if (current === listener) current = null
+      }
+    },
+    deliver(signal) {
+      if (!current) return false
+      current(signal)
+      return true
+    },
+  }
+}
+
 export function wireSignals(
   proc: SignalSource,
   controller: AbortController,
   say: (line: string) => void,
+  interrupts?: ReturnType<typeof createInterrupts>,
 ): () => void {
   const handlers = SIGNALS.map((name) => {
     const handler = () => {
-      if (!controller.signal.aborted) {
-        say(`\nReceived ${name}: finishing the current action and recording it, then stopping…`)
-        controller.abort(name)
-      } else {
-        say('still stopping… (the journal is being written; it will stop by itself in a moment)')
-      }
+      const first = !controller.signal.aborted
+      if (first) controller.abort(name)
+      if (interrupts?.deliver(name)) return
+      if (first) say(`\nReceived ${name}: finishing the current action and recording it, then stopping…`)
+      else say('still stopping… (the journal is being written; it will stop by itself in a moment)')
     }
     proc.on(name, handler)
     return [name, handler] as const

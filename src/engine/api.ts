@@ -25,6 +25,11 @@ export interface EngineDeps {
   phases?: readonly Phase[]
   /** True when stdout is a terminal: decides where a generated password goes. */
   interactive: boolean
+  /**
+   * Told every secret value (the generated password) as soon as it is known, so records kept
+   * outside the journal (a detached run's event log) can redact it too.
+   */
+  onSecret?: (value: string) => void
   /** Reads what the run produced (user, IDEs, summary lines) from the machine afterwards. */
   describe?: (sys: System, cfg: Config, facts: Facts, vps: VPSInstance | null) => Promise<Report>
 }
@@ -37,6 +42,8 @@ export interface Report {
 
 export interface RunOptions {
   force: boolean
+  /** The id chosen by a detaching client for its worker (names the unit and the event log). */
+  sessionId?: string
 }
 
 export interface RollbackOptions {

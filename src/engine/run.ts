@@ -1,7 +1,7 @@
 // `vps-provision run`: one session. Takes the lock, opens the session's journal, runs the selected
 // phases in order and always leaves a session file that says how it ended.
 import type { Config } from '../config/schema.js'
-import { newSessionId } from '../model/ids.js'
+import { assertSessionId, newSessionId } from '../model/ids.js'
 import type { PhaseExecution, PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
 import { describeMachine } from '../preflight/vps-info.js'
@@ -20,7 +20,7 @@ import { summarize } from './summary.js'
 import type { Facts, Phase, SessionOutputs } from './types.js'
 
 export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions): Promise<Summary> {
-  const sessionId = newSessionId()
+  const sessionId = opts.sessionId ? assertSessionId(opts.sessionId) : newSessionId()
   return withLock(deps.paths, { sessionId, command: 'run' }, async () => {
     const { sys, paths, emit, signal } = deps
     const store = new SessionStore(paths)
@@ -31,6 +31,7 @@ export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions
     refuseWhatCannotRunHere(phases, facts)
 
     const journal = Journal.open(paths.transactionLog(sessionId))
+    const secrets = secretsFor(journal)
     const outputs: SessionOutputs = {
       developerUser: null,
       ideInstallations: [],
@@ -47,7 +48,13 @@ export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions
       backupDir: paths.backupDir(sessionId),
       emit,
       signal,
-      secrets: secretsFor(journal),
+      secrets: {
+        add(value) {
+          secrets.add(value)
+          deps.onSecret?.(value)
+        },
+        scrub: secrets.scrub,
+      },
       outputs,
     }
     const session: ProvisioningSession = {

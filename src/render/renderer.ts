@@ -8,8 +8,11 @@ export type RendererKind = 'tty' | 'plain' | 'json'
 
 export interface Renderer {
   emit: EventSink
-  /** Stops live output and prints the summary (null when the engine threw instead). */
-  close(summary: Summary | null): Promise<void>
+  /**
+   * Stops live output and prints the summary (null when the engine threw instead). `detached`: an
+   * attached client let go of a run that goes on, so unfinished phases are not shown as failed.
+   */
+  close(summary: Summary | null, how?: { detached?: boolean }): Promise<void>
 }
 
 export interface RenderOptions {

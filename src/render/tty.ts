@@ -12,6 +12,8 @@ type Result =
   | { kind: 'completed'; actions: number }
   | { kind: 'failed'; error: string }
   | { kind: 'skipped'; reason: string }
+  /** The client detached: the phase goes on without us watching. */
+  | { kind: 'detached' }
 
 /** The part of listr2's TaskWrapper we use: its setters redraw the task. */
 interface TaskHandle {
@@ -92,6 +94,9 @@ export function ttyRenderer(opts: RenderOptions): Renderer {
       case 'failed':
         task.title = `${t.outline.title}: FAILED`
         throw new Error(r.error)
+      case 'detached':
+        task.title = `${t.outline.title} (still running; detached)`
+        return
     }
   }
 
@@ -199,9 +204,15 @@ export function ttyRenderer(opts: RenderOptions): Renderer {
 
   return {
     emit,
-    async close(summary: Summary | null) {
+    async close(summary: Summary | null, how?: { detached?: boolean }) {
       for (const t of tracks.values()) {
-        settle(t, t.startedAt ? { kind: 'failed', error: 'stopped' } : { kind: 'skipped', reason: 'not run' })
+        if (how?.detached)
+          settle(t, t.startedAt ? { kind: 'detached' } : { kind: 'skipped', reason: 'not yet' })
+        else
+          settle(
+            t,
+            t.startedAt ? { kind: 'failed', error: 'stopped' } : { kind: 'skipped', reason: 'not run' },
+          )
       }
       await running
       if (ticker) clearInterval(ticker)
