@@ -11,10 +11,10 @@ import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freerdpBinary } from '../../test/e2e/harness/rdp.js'
-import { cleanStaleWorlds, e2eSkipReason, REPO_ROOT } from '../../test/e2e/harness/world.js'
+import { e2eSkipReason, REPO_ROOT } from '../../test/e2e/harness/world.js'
 import { sleep } from '../../test/lab/mounts.js'
-import { run } from '../../test/lab/proc.js'
 import { keep } from './keeper.js'
+import { cleanLeftovers, leftovers, nothingLeft } from './leftovers.js'
 import {
   claimState,
   type DemoState,
@@ -120,16 +120,11 @@ async function up(): Promise<number> {
   }
 
   console.log('==> npm run package (the .deb the container installs)')
-  const pkg = await run(['npm', 'run', 'package'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, npm_config_loglevel: 'warn' } as Record<string, string>,
-    allowFailure: true,
-    timeoutMs: 10 * 60_000,
-  })
-  if (pkg.exitCode !== 0) {
-    console.error(`${pkg.stdout}\n${pkg.stderr}`.trim())
+  const pkg = await buildPackage()
+  if (pkg.code !== 0) {
+    console.error(pkg.output.trim())
     fail(
-      `build the package: npm run package exited ${pkg.exitCode}.`,
+      `build the package: npm run package exited ${pkg.code}.`,
       'Fix the build (output above), then run npm run demo again.',
     )
   }
@@ -200,39 +195,27 @@ async function up(): Promise<number> {
   return 0
 }
 
-/** Roots, nspawn processes and the veth of demos whose keeper is gone. */
-async function cleanLeftovers(log: (line: string) => void): Promise<void> {
-  await cleanStaleWorlds(log)
-}
-
-interface Leftovers {
-  nspawn: number[]
-  veth: boolean
-  roots: string[]
-}
-
-async function leftovers(): Promise<Leftovers> {
-  const roots = readdirSync(WORLDS_DIR, { withFileTypes: true })
-    .filter((d) => d.name.startsWith(`${SCENARIO}-`))
-    .map((d) => path.join(WORLDS_DIR, d.name))
-  const nspawn: number[] = []
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue
-    let argv: string[]
-    try {
-      argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
-    } catch {
-      continue
-    }
-    if (
-      argv[0]?.endsWith('systemd-nspawn') &&
-      argv.some((a) => a.startsWith(path.join(WORLDS_DIR, `${SCENARIO}-`)))
-    )
-      nspawn.push(Number(p))
-  }
-  const veth =
-    (await run(['ip', 'link', 'show', VETH], { allowFailure: true, timeoutMs: 10_000 })).exitCode === 0
-  return { nspawn, veth, roots }
+/**
+ * `npm run package`, its output kept for a failure. In this command's process group (not
+ * detached), so a ^C in the terminal stops the build along with us.
+ */
+function buildPackage(): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', 'package'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, npm_config_loglevel: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    child.stderr.on('data', (d) => {
+      output += d
+    })
+    child.once('error', (e) => resolve({ code: 127, output: String(e) }))
+    child.once('close', (code) => resolve({ code: code ?? 1, output }))
+  })
 }
 
 async function down(opts: { quiet?: boolean } = {}): Promise<number> {
@@ -259,7 +242,7 @@ async function down(opts: { quiet?: boolean } = {}): Promise<number> {
   await cleanLeftovers((l) => console.log(l))
   removeState()
   const left = await leftovers()
-  if (left.nspawn.length > 0 || left.veth || left.roots.length > 0) {
+  if (!nothingLeft(left)) {
     fail(
       `stop the demo completely: left ${JSON.stringify(left)}.`,
       `Look at ${KEEPER_LOG}; kill the nspawn pids, ip link delete ${VETH}, then run npm run demo -- --down again.`,
