@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { nodeGuard } from './node-guard.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const templatesDir = join(root, 'templates')
@@ -28,8 +29,10 @@ await build({
   legalComments: 'none',
   define: { __VPS_PROVISION_TEMPLATES__: JSON.stringify(templates) },
   banner: {
-    // Bundled CommonJS dependencies still call require(); give them one.
-    js: "import { createRequire as __vpsCreateRequire } from 'node:module';\nconst require = __vpsCreateRequire(import.meta.url);",
+    // First the Node.js version check (scripts/node-guard.mjs), so an old Node says why it cannot
+    // run this instead of failing somewhere later. Then: bundled CommonJS dependencies still call
+    // require(); give them one.
+    js: `${nodeGuard}\nimport { createRequire as __vpsCreateRequire } from 'node:module';\nconst require = __vpsCreateRequire(import.meta.url);`,
   },
   logLevel: 'warning',
 })
