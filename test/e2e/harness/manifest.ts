@@ -41,7 +41,11 @@ echo '@@passwd'; cat /etc/passwd
 echo '@@group'; cat /etc/group
 echo '@@shadow'; while IFS= read -r l; do printf '%s %s\n' "\${l%%:*}" "$(printf '%s' "$l" | sha256sum | cut -c1-64)"; done < /etc/shadow
 echo '@@gshadow'; while IFS= read -r l; do printf '%s %s\n' "\${l%%:*}" "$(printf '%s' "$l" | sha256sum | cut -c1-64)"; done < /etc/gshadow
-echo '@@units'; systemctl list-unit-files --no-legend --no-pager | awk '$2 != "transient" || $1 !~ /^e2e-/ {print $1" "$2}' | sort
+# A busy or emulated machine's systemd may not answer within systemctl's bus timeout: retry, and
+# never let a failed listing pass as an empty section.
+for try in 1 2 3 4 5; do units=$(systemctl list-unit-files --no-legend --no-pager) && break; units=; sleep 5; done
+[ -n "$units" ] || { echo 'systemctl list-unit-files failed 5 times' >&2; exit 3; }
+echo '@@units'; printf '%s\n' "$units" | awk '$2 != "transient" || $1 !~ /^e2e-/ {print $1" "$2}' | sort
 echo '@@listening'; ss -Hltnu | awk '{print $1" "$5}' | sort -u
 echo '@@homes'; ls -1A /home | sort
 echo '@@end'
