@@ -12,8 +12,8 @@ type Result =
   | { kind: 'completed'; actions: number }
   | { kind: 'failed'; error: string }
   | { kind: 'skipped'; reason: string }
-  /** The client detached: the phase goes on without us watching. */
-  | { kind: 'detached' }
+  /** The client detached: the run goes on without this view (started: the phase was running). */
+  | { kind: 'detached'; started: boolean }
 
 /** The part of listr2's TaskWrapper we use: its setters redraw the task. */
 interface TaskHandle {
@@ -95,7 +95,8 @@ export function ttyRenderer(opts: RenderOptions): Renderer {
         task.title = `${t.outline.title}: FAILED`
         throw new Error(r.error)
       case 'detached':
-        task.title = `${t.outline.title} (still running; detached)`
+        // listr2's "skipped" mark: this view stops here, the phase is neither done nor failed.
+        task.skip(`${t.outline.title} (${r.started ? 'still running in the background' : 'not started yet'})`)
         return
     }
   }
@@ -206,8 +207,7 @@ export function ttyRenderer(opts: RenderOptions): Renderer {
     emit,
     async close(summary: Summary | null, how?: { detached?: boolean }) {
       for (const t of tracks.values()) {
-        if (how?.detached)
-          settle(t, t.startedAt ? { kind: 'detached' } : { kind: 'skipped', reason: 'not yet' })
+        if (how?.detached) settle(t, { kind: 'detached', started: t.startedAt !== null })
         else
           settle(
             t,
