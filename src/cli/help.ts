@@ -17,7 +17,10 @@ export const EXIT_CODES: readonly [number, string][] = [
   [EXIT.notRoot, 'not root, or state files not readable without root'],
   [EXIT.locked, 'another run or rollback holds the lock; try again when it has finished'],
   [SIGNAL_EXIT.SIGHUP ?? 129, 'stopped by SIGHUP (terminal closed); the current action was completed'],
-  [SIGNAL_EXIT.SIGINT ?? 130, 'stopped by SIGINT (Ctrl-C); the current action was completed'],
+  [
+    SIGNAL_EXIT.SIGINT ?? 130,
+    'stopped by SIGINT (Ctrl-C); the current action was completed (a client attached to a detached run: it detached, the run goes on)',
+  ],
   [SIGNAL_EXIT.SIGTERM ?? 143, 'stopped by SIGTERM; the current action was completed'],
 ]
 
