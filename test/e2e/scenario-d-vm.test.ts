@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { MIN_MEMTOTAL_MIB, REQUIRED_FREE_GB } from '../../src/preflight/checks.js'
+import { recordCase } from '../support/reliability.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { stages } from './harness/stages.js'
 import { installTool, tool } from './harness/tool.js'
@@ -57,15 +58,31 @@ describe.skipIf(skip !== null)(
     s.stage('run exits 1 naming measured and required memory and disk, and changes nothing', async () => {
       const r = await tool(w, ['run', '--yes', '--plain'], { artifact: 'run', timeoutMs: 20 * 60_000 })
       const out = `${r.stdout}\n${r.stderr}`
-      expect(r.exitCode, out.slice(-3000)).toBe(1) // docs/exit-codes.md: preflight failed
-      expect(out).toMatch(
-        new RegExp(`\\b\\d+ MiB RAM \\(required: 2048 MB, i\\.e\\. MemTotal >= ${MIN_MEMTOTAL_MIB} MiB\\)`),
-      )
-      expect(out).toMatch(new RegExp(`\\b\\d+\\.\\d GB free on / \\(required: ${REQUIRED_FREE_GB} GB\\)`))
-      expect(out).not.toMatch(/\[system-prep\] phase started/)
       const after = await takeManifest(w.machine)
       await writeFile(path.join(w.dir, 'manifest-after.json'), JSON.stringify(after, null, 2))
-      expect(formatDiff(diffManifests(baseline, after))).toBe('')
+      const diff = formatDiff(diffManifests(baseline, after))
+      const memory = new RegExp(
+        `\\b\\d+ MiB RAM \\(required: 2048 MB, i\\.e\\. MemTotal >= ${MIN_MEMTOTAL_MIB} MiB\\)`,
+      )
+      const disk = new RegExp(`\\b\\d+\\.\\d GB free on / \\(required: ${REQUIRED_FREE_GB} GB\\)`)
+      recordCase(
+        {
+          id: 'vm.preflight-small-vm',
+          area: 'input',
+          case: 'a VM with 1 GiB of RAM and an 8 GB disk (too little memory and free disk on /)',
+          injection: 'qemu VM: -m 1024 and an 8 GB qcow2 image; `vps-provision run --yes --plain`',
+          expected: 'exit 1 naming measured and required memory and disk; manifest unchanged',
+          observed: `exit ${r.exitCode}: ${/^Failed: preflight: .*$/m.exec(out)?.[0] ?? '(no "Failed: preflight" line)'}; manifest ${diff === '' ? 'equal to the baseline' : 'CHANGED'}`,
+          backend: 'vm',
+          passed: r.exitCode === 1 && diff === '' && memory.test(out) && disk.test(out),
+        },
+        { file: 'test/e2e/scenario-d-vm.test.ts', durationMs: r.durationMs },
+      )
+      expect(r.exitCode, out.slice(-3000)).toBe(1) // docs/exit-codes.md: preflight failed
+      expect(out).toMatch(memory)
+      expect(out).toMatch(disk)
+      expect(out).not.toMatch(/\[system-prep\] phase started/)
+      expect(diff).toBe('')
     })
   },
 )
