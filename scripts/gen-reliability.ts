@@ -33,9 +33,10 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     notCovered: 'chroot case not run yet',
   },
   {
-    prefix: 'fault-1-detached.',
-    issueCase: '1',
-    title: 'SSH session dropped under a detached run (systemd-run --scope / a unit): the run goes on',
+    prefix: 'detached.',
+    issueCase: 'detached runs',
+    title:
+      'a run as its own systemd unit: an SSH drop does not stop it, `status --follow` re-attaches, `stop` stops it cleanly',
     notCovered: 'needs systemd as PID 1 and a real sshd: container or VM backend',
   },
   {
@@ -104,6 +105,14 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     issueCase: '12',
     title: 're-run after a manual change to a managed file',
     notCovered: 'chroot case not run yet',
+  },
+  {
+    prefix: 'fault-14.',
+    issueCase: '14',
+    title:
+      'SSH/firewall changes: the open session survives, a fresh login works after the run, an invalid sshd drop-in is never installed',
+    notCovered:
+      'needs systemd as PID 1, ufw in its own network namespace and a real sshd: container or VM backend',
   },
   {
     prefix: 'hostile.',

@@ -135,7 +135,8 @@ describe.skipIf(skip !== null)('e2e detached runs over SSH: stop, drop, re-attac
       expect(r.stdout).toMatch(/session-\w+\.scope/)
       expect(r.stdout).toMatch(/^inv=$/m)
       // Case 14's witness: one SSH session open from before the first run to after the last.
-      alive = sshSpawn(root, ['sh', '-c', 'while sleep 1; do echo "alive $(date +%s)"; done'])
+      // Millisecond stamps from the container's clock, the clock the event log's times come from.
+      alive = sshSpawn(root, ['sh', '-c', 'while sleep 1; do echo "alive $(date +%s%3N)"; done'])
       await sleep(3000)
       expect(alive.text()).toMatch(/alive \d+/)
     },
@@ -267,11 +268,13 @@ describe.skipIf(skip !== null)('e2e detached runs over SSH: stop, drop, re-attac
       )
       return r ? Date.parse(r.ts) : Number.NaN
     }
+    // The session must go on printing after the run, not just until it.
+    await sleep(3000)
     const ufwAt = await at(stoppedId, 'ufw --force enable')
     const reloadAt = await at(resumedId, 'reload ssh')
     const endAt = Date.parse((await events(resumedId)).at(-1)?.ts ?? '')
     const stamps = (alive?.lines ?? [])
-      .map(([, l]) => Number(/^alive (\d+)$/.exec(l)?.[1]) * 1000)
+      .map(([, l]) => Number(/^alive (\d+)$/.exec(l)?.[1]))
       .filter((n) => Number.isFinite(n) && n > 0)
     let gap = 0
     for (let i = 1; i < stamps.length; i++)
