@@ -48,6 +48,7 @@ export async function keep(debPath: string): Promise<number> {
     closing ??= (async () => {
       say(`tearing down: ${stopReason ?? 'done'}`)
       await collectToolState(w).catch(() => undefined)
+      say('powering the container off, stopping the proxy and the stand-in server, removing the root')
       await w.close().catch((e) => say(`teardown reported: ${(e as Error).message}`))
       say('the container, the apt proxy and the stand-in server are gone')
     })()
