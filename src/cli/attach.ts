@@ -161,7 +161,16 @@ async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | nul
       if (end.end.stoppedBy) ctx.workerStop = { code: end.end.exitCode, reason: end.end.stoppedBy }
       if (end.end.error) {
         const { message, hint } = end.end.error
-        throw new ProvisionError(message, end.end.exitCode as ExitCode, hint)
+        // Another run holds the lock: most likely a detached run this person could watch instead.
+        const watch =
+          end.end.exitCode === EXIT.locked
+            ? '; to watch the run in progress: vps-provision status --follow latest'
+            : ''
+        throw new ProvisionError(
+          message,
+          end.end.exitCode as ExitCode,
+          hint ? `${hint}${watch}` : watch.slice(2),
+        )
       }
       return
     }

@@ -560,7 +560,38 @@ describe('a detached run, client and worker', () => {
     const r = await runCli(['run'], client(root, sup, engine).deps)
     expect(r.exitCode).toBe(EXIT.locked)
     expect(r.stderr).toContain('Unable to lock /var/vps-provision: held by pid 7')
-    expect(r.stderr).toContain('hint: Wait for it')
+    expect(r.stderr).toContain(
+      'hint: Wait for it; to watch the run in progress: vps-provision status --follow latest',
+    )
+  })
+
+  it('status --follow of a session that ran in the foreground shows its status instead', async () => {
+    const root = freshRoot()
+    const { engine } = gatedEngine()
+    const { sup } = fakeSupervisor(root, engine)
+    const id = '20261126-100000-fg0001'
+    const withStatus = {
+      ...engine,
+      status: async () => ({
+        session_id: id,
+        command: 'run',
+        start_time: TS,
+        end_time: TS,
+        status: 'COMPLETED',
+        phases: [],
+        error_details: null,
+        duration_seconds: 61,
+        vps_info: null,
+        developer_user: null,
+        ide_installations: [],
+      }),
+    } as unknown as Engine
+    const r = await runCli(['status', '--follow', id], client(root, sup, withStatus).deps)
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout).toContain(`Session ${id} (run): COMPLETED`)
+    expect(r.stderr).toContain(`Session ${id} has no event log to follow (it ran in the foreground)`)
+    const bad = await runCli(['status', '--follow', '../x'], client(root, sup, withStatus).deps)
+    expect(bad.exitCode).toBe(EXIT.usage)
   })
 
   it('a worker that dies without a record: the client says so and shows its journal', async () => {
