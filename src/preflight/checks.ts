@@ -1,11 +1,11 @@
 // The preflight checks, one small function each: what was measured, against what is required, and
-// what to do when it falls short. They only read.
+// what to do when it falls short. They only read. (The RDP port's is in port-holder.ts.)
 import type { Config } from '../config/schema.js'
 import type { Facts } from '../engine/types.js'
 import { passwdEntry } from '../steps/accounts.js'
 import type { AssertResult } from '../steps/assert.js'
 import type { System } from '../system/port.js'
-import { debianMirrors, diskSpace, memTotalMiB, osRelease, tcpListeners, UNKNOWN_PROCESS } from './machine.js'
+import { debianMirrors, diskSpace, memTotalMiB, osRelease } from './machine.js'
 
 export const REQUIRED_RAM_MB = 2048
 /** Kernels keep 5-8% of RAM for themselves: a 2 GiB VPS reports about 1950 MiB as MemTotal. */
@@ -96,19 +96,6 @@ export async function mirrorReachable(sys: System, cfg: Config): Promise<AssertR
     }
   }
   return { ok: true, detail: `${m.uri} reachable (${m.suite})` }
-}
-
-export async function rdpPortFree(sys: System, port: number): Promise<AssertResult> {
-  const holder = (await tcpListeners(sys)).find((l) => l.port === port)
-  const ours = !holder || holder.process === 'xrdp'
-  return {
-    ok: ours,
-    detail: holder ? `port ${port} is used by ${holder.process}` : `port ${port} is free`,
-    hint:
-      holder?.process === UNKNOWN_PROCESS
-        ? `Find what listens on ${port} (install iproute2 for \`ss -ltnp\`), stop it, or choose another port with --rdp-port`
-        : `Stop ${holder?.process ?? 'that process'} or choose another port with --rdp-port`,
-  }
 }
 
 export async function cloudInitFinished(sys: System): Promise<AssertResult> {

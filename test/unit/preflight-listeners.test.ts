@@ -1,8 +1,8 @@
 // Without `ss` (no iproute2: a minimal container, or the lab's trixie chroot) the RDP port check
 // must still measure, from /proc/net/tcp{,6}, instead of reading "nothing listens".
 import { describe, expect, it } from 'vitest'
-import { rdpPortFree } from '../../src/preflight/checks.js'
 import { tcpListeners } from '../../src/preflight/machine.js'
+import { rdpPortAvailable } from '../../src/preflight/port-holder.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -37,9 +37,12 @@ describe('tcpListeners without ss', () => {
   it('fails the RDP port check for a listener it cannot name, and says how to find it', async () => {
     const sys = withoutSs()
     sys.writeText('/proc/net/tcp', TCP)
-    const r = await rdpPortFree(sys, 3389)
+    const r = await rdpPortAvailable(sys, 3389)
     expect(r).toMatchObject({ ok: false, detail: 'port 3389 is used by unknown process' })
     expect(r.hint).toMatch(/iproute2/)
-    expect(await rdpPortFree(sys, 3390)).toMatchObject({ ok: true, detail: 'port 3390 is free' })
+    expect(await rdpPortAvailable(sys, 3390)).toMatchObject({
+      ok: true,
+      detail: 'port 3390 is free or held by xrdp',
+    })
   })
 })
