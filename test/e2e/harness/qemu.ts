@@ -163,7 +163,7 @@ export class QemuMachine implements Machine {
   }
 
   /** Starts qemu and waits until SSH answers and the guest's systemd finished booting. */
-  async up(bootTimeoutMs = 10 * 60_000): Promise<void> {
+  async up(bootTimeoutMs = 25 * 60_000): Promise<void> {
     const o = this.opts
     await mkdir(o.runDir, { recursive: true })
     await mkdir(path.dirname(o.consoleLog), { recursive: true })
