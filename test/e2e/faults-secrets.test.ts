@@ -132,7 +132,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
         const canaryEnv = processesHolding(ps, mark).filter((x) => x.endsWith('environ'))
         seen.push(
           `${windowS} s window, ${ps.samples} rounds (mean ${ps.meanRoundMs} ms, max ${ps.maxRoundMs} ms), ${ps.processes} processes, ${comms.size} distinct names`,
-          `seen: node ${has('node')}, dpkg ${has('dpkg')}, useradd ${has('useradd')}, xrdp ${has('xrdp')}, xrdp-sesman ${has('xrdp-sesman')}, xfce4-session ${has('xfce4-session')}`,
+          `seen: node ${has('node')}, dpkg ${has('dpkg')}, useradd ${has('useradd')}, chpasswd ${has('chpasswd')}, xrdp ${has('xrdp')}, xrdp-sesman ${has('xrdp-sesman')}, xfce4-session ${has('xfce4-session')}`,
           `RDP login: ${rdpLogin}`,
           `canary found in argv ${canaryArgv.length > 0}, environ ${canaryEnv.length > 0}`,
           `holding the password: ${leaks.join(', ') || 'none'}`,
