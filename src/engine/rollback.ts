@@ -41,7 +41,8 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
     }
     if (!opts.force) await refuseIfBuiltOn(store, paths, session)
 
-    const pending = selectPending(deriveActions(records), opts.to)
+    const actions = deriveActions(records)
+    const pending = selectPending(actions, opts.to)
     emit({ type: 'session-start', ts: now(), command: 'rollback', sessionId: id, phases: [] })
     if (pending.length === 0) {
       emit({
@@ -51,7 +52,12 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
         text: `Session ${id} has nothing left to roll back.`,
       })
       const summary = summarizeRollback(session, EXIT.ok, elapsed(), [])
-      summary.lines.push(`Nothing to do: session ${id} is already rolled back.`)
+      // A session that stopped in preflight made no change: "already rolled back" would be untrue.
+      summary.lines.push(
+        actions.length === 0
+          ? `Nothing to do: session ${id} changed nothing.`
+          : `Nothing to do: session ${id} is already rolled back.`,
+      )
       emit({ type: 'session-end', ts: now(), summary })
       return summary
     }

@@ -137,6 +137,9 @@ describe('rollback', () => {
     expect(sys.snapshot()).toEqual(initial)
     const again = await engine.rollback(deps, { session: 'latest', to: null, force: false })
     expect(again.lines.join('\n')).toContain('Nothing to do')
+    // A session that changed nothing is not "already rolled back": say what is true.
+    const noop = await engine.rollback(deps, { session: rerun.sessionId, to: null, force: false })
+    expect(noop.lines.join('\n')).toContain(`Nothing to do: session ${rerun.sessionId} changed nothing.`)
   })
 
   it('refuses a journal damaged in the middle, with the reason', async () => {
