@@ -88,8 +88,11 @@ describe.skipIf(skip !== null)('e2e faults: port 3389 taken by another service (
       expect(journalActions(w.machine, r.sessionId as string)).toEqual([])
       expect(await mainPid(w.machine, q.unit)).toBe(q.pid)
       const rb = await tool(w, ['rollback', 'latest', '--yes', '--plain'], { artifact: 'rollback-preflight' })
-      seen.push(`rollback latest: exit ${rb.exitCode}`)
+      const nothing =
+        rb.stdout.split('\n').find((l) => l.startsWith('Nothing to do')) ?? '(no "Nothing to do" line)'
+      seen.push(`rollback latest: exit ${rb.exitCode}: ${nothing}`)
       expect(rb.exitCode, rb.stdout.slice(-2000)).toBe(0)
+      expect(nothing).toContain(`session ${r.sessionId} changed nothing`)
       await stopSquatter(q)
       const diff = diffManifests(baseline, await takeManifest(w.machine))
       seen.push(`manifest: ${diff.length} difference(s) from the baseline, no exclusion`)
