@@ -60,8 +60,11 @@ async function preconditions(verb: string, opts: { tools: boolean }): Promise<vo
   }
   if (!opts.tools) return
   const reason = await e2eSkipReason()
-  if (reason)
-    fail(`${verb}: ${reason}.`, 'Install the host tools once, as root: bash test/e2e/install-host-tools.sh')
+  if (reason) {
+    // The harness words it for its tests ("e2e scenarios need ... (install them with: ...)").
+    const why = reason.replace(/^e2e scenarios need/, 'it needs').replace(/ \(install them with: .*\)$/, '')
+    fail(`${verb}: ${why}.`, 'Install them once, as root: bash test/e2e/install-host-tools.sh')
+  }
 }
 
 /** The .deb `npm run package` just built for package.json's version (newest, if several). */
