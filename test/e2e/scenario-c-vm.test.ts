@@ -70,7 +70,7 @@ describe.skipIf(skip !== null)(
     s.stage(
       'QMP system_reset while dpkg works in desktop-install',
       async () => {
-        const { log } = await followFirstBoot(w, {
+        const { log, state, stoppedEarly } = await followFirstBoot(w, {
           timeoutMs: 90 * 60_000,
           pollMs: 3000,
           stopWhen: async (text) => {
@@ -86,6 +86,9 @@ describe.skipIf(skip !== null)(
             return (await w.machine.ssh(['pgrep', '-x', 'dpkg'], { timeoutMs: 30_000 })).exitCode === 0
           },
         })
+        // The run ended (failed or done) before desktop-install's dpkg: nothing to interrupt.
+        const tail = `unit ${JSON.stringify(state)}:\n${log.slice(-2000)}`
+        expect(stoppedEarly, `desktop-install never reached dpkg (${tail})`).toBe(true)
         interrupted = sessionIdsIn(log)[0] ?? ''
         expect(interrupted, 'desktop-install never reached dpkg').not.toBe('')
         await sleep(3000) // inside dpkg's unpack/configure, not at its first byte
