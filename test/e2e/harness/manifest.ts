@@ -43,8 +43,8 @@ echo '@@shadow'; while IFS= read -r l; do printf '%s %s\n' "\${l%%:*}" "$(printf
 echo '@@gshadow'; while IFS= read -r l; do printf '%s %s\n' "\${l%%:*}" "$(printf '%s' "$l" | sha256sum | cut -c1-64)"; done < /etc/gshadow
 # A busy or emulated machine's systemd may not answer within systemctl's bus timeout: retry, and
 # never let a failed listing pass as an empty section.
-for try in 1 2 3 4 5; do units=$(systemctl list-unit-files --no-legend --no-pager) && break; units=; sleep 5; done
-[ -n "$units" ] || { echo 'systemctl list-unit-files failed 5 times' >&2; exit 3; }
+for try in 1 2 3 4 5 6 7 8 9 10; do units=$(systemctl list-unit-files --no-legend --no-pager) && break; units=; sleep 10; done
+[ -n "$units" ] || { echo 'systemctl list-unit-files failed 10 times' >&2; exit 3; }
 echo '@@units'; printf '%s\n' "$units" | awk '$2 != "transient" || $1 !~ /^e2e-/ {print $1" "$2}' | sort
 echo '@@listening'; ss -Hltnu | awk '{print $1" "$5}' | sort -u
 echo '@@homes'; ls -1A /home | sort

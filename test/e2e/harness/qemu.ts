@@ -364,7 +364,10 @@ export class QemuMachine implements Machine {
       },
     })
     // ssh's own failure (255) is not the command's: say so instead of a confusing exit code.
-    if (r.exitCode === 255 && /ssh:|Connection|kex_exchange/i.test(r.stderr))
+    if (
+      r.exitCode === 255 &&
+      /^ssh: |kex_exchange_identification|^Connection (closed|reset) by/m.test(r.stderr)
+    )
       throw new MachineError(`SSH to ${this.name} failed: ${r.stderr.trim()}`)
     if (!(opts.allowFailure ?? false) && (r.exitCode !== 0 || r.timedOut)) {
       throw new MachineError(

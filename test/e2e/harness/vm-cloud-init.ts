@@ -109,8 +109,9 @@ export async function followFirstBoot(
       return { state: await firstBootUnitState(w.machine), log, stoppedEarly: true }
     const state = await firstBootUnitState(w.machine)
     const ran = sessionIdsIn(log).length >= (opts.minSessions ?? 1)
-    if (state.active === 'failed' || (state.active !== 'activating' && ran))
-      return { state, log, stoppedEarly: false }
+    // '?' (SSH did not answer) is no state: only a settled unit ends the wait.
+    const settled = state.active === 'active' || state.active === 'inactive'
+    if (state.active === 'failed' || (settled && ran)) return { state, log, stoppedEarly: false }
     if (Date.now() - started > opts.timeoutMs) {
       throw new Error(
         `the first-boot run did not finish in ${opts.timeoutMs} ms (unit ${JSON.stringify(state)}); last lines:\n${log.split('\n').slice(-15).join('\n')}`,
