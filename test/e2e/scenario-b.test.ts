@@ -20,10 +20,10 @@ import {
   sessionIdsIn,
   whereIsSecret,
 } from './harness/vm-cloud-init.js'
-import { startVmWorld, type VmWorld, vmSkipReason } from './harness/vm-world.js'
+import { startVmWorld, type VmWorld, vmFullRunSkipReason, vmSkipReason } from './harness/vm-world.js'
 import { buildTool } from './harness/world.js'
 
-const skip = await vmSkipReason()
+const skip = (await vmSkipReason()) ?? vmFullRunSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e scenario B: ${skip} ***\n`)
 const noRdp = (await rdpToolsMissing()).join(', ')
 

@@ -20,10 +20,10 @@ import {
   sessionIdsIn,
   whereIsSecret,
 } from './harness/vm-cloud-init.js'
-import { startVmWorld, type VmWorld, vmSkipReason } from './harness/vm-world.js'
+import { startVmWorld, type VmWorld, vmFullRunSkipReason, vmSkipReason } from './harness/vm-world.js'
 import { ARTIFACTS, buildTool } from './harness/world.js'
 
-const skip = await vmSkipReason()
+const skip = (await vmSkipReason()) ?? vmFullRunSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e scenario C (VM): ${skip} ***\n`)
 
 /** Two cloud-init VMs differ in what each instance generates at its first boot. */
