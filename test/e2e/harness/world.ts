@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { sleep } from '../../lab/mounts.js'
+import { killProcessesRootedIn, sleep } from '../../lab/mounts.js'
 import { hostHas, run } from '../../lab/proc.js'
 import { type ServedDir, serveDir } from '../../lab/serve.js'
 import { buildStandIns, type StandIns, standInToolsMissing } from '../../lab/stand-ins.js'
@@ -117,6 +117,10 @@ export async function cleanStaleWorlds(log: (line: string) => void = () => {}): 
         await sleep(2000)
       }
     }
+    // The container's init runs in its own session and outlives nspawn (keeping the veth and
+    // processes inside the root alive): end everything whose root is this directory first.
+    const killed = await killProcessesRootedIn(dir)
+    if (killed.length > 0) log(`killed ${killed.length} processes still rooted in ${dir}`)
     log(`removing stale ${dir}`)
     if (name.startsWith('standins-')) await rm(dir, { recursive: true, force: true })
     else await removeRoot(dir)
