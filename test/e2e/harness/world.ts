@@ -45,8 +45,17 @@ export const E2E_INCLUDE: readonly string[] = [
 const ROOT_AUTHORIZED_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKdjSfJfx259JxdDY3EpfFthBxPSmg3looaEiIwOPQtL e2e-root@host\n'
 
-/** Why the e2e scenarios cannot run on this host, or null. */
+/**
+ * Why the e2e scenarios cannot run on this host, or null. With E2E_REQUIRED=1 (CI) a reason is an
+ * error instead: there a skipped scenario must fail the run, not pass it.
+ */
 export async function e2eSkipReason(opts: { rdp?: boolean } = {}): Promise<string | null> {
+  const reason = await whyE2eCannotRun(opts)
+  if (reason !== null && process.env.E2E_REQUIRED === '1') throw new Error(`E2E_REQUIRED=1 but ${reason}`)
+  return reason
+}
+
+async function whyE2eCannotRun(opts: { rdp?: boolean }): Promise<string | null> {
   if (process.getuid?.() !== 0) return 'e2e scenarios need root (they boot containers with systemd-nspawn)'
   const missing: string[] = []
   for (const b of ['debootstrap', 'systemd-nspawn', 'nsenter', 'ip', 'pgrep'])
