@@ -48,6 +48,8 @@ describe.skipIf(skip !== null)(
     let w: VmWorld
     let interrupted = ''
     let resetAt = 0
+    /** The run's last log line before the reset: where it really was cut off. */
+    let resetDuring = ''
     const s = stages()
 
     beforeAll(async () => {
@@ -94,6 +96,7 @@ describe.skipIf(skip !== null)(
         await sleep(3000) // inside dpkg's unpack/configure, not at its first byte
         await w.machine.hardReset()
         resetAt = Date.now()
+        resetDuring = log.trim().split('\n').at(-1) ?? ''
       },
       95 * 60_000,
     )
@@ -134,7 +137,7 @@ describe.skipIf(skip !== null)(
             bad.push(`${file}: ${(e as Error).message.split('\n')[0]}`)
           }
         }
-        const observed = `reset in desktop-install's dpkg; after reboot the unit resumed: ${after.status}, interrupted session ${before.status}; dpkg --audit ${audit.stdout.trim() === '' ? 'empty' : `NOT empty: ${audit.stdout.trim().slice(0, 200)}`}; ${count} checkpoints, ${bad.length} invalid; dpkg --configure -a ${dpkgRecovered ? 'run by the resumed run' : 'not needed'}`
+        const observed = `reset with dpkg running, last run line: ${resetDuring.slice(0, 160)}; after reboot the unit resumed: ${after.status}, interrupted session ${before.status}; dpkg --audit ${audit.stdout.trim() === '' ? 'empty' : `NOT empty: ${audit.stdout.trim().slice(0, 200)}`}; ${count} checkpoints, ${bad.length} invalid; dpkg --configure -a ${dpkgRecovered ? 'run by the resumed run' : 'not needed'}`
         w.log(observed)
         recordCase(
           {
