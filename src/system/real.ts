@@ -43,12 +43,26 @@ export function createRealSystem(options: RealSystemOptions = {}): System {
   }
 }
 
-/** HEAD, or GET when the server refuses HEAD; 10 seconds at most; never throws. */
+/**
+ * HEAD, or GET when the server refuses HEAD; never throws. 30 seconds per attempt, and a second
+ * attempt after a network error: a first-boot VPS (or a slow emulated one) may answer late once.
+ */
 async function probe(url: string): Promise<ProbeResult> {
+  const first = await probeOnce(url)
+  if (first.status !== null) return first
+  await new Promise((resolve) => setTimeout(resolve, PROBE_RETRY_DELAY_MS))
+  return probeOnce(url)
+}
+
+const PROBE_TIMEOUT_MS = 30_000
+const PROBE_RETRY_DELAY_MS = 2_000
+
+async function probeOnce(url: string): Promise<ProbeResult> {
   try {
-    let res = await fetch(url, { method: 'HEAD', redirect: 'follow', signal: AbortSignal.timeout(10_000) })
+    const signal = () => AbortSignal.timeout(PROBE_TIMEOUT_MS)
+    let res = await fetch(url, { method: 'HEAD', redirect: 'follow', signal: signal() })
     if (res.status === 405 || res.status === 501) {
-      res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(10_000) })
+      res = await fetch(url, { redirect: 'follow', signal: signal() })
       await res.body?.cancel()
     }
     return { status: res.status, date: res.headers.get('date'), error: null }

@@ -261,3 +261,40 @@ describe('download', () => {
     expect(requests).toHaveLength(1)
   })
 })
+
+describe('probe', () => {
+  it('tries a second time after a network error, and reports the second answer', async () => {
+    let connections = 0
+    const server = createServer((req, res) => {
+      connections += 1
+      if (connections === 1) {
+        req.socket.destroy()
+        return
+      }
+      res.writeHead(200, { date: 'Thu, 26 Nov 2026 10:00:00 GMT' })
+      res.end()
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const { port } = server.address() as AddressInfo
+      const r = await sys.probe(`http://127.0.0.1:${port}/dists/trixie/InRelease`)
+      expect(r).toEqual({ status: 200, date: 'Thu, 26 Nov 2026 10:00:00 GMT', error: null })
+      expect(connections).toBe(2)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('reports the error when both attempts fail', async () => {
+    const server = createServer((req) => req.socket.destroy())
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const { port } = server.address() as AddressInfo
+      const r = await sys.probe(`http://127.0.0.1:${port}/`)
+      expect(r.status).toBeNull()
+      expect(r.error).toMatch(/ECONNRESET|socket/i)
+    } finally {
+      server.close()
+    }
+  })
+})
