@@ -23,13 +23,13 @@ import { diffManifests, formatDiff, type Manifest, takeManifest } from './harnes
 import { stages } from './harness/stages.js'
 import {
   collectToolState,
-  installTool,
   journalActions,
   readSession,
+  startWorldWithTool,
   type ToolRun,
   tool,
 } from './harness/tool.js'
-import { buildTool, e2eSkipReason, standInConfig, startWorld, type World } from './harness/world.js'
+import { e2eSkipReason, type World } from './harness/world.js'
 
 const skip = await e2eSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e faults-port (case 13): ${skip} ***\n`)
@@ -45,10 +45,7 @@ describe.skipIf(skip !== null)('e2e faults: port 3389 taken by another service (
   regenerateReportAfterAll()
 
   beforeAll(async () => {
-    await buildTool()
-    w = await startWorld({ scenario: 'faults-port', machineName: 'e2e-fp' })
-    await installTool(w.machine)
-    await w.machine.writeFile('/etc/vps-provision/config.yaml', standInConfig(w), 0o600)
+    w = await startWorldWithTool({ scenario: 'faults-port', machineName: 'e2e-fp' })
     baseline = await takeManifest(w.machine)
     await writeFile(path.join(w.dir, 'manifest-baseline.json'), JSON.stringify(baseline, null, 2))
   }, 30 * 60_000)

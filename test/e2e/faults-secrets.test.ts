@@ -23,8 +23,8 @@ import {
 import { DEV_USER } from './harness/exclusions.js'
 import { connectRdp, type RdpClient, rdpToolsMissing } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
-import { collectToolState, installTool, type ToolRun, tool } from './harness/tool.js'
-import { buildTool, e2eSkipReason, standInConfig, startWorld, type World } from './harness/world.js'
+import { collectToolState, startWorldWithTool, type ToolRun, tool } from './harness/tool.js'
+import { e2eSkipReason, type World } from './harness/world.js'
 
 const skip = await e2eSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e faults-secrets: ${skip} ***\n`)
@@ -72,10 +72,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
   regenerateReportAfterAll()
 
   beforeAll(async () => {
-    await buildTool()
-    w = await startWorld({ scenario: 'faults-secrets', machineName: 'e2e-fs' })
-    await installTool(w.machine)
-    await w.machine.writeFile('/etc/vps-provision/config.yaml', standInConfig(w), 0o600)
+    w = await startWorldWithTool({ scenario: 'faults-secrets', machineName: 'e2e-fs' })
   }, 30 * 60_000)
 
   afterAll(async () => {

@@ -11,8 +11,8 @@ import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { connectRdp, type RdpClient } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
-import { collectToolState, installTool, journalActions, readSession, tool } from './harness/tool.js'
-import { buildTool, e2eSkipReason, standInConfig, startWorld, type World } from './harness/world.js'
+import { collectToolState, journalActions, readSession, startWorldWithTool, tool } from './harness/tool.js'
+import { e2eSkipReason, type World } from './harness/world.js'
 
 const skip = await e2eSkipReason({ rdp: true })
 if (skip) console.warn(`\n*** SKIPPED e2e scenario A: ${skip} ***\n`)
@@ -42,10 +42,7 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
   const s = stages()
 
   beforeAll(async () => {
-    await buildTool()
-    w = await startWorld({ scenario: 'scenario-a', machineName: 'e2e-a' })
-    await installTool(w.machine)
-    await w.machine.writeFile('/etc/vps-provision/config.yaml', standInConfig(w), 0o600)
+    w = await startWorldWithTool({ scenario: 'scenario-a', machineName: 'e2e-a' })
   }, 30 * 60_000)
 
   afterAll(async () => {

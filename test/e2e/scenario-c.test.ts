@@ -10,20 +10,13 @@ import { diffManifests, formatDiff, type Manifest, takeManifest } from './harnes
 import { stages } from './harness/stages.js'
 import {
   collectToolState,
-  installTool,
   journalActions,
   readSession,
+  startWorldWithTool,
   type ToolRun,
   tool,
 } from './harness/tool.js'
-import {
-  ARTIFACTS,
-  buildTool,
-  e2eSkipReason,
-  standInConfig,
-  startWorld,
-  type World,
-} from './harness/world.js'
+import { ARTIFACTS, e2eSkipReason, type World } from './harness/world.js'
 
 const skip = await e2eSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e scenario C: ${skip} ***\n`)
@@ -38,10 +31,7 @@ describe.skipIf(skip !== null)('e2e scenario C: SIGKILL in desktop-install, resu
   const s = stages()
 
   beforeAll(async () => {
-    await buildTool()
-    w = await startWorld({ scenario: 'scenario-c', machineName: 'e2e-c' })
-    await installTool(w.machine)
-    await w.machine.writeFile('/etc/vps-provision/config.yaml', standInConfig(w), 0o600)
+    w = await startWorldWithTool({ scenario: 'scenario-c', machineName: 'e2e-c' })
     baseline = await takeManifest(w.machine)
     await writeFile(path.join(w.dir, 'manifest-baseline.json'), JSON.stringify(baseline, null, 2))
   }, 30 * 60_000)

@@ -8,12 +8,27 @@ import { type ProvisioningSession, ProvisioningSession as SessionSchema } from '
 import type { RunResult } from '../../lab/proc.js'
 import type { Machine } from './machine.js'
 import { NspawnMachine } from './nspawn.js'
-import { TOOL_BUNDLE, type World } from './world.js'
+import { buildTool, standInConfig, startWorld, TOOL_BUNDLE, type World, type WorldOptions } from './world.js'
 
 /** What tool() needs of a world, on either backend (world.ts or vm-world.ts). */
 export type ToolWorld = { machine: Machine; dir: string; log: (line: string) => void }
 
 export const TOOL_PATH = '/usr/local/bin/vps-provision'
+export const TOOL_CONFIG = '/etc/vps-provision/config.yaml'
+
+/** The common start of a container scenario: a booted world with the bundle and the stand-in config. */
+export async function startWorldWithTool(opts: WorldOptions): Promise<World> {
+  await buildTool()
+  const w = await startWorld(opts)
+  try {
+    await installTool(w.machine)
+    await w.machine.writeFile(TOOL_CONFIG, standInConfig(w), 0o600)
+    return w
+  } catch (e) {
+    await w.close().catch(() => undefined)
+    throw e
+  }
+}
 
 /**
  * As the README says: the bundle as /usr/local/bin/vps-provision. `keepExtension` installs it as
