@@ -7,6 +7,8 @@
 #   gnupg, apt-utils, dpkg-dev, xz-utils the signed stand-in IDE repository (test/lab/stand-ins.ts)
 #   freerdp2-x11 (or freerdp3-x11)       the RDP client
 #   xvfb, x11-utils, imagemagick         a virtual screen for it, xdpyinfo, and screenshots
+#   qemu-system-x86, qemu-utils,         the VM backend (scenarios B, C and D's VM halves): qemu,
+#   cloud-image-utils, openssh-client    qemu-img, cloud-localds, and ssh into the VM
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -15,7 +17,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 pkgs=(debootstrap debian-archive-keyring systemd-container util-linux iproute2 procps gnupg apt-utils
-  dpkg-dev xz-utils xvfb x11-utils imagemagick)
+  dpkg-dev xz-utils xvfb x11-utils imagemagick qemu-system-x86 qemu-utils cloud-image-utils openssh-client)
 
 export DEBIAN_FRONTEND=noninteractive
 updated=no
