@@ -38,6 +38,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
     await buildTool()
     w = await startVmWorld({
       scenario: 'scenario-b',
+      warmAptCache: true,
       machineName: 'e2e-b',
       seed: (partial) => makeSeed(partial, `e2e-b-${Date.now()}`),
       waitForBoot: false,

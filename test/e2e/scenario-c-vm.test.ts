@@ -12,7 +12,7 @@ import { recordCase } from '../support/reliability.js'
 import { PROVISIONED_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, type Exclusion, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { stages } from './harness/stages.js'
-import { collectToolStateOf, journalActionsOf, readSession } from './harness/tool.js'
+import { collectToolStateOf, journalActionsOf, readSession, tool } from './harness/tool.js'
 import {
   expectUnitSucceeded,
   followFirstBoot,
@@ -20,6 +20,7 @@ import {
   sessionIdsIn,
   whereIsSecret,
 } from './harness/vm-cloud-init.js'
+import { imagePackages } from './harness/vm-image.js'
 import { startVmWorld, type VmWorld, vmFullRunSkipReason, vmSkipReason } from './harness/vm-world.js'
 import { ARTIFACTS, buildTool } from './harness/world.js'
 
@@ -47,6 +48,7 @@ describe.skipIf(skip !== null)(
   () => {
     let w: VmWorld
     let interrupted = ''
+    let resumed = ''
     let resetAt = 0
     /** The run's last log line before the reset: where it really was cut off. */
     let resetDuring = ''
@@ -56,6 +58,7 @@ describe.skipIf(skip !== null)(
       await buildTool()
       w = await startVmWorld({
         scenario: 'scenario-c-vm',
+        warmAptCache: true,
         machineName: 'e2e-cvm',
         seed: (partial) => makeSeed(partial, `e2e-cvm-${Date.now()}`),
         waitForBoot: false,
@@ -109,7 +112,7 @@ describe.skipIf(skip !== null)(
         const { state, log } = await followFirstBoot(w, { timeoutMs: 90 * 60_000, minSessions: 2 })
         expectUnitSucceeded(state, log)
         const ids = sessionIdsIn(log)
-        const resumed = ids.at(-1) as string
+        resumed = ids.at(-1) as string
         expect(ids[0]).toBe(interrupted)
         const before = await readSession(w.machine, interrupted)
         const after = await readSession(w.machine, resumed)
@@ -185,5 +188,49 @@ describe.skipIf(skip !== null)(
       )
       expect(formatDiff(diff)).toBe('')
     })
+
+    s.stage(
+      'rollback of both sessions leaves the packages the machine had before the run, no user, no 3389',
+      async () => {
+        const interruptedSession = await readSession(w.machine, interrupted)
+        // The baseline: the image's packages plus what cloud-init installed before the tool ran
+        // (its `packages:`), read from apt's history, not from the tool's own journal.
+        // Keyed by name alone: apt's history names an arch:all package NAME:amd64, dpkg NAME:all.
+        const byName = (p: Record<string, string>) =>
+          Object.fromEntries(Object.entries(p).map(([k, v]) => [k.replace(/:[^:]+$/, ''), v]))
+        const expected = byName(await imagePackages())
+        const history = (await w.machine.readFile('/var/log/apt/history.log')) ?? ''
+        const before = Date.parse(interruptedSession.start_time)
+        for (const block of history.split(/\n\s*\n/)) {
+          const start = /^Start-Date: (\S+)\s+(\S+)$/m.exec(block)
+          if (!start || Date.parse(`${start[1]}T${start[2]}Z`) >= before) continue
+          for (const m of (/^Install: (.*)$/m.exec(block)?.[1] ?? '').matchAll(/([^\s,]+) \(([^,)]+)/g)) {
+            expected[(m[1] as string).replace(/:[^:]+$/, '')] = `${m[2]} ii `
+          }
+        }
+        for (const id of [resumed, interrupted]) {
+          const r = await tool(w, ['rollback', id, '--yes', '--plain'], {
+            artifact: `rollback-${id}`,
+            timeoutMs: 60 * 60_000,
+          })
+          expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
+          expect((await journalActionsOf(w.machine, id)).filter((a) => a.state !== 'undone')).toEqual([])
+        }
+        const after = await takeManifest(w.machine)
+        await writeFile(path.join(w.dir, 'manifest-after-rollback.json'), JSON.stringify(after, null, 2))
+        const mine = { ...after, packages: byName(after.packages) }
+        const packages = diffManifests({ ...mine, packages: expected }, mine).filter(
+          (d) => d.section === 'packages',
+        )
+        await writeFile(path.join(w.dir, 'packages-diff.txt'), `${formatDiff(packages)}\n`)
+        expect(formatDiff(packages)).toBe('')
+        expect(Object.keys(after.accounts).filter((k) => k.endsWith(':devuser'))).toEqual([])
+        expect(after.homes).toEqual([])
+        expect(after.listening.filter((l) => /:3389$/.test(l))).toEqual([])
+        const audit = await w.machine.exec(['dpkg', '--audit'], { allowFailure: true })
+        expect(audit.stdout.trim()).toBe('')
+      },
+      70 * 60_000,
+    )
   },
 )

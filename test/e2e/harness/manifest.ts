@@ -23,7 +23,7 @@ export interface Manifest {
 }
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} syntax
-const DPKG_FORMAT = '${Package}:${Architecture} ${Version} ${db:Status-Abbrev}\\n'
+export const DPKG_FORMAT = '${Package}:${Architecture} ${Version} ${db:Status-Abbrev}\\n'
 
 /** One shell script inside the container; sections separated by marker lines. */
 const SCRIPT = `

@@ -12,6 +12,11 @@
 //    authorized_keys before sshd starts: one key per run without rebuilding the image;
 //  - /etc/network/interfaces brings eth0 up with DHCP (net.ifnames=0 on the kernel command line);
 //  - cloud-init keeps the image's apt sources and network setup, as a provider's image config does.
+//  - with `warmAptCache`, apt's archive cache (/var/cache/apt/archives) holds the lab's .deb cache
+//    (the files the container scenarios fetched): under TCG the guest downloads through slirp at
+//    about 300 kB/s, so a full run's 320 MB of packages cost 18 minutes of pure waiting. apt still
+//    resolves, checks each cached file's size and hash against the live index, and downloads what
+//    is missing or different; nothing the tool manages or the manifests compare is under it.
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -24,6 +29,7 @@ import {
   hostDebianMirror,
   removeRoot,
 } from '../../lab/trixie-root.js'
+import { DPKG_FORMAT } from './manifest.js'
 import { E2E_INCLUDE } from './world.js'
 
 /** A provider's cloud image: E2E_INCLUDE plus a kernel, udev, DHCP and cloud-init. */
@@ -48,6 +54,9 @@ export const FW_CFG_KEY = 'opt/e2e/authorized_keys'
 
 /** Bump when the customisation below changes: the cached image is then rebuilt. */
 const IMAGE_FORMAT = 1
+
+/** The lab's .deb cache (apt-proxy.ts fills it, keyed by pool path). */
+const POOL_CACHE = path.join(DEFAULT_CACHE_DIR, 'e2e-pool-cache')
 
 export interface VmImage {
   /** qcow2 base image; never written (overlays use it as their backing file). */
@@ -135,14 +144,15 @@ async function exists(p: string): Promise<boolean> {
  * into a sparse raw file -> qemu-img convert to qcow2. Built under a lock, renamed into place.
  */
 export async function ensureVmImage(
-  opts: { diskGb?: number; log?: (line: string) => void } = {},
+  opts: { diskGb?: number; warmAptCache?: boolean; log?: (line: string) => void } = {},
 ): Promise<VmImage> {
   const log = opts.log ?? (() => {})
   const diskGb = opts.diskGb ?? 12
   const mirror = await hostDebianMirror()
   const pristine = await ensureTrixieRoot({ include: VM_INCLUDE, mirror, log, timeoutMs: 30 * 60_000 })
+  const debs = opts.warmAptCache ? await cachedDebs() : []
   const key = createHash('sha256')
-    .update(JSON.stringify({ IMAGE_FORMAT, pristine, files: imageFiles(), diskGb }))
+    .update(JSON.stringify({ IMAGE_FORMAT, pristine, files: imageFiles(), diskGb, debs }))
     .digest('hex')
     .slice(0, 12)
   const dir = path.join(DEFAULT_CACHE_DIR, 'vm', `trixie-${diskGb}g-${key}`)
@@ -157,14 +167,30 @@ export async function ensureVmImage(
   const release = await acquireLock(`${dir}.lock`, 20 * 60_000)
   try {
     if (await exists(path.join(dir, 'complete'))) return image
-    await buildImage(pristine, dir, diskGb, log)
+    await buildImage(pristine, dir, diskGb, debs, log)
     return image
   } finally {
     await release()
   }
 }
 
-async function buildImage(pristine: string, dir: string, diskGb: number, log: (l: string) => void) {
+/** Every .deb of the lab's cache as [path in the cache, size], sorted: part of the image's key. */
+async function cachedDebs(): Promise<[string, number][]> {
+  const files = await readdir(POOL_CACHE, { recursive: true }).catch(() => [] as string[])
+  const debs: [string, number][] = []
+  for (const rel of files.filter((f) => f.endsWith('.deb')).sort()) {
+    debs.push([rel, (await stat(path.join(POOL_CACHE, rel))).size])
+  }
+  return debs
+}
+
+async function buildImage(
+  pristine: string,
+  dir: string,
+  diskGb: number,
+  debs: readonly [string, number][],
+  log: (l: string) => void,
+) {
   const tmp = `${dir}.build-${process.pid}-${randomBytes(3).toString('hex')}`
   const root = path.join(tmp, 'root')
   const started = Date.now()
@@ -180,6 +206,15 @@ async function buildImage(pristine: string, dir: string, diskGb: number, log: (l
       await chmod(p, mode)
     }
     await chmod(path.join(root, 'root/.ssh'), 0o700)
+    // apt names a cached archive NAME_VERSION_ARCH.deb, as the pool does (but for an epoch, which
+    // apt writes as %3a and the pool leaves out: those few are downloaded again).
+    for (const [rel] of debs) {
+      await copyFile(
+        path.join(POOL_CACHE, rel),
+        path.join(root, 'var/cache/apt/archives', path.basename(rel)),
+      )
+    }
+    if (debs.length > 0) log(`image: ${debs.length} cached .debs in apt's archive cache`)
     const wants = path.join(root, 'etc/systemd/system/multi-user.target.wants')
     await mkdir(wants, { recursive: true })
     await symlink('/etc/systemd/system/e2e-harness-key.service', path.join(wants, 'e2e-harness-key.service'))
@@ -205,6 +240,28 @@ async function buildImage(pristine: string, dir: string, diskGb: number, log: (l
     if (await exists(root)) await removeRoot(root)
     if (await exists(tmp)) await rm(tmp, { recursive: true, force: true })
   }
+}
+
+/**
+ * The image's packages, as the manifest's packages section has them (`name:arch` -> `version
+ * status`), read on the host from the root the image was built from (the image adds no package).
+ */
+export async function imagePackages(): Promise<Record<string, string>> {
+  const mirror = await hostDebianMirror()
+  const pristine = await ensureTrixieRoot({ include: VM_INCLUDE, mirror, timeoutMs: 30 * 60_000 })
+  const r = await run(
+    ['dpkg-query', `--admindir=${path.join(pristine, 'var/lib/dpkg')}`, '-W', `-f=${DPKG_FORMAT}`],
+    { timeoutMs: 60_000 },
+  )
+  return Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [pkg, ...rest] = l.split(' ')
+        return [pkg as string, rest.join(' ')]
+      }),
+  )
 }
 
 /** A fresh qcow2 overlay on the base: the scenario's disk, thrown away afterwards. */

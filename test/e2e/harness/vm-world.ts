@@ -70,6 +70,8 @@ export interface VmWorldOptions {
   machineName: string
   memoryMiB?: number
   diskGb?: number
+  /** The image's apt archive cache holds the lab's .debs (vm-image.ts): for full runs under TCG. */
+  warmAptCache?: boolean
   /** Makes the NoCloud seed once the world (URLs, files) exists; without it cloud-init is off. */
   seed?: (w: Omit<VmWorld, 'machine'>) => Promise<string>
   /** See QemuOptions.waitForBoot. */
@@ -138,7 +140,12 @@ export async function startVmWorld(opts: VmWorldOptions): Promise<VmWorld> {
   try {
     await cleanStaleVms(log)
     const t0 = Date.now()
-    const image = await ensureVmImage({ diskGb: opts.diskGb ?? 12, log })
+    // 16 GB: a resumed run passes preflight's 10 GB free again with part of the packages installed.
+    const image = await ensureVmImage({
+      diskGb: opts.diskGb ?? 16,
+      warmAptCache: opts.warmAptCache ?? false,
+      log,
+    })
     log(`image ${image.base} ready in ${Date.now() - t0} ms`)
     const runDir = path.join(VMS_DIR, `${opts.scenario}-${process.pid}-${randomBytes(3).toString('hex')}`)
     await mkdir(runDir, { recursive: true })
