@@ -7,9 +7,8 @@ import { afterAll, describe, expect } from 'vitest'
 import { leftovers, nothingLeft } from '../../scripts/demo/leftovers.js'
 import { liveState, readState, STATE_FILE } from '../../scripts/demo/state.js'
 import { shellQuote } from '../../scripts/demo/summary.js'
-import { sleep } from '../lab/mounts.js'
 import { type RunResult, run } from '../lab/proc.js'
-import { connectRdp, type RdpClient } from './harness/rdp.js'
+import { connectRdp, DRAWN_DESKTOP, type RdpClient, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { ARTIFACTS, e2eSkipReason, REPO_ROOT } from './harness/world.js'
 
@@ -50,13 +49,6 @@ function inside(pid1: number, argv: string[]): Promise<RunResult> {
     ]),
     { allowFailure: true, timeoutMs: 60_000 },
   )
-}
-
-async function brightness(file: string): Promise<number> {
-  const r = await run(['convert', file, '-colorspace', 'gray', '-format', '%[fx:mean]', 'info:'], {
-    timeoutMs: 60_000,
-  })
-  return Number(r.stdout.trim())
 }
 
 describe.skipIf(skip !== null)('e2e demo: npm run demo, an RDP login with what it prints, --down', () => {
@@ -129,27 +121,18 @@ describe.skipIf(skip !== null)('e2e demo: npm run demo, an RDP login with what i
     let client: RdpClient | null = null
     try {
       client = await connectRdp({ ...login, logFile: path.join(OUT, 'freerdp.log') })
-      const shot = path.join(OUT, 'rdp-desktop.png')
-      let created = false
-      let desktop = false
-      let mean = 0
-      for (let i = 0; i < 45 && !(created && desktop && mean > 0.1); i++) {
-        await sleep(2000)
-        created ||= (await sesman()).slice(before).includes(`create a session for user ${login.username}`)
-        desktop = (await running('xfce4-session')) && (await running('xfdesktop'))
-        if (created && desktop) {
-          await client.screenshot(shot)
-          mean = await brightness(shot)
-        }
-      }
-      await sleep(3000)
-      await client.screenshot(shot)
-      mean = await brightness(shot)
-      expect(created).toBe(true)
-      expect(desktop).toBe(true)
-      expect(await running('xfce4-panel')).toBe(true)
+      const seen = await waitForDesktop({
+        client,
+        user: login.username,
+        sesmanLog: async () => (await sesman()).slice(before),
+        running,
+        shot: path.join(OUT, 'rdp-desktop.png'),
+        timeoutMs: 90_000,
+      })
+      expect(seen.created).toBe(true)
+      expect(seen.session).toBe(true)
       // A black screen measures ~0.04, XFCE's default wallpaper ~0.25 (docs/e2e.md, scenario A).
-      expect(mean).toBeGreaterThan(0.1)
+      expect(seen.mean).toBeGreaterThan(DRAWN_DESKTOP)
     } finally {
       await client?.close()
     }

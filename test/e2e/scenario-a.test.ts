@@ -9,7 +9,7 @@ import { sleep } from '../lab/mounts.js'
 import { run } from '../lab/proc.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
-import { connectRdp, type RdpClient } from './harness/rdp.js'
+import { connectRdp, DRAWN_DESKTOP, type RdpClient, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, journalActions, readSession, startWorldWithTool, tool } from './harness/tool.js'
 import { e2eSkipReason, type World } from './harness/world.js'
@@ -155,33 +155,19 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
         logFile: path.join(w.dir, 'freerdp.log'),
       })
       const shot = path.join(w.dir, 'rdp-desktop.png')
-      let created = false
-      let desktop = false
-      let mean = 0
-      // Up to ~90 s: the session is created, xfce4-session runs, the wallpaper is drawn.
-      for (let i = 0; i < 45 && !(created && desktop && mean > 0.1); i++) {
-        await sleep(2000)
-        created ||= new RegExp(`create a session for user ${USER}`).test((await sesmanLog()).slice(before))
-        desktop =
-          (await sessionsOf(USER)) &&
-          (await w.machine.exec(['pgrep', '-u', USER, 'xfdesktop'], { allowFailure: true })).exitCode === 0
-        if (created && desktop) {
-          await client.screenshot(shot)
-          mean = await brightness(shot)
-        }
-      }
-      // Settle, then the picture for people (docs/e2e.md shows what it must look like).
-      await sleep(3000)
-      await client.screenshot(shot)
-      mean = await brightness(shot)
-      w.log(`screenshot ${shot}: mean brightness ${mean.toFixed(3)}`)
-      expect(created).toBe(true)
-      expect(desktop).toBe(true)
-      expect(
-        (await w.machine.exec(['pgrep', '-u', USER, 'xfce4-panel'], { allowFailure: true })).exitCode,
-      ).toBe(0)
-      // A black desktop (no wallpaper drawn) measures ~0.04; XFCE's default wallpaper ~0.25.
-      expect(mean).toBeGreaterThan(0.1)
+      const seen = await waitForDesktop({
+        client,
+        user: USER,
+        sesmanLog: async () => (await sesmanLog()).slice(before),
+        running: async (comm) =>
+          (await w.machine.exec(['pgrep', '-u', USER, comm], { allowFailure: true })).exitCode === 0,
+        shot,
+        timeoutMs: 90_000,
+      })
+      w.log(`screenshot ${shot}: mean brightness ${seen.mean.toFixed(3)} after ${seen.seconds} s`)
+      expect(seen.created).toBe(true)
+      expect(seen.session).toBe(true)
+      expect(seen.mean).toBeGreaterThan(DRAWN_DESKTOP)
     } finally {
       await client?.close()
     }
@@ -227,11 +213,3 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
     expect(user.exitCode).not.toBe(0)
   })
 })
-
-/** Mean grey level of an image, 0 (black) to 1 (white), by ImageMagick. */
-async function brightness(file: string): Promise<number> {
-  const r = await run(['convert', file, '-colorspace', 'gray', '-format', '%[fx:mean]', 'info:'], {
-    timeoutMs: 60_000,
-  })
-  return Number(r.stdout.trim())
-}

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT_FILE } from '../../src/cli/cloud-init.js'
 import { recordCase } from '../support/reliability.js'
 import { takeManifest } from './harness/manifest.js'
-import { connectRdp, rdpToolsMissing } from './harness/rdp.js'
+import { connectRdp, DRAWN_DESKTOP, rdpToolsMissing, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { collectToolStateOf, readSession } from './harness/tool.js'
 import {
@@ -141,7 +141,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
   })
 
   s.stage(
-    'RDP through the 127.0.0.1 forward logs the developer in',
+    'RDP through the 127.0.0.1 forward logs the developer in to a drawn XFCE desktop',
     async () => {
       if (noRdp) {
         console.warn(`*** SKIPPED RDP in scenario B: host tools missing: ${noRdp} ***`)
@@ -149,6 +149,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
       }
       const cred = (await w.machine.readFile('/root/vps-provision-credentials')) ?? ''
       const user = /^username=(.+)$/m.exec(cred)?.[1] ?? 'devuser'
+      const before = ((await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? '').length
       const client = await connectRdp({
         host: '127.0.0.1',
         port: w.machine.rdpPort,
@@ -157,18 +158,26 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
         logFile: path.join(w.dir, 'freerdp.log'),
       })
       try {
-        let ok = false
-        for (let i = 0; i < 60 && !ok; i++) {
-          const log = (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
-          ok = log.includes(`create a session for user ${user}`)
-          if (!ok) await new Promise((r) => setTimeout(r, 5000))
-        }
-        await client.screenshot(path.join(w.dir, 'rdp-desktop.png')).catch(() => undefined)
-        expect(ok, 'xrdp-sesman created a session').toBe(true)
+        // Under TCG the first XFCE login takes minutes (scenario A's container: ~10 s).
+        const seen = await waitForDesktop({
+          client,
+          user,
+          sesmanLog: async () => ((await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? '').slice(before),
+          running: async (comm) =>
+            (await w.machine.exec(['pgrep', '-u', user, comm], { allowFailure: true })).exitCode === 0,
+          shot: path.join(w.dir, 'rdp-desktop.png'),
+          timeoutMs: 12 * 60_000,
+        })
+        w.log(
+          `RDP: session ${seen.created ? 'created' : 'NOT created'}, XFCE ${seen.session ? 'running' : 'NOT running'}, screenshot mean ${seen.mean.toFixed(3)} after ${seen.seconds} s`,
+        )
+        expect(seen.created, 'xrdp-sesman created a session').toBe(true)
+        expect(seen.session, 'xfce4-session, xfdesktop and xfce4-panel run as the user').toBe(true)
+        expect(seen.mean, 'the screenshot shows a drawn desktop').toBeGreaterThan(DRAWN_DESKTOP)
       } finally {
         await client.close()
       }
     },
-    15 * 60_000,
+    20 * 60_000,
   )
 })

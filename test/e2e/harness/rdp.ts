@@ -159,3 +159,61 @@ export async function connectRdp(opts: {
     },
   }
 }
+
+/** Mean grey level of an image, 0 (black) to 1 (white), by ImageMagick. */
+export async function brightness(file: string): Promise<number> {
+  const r = await run(['convert', file, '-colorspace', 'gray', '-format', '%[fx:mean]', 'info:'], {
+    timeoutMs: 60_000,
+  })
+  return Number(r.stdout.trim())
+}
+
+/** What the server side and the picture showed after an RDP login. */
+export interface DesktopSeen {
+  /** xrdp-sesman logged `create a session for user NAME` after the login began. */
+  created: boolean
+  /** xfce4-session, xfdesktop and xfce4-panel running as the user. */
+  session: boolean
+  /** Mean grey of the last screenshot: a black screen ~0.04, XFCE's default wallpaper ~0.25. */
+  mean: number
+  seconds: number
+}
+
+/** The grey level above which the screenshot shows a drawn desktop rather than a black screen. */
+export const DRAWN_DESKTOP = 0.1
+
+/**
+ * Polls every 2 s until the session is created, XFCE runs for the user and the screenshot is
+ * drawn (or `timeoutMs` passes), then settles 3 s and takes the screenshot people look at.
+ * `sesmanLog` returns the log written since the login began; `running(comm)` asks the machine.
+ */
+export async function waitForDesktop(opts: {
+  client: RdpClient
+  user: string
+  sesmanLog: () => Promise<string>
+  running: (comm: string) => Promise<boolean>
+  shot: string
+  timeoutMs: number
+}): Promise<DesktopSeen> {
+  const started = Date.now()
+  let created = false
+  let session = false
+  let mean = 0
+  const xfce = async () =>
+    (await opts.running('xfce4-session')) &&
+    (await opts.running('xfdesktop')) &&
+    (await opts.running('xfce4-panel'))
+  while (Date.now() - started < opts.timeoutMs && !(created && session && mean > DRAWN_DESKTOP)) {
+    await sleep(2000)
+    created ||= (await opts.sesmanLog()).includes(`create a session for user ${opts.user}`)
+    session = created && (await xfce())
+    if (session) {
+      await opts.client.screenshot(opts.shot)
+      mean = await brightness(opts.shot)
+    }
+  }
+  await sleep(3000)
+  await opts.client.screenshot(opts.shot)
+  mean = await brightness(opts.shot)
+  return { created, session, mean, seconds: Math.round((Date.now() - started) / 1000) }
+}
