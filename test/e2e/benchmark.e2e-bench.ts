@@ -79,7 +79,7 @@ describe.skipIf(skip !== null)('benchmark: full run, re-run, plan, rollback, and
       // Exactly what the run newly installed: the union of its package actions' purge lists.
       installed = [
         ...new Set(
-          journalActions(w.machine, first.sessionId as string).flatMap((a) =>
+          (await journalActions(w.machine, first.sessionId as string)).flatMap((a) =>
             a.undo.kind === 'purge-packages' ? a.undo.packages : [],
           ),
         ),

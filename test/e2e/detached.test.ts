@@ -162,7 +162,7 @@ describe.skipIf(skip !== null)('e2e detached runs over SSH: stop, drop, re-attac
     const exit = await client.exited
     await save('run-stopped.out', `# exit ${exit.code}\n${client.text()}`)
     const session = await readSession(w.machine, stoppedId)
-    const actions = journalActions(w.machine, stoppedId)
+    const actions = await journalActions(w.machine, stoppedId)
     const inDoubt = actions.filter((a) => a.state === 'in-doubt')
     const last = (await events(stoppedId)).at(-1)
     const audit = await w.machine.exec(['dpkg', '--audit'], { allowFailure: true })

@@ -189,7 +189,7 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
         READ_ONLY.has(p.phase_name) ? 'COMPLETED' : 'SKIPPED',
       ])
     }
-    expect(journalActions(w.machine, id)).toEqual([])
+    expect(await journalActions(w.machine, id)).toEqual([])
   })
 
   s.stage('rollback of the first session returns the machine to its baseline', async () => {
@@ -198,7 +198,7 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
       timeoutMs: 20 * 60_000,
     })
     expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
-    expect(journalActions(w.machine, firstSession).filter((a) => a.state !== 'undone')).toEqual([])
+    expect((await journalActions(w.machine, firstSession)).filter((a) => a.state !== 'undone')).toEqual([])
     const after = await takeManifest(w.machine)
     await writeFile(path.join(w.dir, 'manifest-after-rollback.json'), JSON.stringify(after, null, 2))
     const diff = diffManifests(baseline, after, ROLLBACK_EXCLUSIONS)

@@ -12,7 +12,7 @@ import { recordCase } from '../support/reliability.js'
 import { takeManifest } from './harness/manifest.js'
 import { connectRdp, DRAWN_DESKTOP, rdpToolsMissing, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
-import { collectToolStateOf, readSession } from './harness/tool.js'
+import { collectToolState, readSession } from './harness/tool.js'
 import {
   expectUnitSucceeded,
   followFirstBoot,
@@ -47,7 +47,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
 
   afterAll(async () => {
     if (!w) return
-    await collectToolStateOf(w).catch(() => undefined)
+    await collectToolState(w).catch(() => undefined)
     for (const f of ['/var/log/cloud-init.log', '/var/log/cloud-init-output.log', FIRST_BOOT_LOG]) {
       const text = await w.machine.readFile(f).catch(() => null)
       // The password is in none of them (asserted below), so they are safe to keep as artifacts.

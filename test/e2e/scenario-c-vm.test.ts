@@ -12,7 +12,7 @@ import { recordCase } from '../support/reliability.js'
 import { PROVISIONED_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, type Exclusion, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { stages } from './harness/stages.js'
-import { collectToolStateOf, journalActionsOf, readSession, tool } from './harness/tool.js'
+import { collectToolState, journalActions, readSession, tool } from './harness/tool.js'
 import {
   expectUnitSucceeded,
   followFirstBoot,
@@ -67,7 +67,7 @@ describe.skipIf(skip !== null)(
 
     afterAll(async () => {
       if (!w) return
-      await collectToolStateOf(w).catch(() => undefined)
+      await collectToolState(w).catch(() => undefined)
       await s.writeTimings(w.dir, { accel: w.machine.accel })
       await w.close()
     }, 10 * 60_000)
@@ -81,7 +81,7 @@ describe.skipIf(skip !== null)(
           stopWhen: async (text) => {
             const id = sessionIdsIn(text)[0]
             if (!id) return false
-            const begun = (await journalActionsOf(w.machine, id).catch(() => [])).some(
+            const begun = (await journalActions(w.machine, id).catch(() => [])).some(
               (a) =>
                 a.phase === 'desktop-install' &&
                 a.action_type === 'PACKAGE_INSTALL' &&
@@ -214,7 +214,7 @@ describe.skipIf(skip !== null)(
             timeoutMs: 60 * 60_000,
           })
           expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
-          expect((await journalActionsOf(w.machine, id)).filter((a) => a.state !== 'undone')).toEqual([])
+          expect((await journalActions(w.machine, id)).filter((a) => a.state !== 'undone')).toEqual([])
         }
         const after = await takeManifest(w.machine)
         await writeFile(path.join(w.dir, 'manifest-after-rollback.json'), JSON.stringify(after, null, 2))

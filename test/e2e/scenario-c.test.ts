@@ -55,7 +55,7 @@ describe.skipIf(skip !== null)('e2e scenario C: SIGKILL in desktop-install, resu
         (await w.machine.exec(['ls', '/var/vps-provision/sessions'], { allowFailure: true })).stdout.trim(),
       )?.[1]
       if (!id) continue
-      const begun = journalActions(w.machine, id).find(
+      const begun = (await journalActions(w.machine, id).catch(() => [])).find(
         (a) => a.phase === 'desktop-install' && a.action_type === 'PACKAGE_INSTALL' && a.state === 'in-doubt',
       )
       const dpkg = (await w.machine.exec(['pgrep', '-x', 'dpkg'], { allowFailure: true })).exitCode === 0
@@ -112,7 +112,7 @@ describe.skipIf(skip !== null)('e2e scenario C: SIGKILL in desktop-install, resu
     for (const id of [resumed, killed]) {
       const r = await tool(w, ['rollback', id, '--yes', '--plain'], { artifact: `rollback-${id}` })
       expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
-      expect(journalActions(w.machine, id).filter((a) => a.state !== 'undone')).toEqual([])
+      expect((await journalActions(w.machine, id)).filter((a) => a.state !== 'undone')).toEqual([])
     }
     const after = await takeManifest(w.machine)
     await writeFile(path.join(w.dir, 'manifest-after-rollback.json'), JSON.stringify(after, null, 2))

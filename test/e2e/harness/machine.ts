@@ -20,6 +20,8 @@ export interface Machine {
   /** The file's text, or null when it cannot be read. */
   readFile(guestPath: string): Promise<string | null>
   exists(guestPath: string): Promise<boolean>
+  /** The names in a directory (none when it cannot be read). */
+  list(guestDir: string): Promise<string[]>
   /** Stops the machine and proves it is gone; safe to call twice or after a failed up(). */
   down(): Promise<void>
 }

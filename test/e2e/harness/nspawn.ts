@@ -18,7 +18,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { chmod, chown, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { killProcessesRootedIn, mountsUnder, sleep, unmountAllUnder } from '../../lab/mounts.js'
 import { type RunResult, run } from '../../lab/proc.js'
@@ -290,6 +290,10 @@ export class NspawnMachine implements Machine {
 
   async readFile(containerPath: string): Promise<string | null> {
     return readFile(this.hostPath(containerPath), 'utf8').catch(() => null)
+  }
+
+  async list(containerDir: string): Promise<string[]> {
+    return readdir(this.hostPath(containerDir)).catch(() => [] as string[])
   }
 
   async exists(containerPath: string): Promise<boolean> {

@@ -402,6 +402,11 @@ export class QemuMachine implements Machine {
     return r.exitCode === 0 ? r.stdout : null
   }
 
+  async list(guestDir: string): Promise<string[]> {
+    const r = await this.ssh(['ls', '-1A', guestDir], { timeoutMs: 60_000 })
+    return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : []
+  }
+
   async exists(guestPath: string): Promise<boolean> {
     return (await this.ssh(['test', '-e', guestPath], { timeoutMs: 60_000 })).exitCode === 0
   }

@@ -1,6 +1,6 @@
 // The tool under test, as root runs it on the VPS: the bundle copied to /usr/local/bin, run as a
-// transient unit of the container's systemd. Its state is read back from the root directory.
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+// transient unit of the machine's systemd. Its state is read back through the Machine's file calls.
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { type DerivedAction, deriveActions, readJournal } from '../../../src/engine/journal.js'
@@ -85,26 +85,8 @@ export async function readSession(m: Machine, id: string): Promise<ProvisioningS
   return SessionSchema.parse(JSON.parse(text))
 }
 
-export function journalActions(m: NspawnMachine, id: string): DerivedAction[] {
-  const view = readJournal(m.hostPath(`/var/log/vps-provision/transaction-${id}.log`))
-  if (view.damage) throw new Error(`journal of ${id} is damaged: ${view.damage}`)
-  return deriveActions(view.records)
-}
-
-/** Copies the tool's sessions and journals into the scenario's artifacts (whatever exists). */
-export async function collectToolState(w: World): Promise<void> {
-  const out = path.join(w.dir, 'state')
-  await mkdir(out, { recursive: true })
-  for (const dir of ['/var/vps-provision/sessions', '/var/log/vps-provision']) {
-    const names = await readdir(w.machine.hostPath(dir)).catch(() => [] as string[])
-    for (const n of names) {
-      await copyFile(path.join(w.machine.hostPath(dir), n), path.join(out, n)).catch(() => undefined)
-    }
-  }
-}
-
-/** journalActions over exec (any backend): the journal is read inside and parsed here. */
-export async function journalActionsOf(m: Machine, id: string): Promise<DerivedAction[]> {
+/** The actions of a session's journal, read from the machine and parsed here. */
+export async function journalActions(m: Machine, id: string): Promise<DerivedAction[]> {
   const text = await m.readFile(`/var/log/vps-provision/transaction-${id}.log`)
   if (text === null) throw new Error(`no journal for ${id}`)
   const dir = await mkdtemp(path.join(tmpdir(), 'e2e-journal-'))
@@ -119,13 +101,12 @@ export async function journalActionsOf(m: Machine, id: string): Promise<DerivedA
   }
 }
 
-/** collectToolState over exec (any backend): sessions and journals into artifacts/<scenario>/state. */
-export async function collectToolStateOf(w: ToolWorld): Promise<void> {
+/** Copies the tool's sessions and journals into the scenario's artifacts (whatever exists). */
+export async function collectToolState(w: ToolWorld): Promise<void> {
   const out = path.join(w.dir, 'state')
   await mkdir(out, { recursive: true })
   for (const dir of ['/var/vps-provision/sessions', '/var/log/vps-provision']) {
-    const ls = await w.machine.exec(['ls', '-1A', dir], { allowFailure: true, timeoutMs: 60_000 })
-    for (const n of ls.exitCode === 0 ? ls.stdout.split('\n').filter(Boolean) : []) {
+    for (const n of await w.machine.list(dir)) {
       const text = await w.machine.readFile(`${dir}/${n}`)
       if (text !== null) await writeFile(path.join(out, n), text)
     }
