@@ -1,4 +1,20 @@
 import { defineConfig } from 'vitest/config'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
+
+/**
+ * The e2e files run in name order: scenario C compares its machine with the one scenario A (its
+ * VM half: B) saved, and `scenario-a` < `scenario-b` < `scenario-c-vm` < `scenario-c`. Everything
+ * else keeps vitest's own order (slowest first, for the parallel unit files).
+ */
+class E2eInNameOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files)
+    const e2e = sorted
+      .filter((f) => f.project.name === 'e2e')
+      .sort((a, b) => (a.moduleId < b.moduleId ? -1 : a.moduleId > b.moduleId ? 1 : 0))
+    return [...sorted.filter((f) => f.project.name !== 'e2e'), ...e2e]
+  }
+}
 
 /**
  * The e2e scenarios boot containers and provision them for many minutes: they run only when a
@@ -11,6 +27,7 @@ const asked = (name: string) =>
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: E2eInNameOrder },
     projects: [
       {
         test: {
