@@ -14,6 +14,7 @@ import { clean } from '../render/text.js'
 import type { CliContext, OutputFlags } from './deps.js'
 import { renderOptions, resolveLazy } from './deps.js'
 import { type DetachFlags, type Supervisor, unitName, workerArgv, workerEnv } from './detached.js'
+import { SIGNAL_EXIT } from './signals.js'
 
 /** How long after a first Ctrl-C a second one stops the run instead of only detaching. */
 export const DETACH_GRACE_MS = 3000
@@ -135,6 +136,15 @@ async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | nul
     if (count === 1) detach.abort(name)
     else repeated?.()
   })
+  // Without a terminal an SSH drop sends no SIGHUP: the reader's end of the pipe just goes away,
+  // and the next write fails (EPIPE). That is the hang-up, so detach as SIGHUP would.
+  let hungUp = false
+  const hangUp = () => {
+    hungUp = true
+    detach.abort('SIGHUP')
+  }
+  const outputs = [ctx.deps.stdout, ctx.deps.stderr].filter((s) => s?.on && s.off)
+  for (const s of outputs) s?.on?.('error', hangUp)
   let summary: Summary | null = null
   let broken = false
   try {
@@ -187,6 +197,7 @@ async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | nul
     await renderer.close(null, { detached: true })
     ctx.detached = true
     const reason = String(detach.signal.reason)
+    if (hungUp) ctx.exitCode = SIGNAL_EXIT.SIGHUP ?? 129
     detachedLines(ctx, flags, id, unit, reason === 'SIGINT' && sup !== null)
     // SIGHUP (terminal gone) or SIGTERM: nobody is there to press Ctrl-C again.
     if (reason !== 'SIGINT' || !sup) return
@@ -206,6 +217,7 @@ async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | nul
       if (stopped.stoppedBy) ctx.workerStop = { code: stopped.exitCode, reason: stopped.stoppedBy }
     }
   } finally {
+    for (const s of outputs) s?.off?.('error', hangUp)
     ctx.signal.removeEventListener('abort', onAbort)
     release?.()
   }

@@ -8,6 +8,9 @@ export interface OutStream {
   write(chunk: string): unknown
   isTTY?: boolean
   columns?: number
+  /** Node streams report a reader that went away (EPIPE) as an 'error' event. */
+  on?(event: 'error', listener: (err: Error) => void): unknown
+  off?(event: 'error', listener: (err: Error) => void): unknown
 }
 
 export interface Out {

@@ -466,6 +466,28 @@ describe('a detached run, client and worker', () => {
     expect(f.stdout).not.toContain('Sup3r-s3cret')
   })
 
+  it('a reader that went away without a terminal (SSH drop: EPIPE, no SIGHUP) detaches the client', async () => {
+    const root = freshRoot()
+    const { engine, release } = gatedEngine()
+    const { sup, units } = fakeSupervisor(root, engine)
+    const written: string[] = []
+    const stdout = Object.assign(new EventEmitter(), { write: (t: string) => written.push(t) })
+    const { deps } = client(root, sup, engine, { stdout })
+    const p = runCli(['run', '--plain'], deps)
+    await waitUntil('the worker to start', () => units.size === 1)
+    const { id, unit } = onlyUnit(units)
+    await waitUntil('the worker to begin', logHas(root, id, 'phase-start'))
+    await waitUntil('progress on stdout', () => written.join('').includes('preflight'))
+    stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))
+    const r = await p
+    expect(r.exitCode).toBe(129)
+    expect(r.stderr).toContain(`Detached: session ${id} goes on in the background`)
+    expect(unit.alive).toBe(true)
+    expect(stdout.listenerCount('error')).toBe(0)
+    release()
+    expect((await unit.result).exitCode).toBe(0)
+  })
+
   it('a second Ctrl-C without a terminal stops the run: 143, recorded, said as a stopped run', async () => {
     const root = freshRoot()
     const { engine } = gatedEngine()
