@@ -102,7 +102,9 @@ export async function followFirstBoot(
         !seen.has(line)
       ) {
         seen.add(line)
-        w.log(`+${Math.round((Date.now() - started) / 1000)} s: ${line}`)
+        // After a hard reset the log's last unflushed block reads back as NUL bytes (ext4).
+        const shown = line.replace(/\0+/g, (z) => `<${z.length} NUL bytes> `)
+        w.log(`+${Math.round((Date.now() - started) / 1000)} s: ${shown}`)
       }
     }
     if (opts.stopWhen && (await opts.stopWhen(log)))
