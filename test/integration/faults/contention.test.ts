@@ -20,6 +20,7 @@ import {
   hasStackTrace,
   LOG_DIR,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   reasonOf,
   regenerateReportAfterAll,
   STATE_DIR,
@@ -34,7 +35,6 @@ const FILE = 'contention.test.ts'
 warnIfSkipped(FILE)
 const LOCK_TIMEOUT_S = 4
 // sudo is not preinstalled: user-creation's first action is `apt-get install sudo` (Debian mirror).
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation']
 
 /** Takes apt's kind of lock (POSIX fcntl, like python-apt's SystemLock) and names itself like u-u. */
 const POSIX_HOLDER = String.raw`
@@ -80,7 +80,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
       const holder = spawnInRoot(fr.root, ['perl', '-e', POSIX_HOLDER])
       try {
         await holder.waitFor((t) => t.includes('locked'), 20_000, 'the holder to take the lock')
-        const a = fr.spawn(RUN)
+        const a = fr.spawn(RUN_USER_CREATION)
         await a.waitFor(
           (t) => /PACKAGE_INSTALL sudo: begin/.test(t),
           120_000,
@@ -98,7 +98,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
           },
           async (seen) => {
             const before = await stateFiles(ch)
-            const b = await fr.tool(ch, RUN, { timeoutMs: 60_000 })
+            const b = await fr.tool(ch, RUN_USER_CREATION, { timeoutMs: 60_000 })
             seen.push(seenExit(b))
             expect(b.exitCode, tail(b)).toBe(75)
             expect(reasonOf(b)).toMatch(new RegExp(`held by pid ${a.pid} \\(run session`))
@@ -166,7 +166,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
           },
           async (seen) => {
             const sessionsBefore = (await ch.sh(`ls ${STATE_DIR}/sessions | wc -l`)).stdout.trim()
-            const rs = await Promise.all([fr.spawn(RUN).done, fr.spawn(RUN).done])
+            const rs = await Promise.all([fr.spawn(RUN_USER_CREATION).done, fr.spawn(RUN_USER_CREATION).done])
             const codes = rs.map((r) => r.exitCode).sort((p, q) => p - q)
             seen.push(`exits ${codes.join(' and ')}`)
             expect(codes, rs.map((r) => tail(r)).join('\n---\n')).toEqual([2, 75])
@@ -194,7 +194,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
           expected: 'exit 0 (sudo installed, user created); rollback back to the baseline',
         },
         async (seen) => {
-          const r = await fr.tool(ch, RUN)
+          const r = await fr.tool(ch, RUN_USER_CREATION)
           seen.push(`re-run ${exitText(r)}`)
           expect(r.exitCode, tail(r, 60)).toBe(0)
           const rb = await fr.tool(ch, ['rollback', 'latest', '--yes', '--plain'])
@@ -228,7 +228,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
           ])
           try {
             await holder.waitFor((t) => t.includes('locked'), 20_000, 'flock to take the lock')
-            const r = await fr.tool(ch, RUN, { timeoutMs: 120_000 })
+            const r = await fr.tool(ch, RUN_USER_CREATION, { timeoutMs: 120_000 })
             const failed = r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)
             seen.push(`${exitText(r)}: ${failed.slice(0, 220)}`)
             expect(r.exitCode, tail(r)).toBe(2)

@@ -19,6 +19,7 @@ import {
   type FaultRoot,
   LOG_DIR,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   reasonOf,
   regenerateReportAfterAll,
   seenExit,
@@ -32,7 +33,6 @@ import {
 const FILE = 'crash.test.ts'
 warnIfSkipped(FILE)
 /** useradd, chpasswd, visudo and files: fast (~2 s), for most failpoints. */
-const RUN_USER = ['run', '--yes', '--plain', '--only', 'user-creation']
 /**
  * Plus real apt: Cursor's .deb downloaded from 127.0.0.1 and installed with apt-get (simulated first
  * for the undo set, purged on rollback). The signed-repository path (apt source, apt-get update,
@@ -110,7 +110,7 @@ describe.skipIf(skipReason !== '')('faults: SIGKILL at failpoints, rollback kill
     expect(view.damage).toBeNull()
   }
 
-  for (const args of [RUN_USER, RUN_APT]) {
+  for (const args of [RUN_USER_CREATION, RUN_APT]) {
     const apt = args === RUN_APT
     it(`reference: ${args.slice(3).join(' ')} uninterrupted, then rollback to the baseline`, async () => {
       await fr.case(
@@ -159,21 +159,21 @@ describe.skipIf(skipReason !== '')('faults: SIGKILL at failpoints, rollback kill
       id: 'after-begin.useradd',
       fp: 'action.after-begin',
       at: () => seqs.useradd as number,
-      args: RUN_USER,
+      args: RUN_USER_CREATION,
       what: "useradd journaled (begin fsync'd), never run",
     },
     {
       id: 'after-change.useradd',
       fp: 'action.after-change',
       at: () => seqs.useradd as number,
-      args: RUN_USER,
+      args: RUN_USER_CREATION,
       what: 'useradd ran, its done record never written (in doubt)',
     },
     {
       id: 'checkpoint-before-rename',
       fp: 'checkpoint.before-rename',
       at: () => 1,
-      args: RUN_USER,
+      args: RUN_USER_CREATION,
       what: "user-creation's checkpoint in its temp file, never renamed",
     },
     {
@@ -228,7 +228,7 @@ describe.skipIf(skipReason !== '')('faults: SIGKILL at failpoints, rollback kill
         },
         async (seen) => {
           await fr.inRoot(async (ch) => {
-            const r = await tool(ch, RUN_USER)
+            const r = await tool(ch, RUN_USER_CREATION)
             expect(r.exitCode, tail(r)).toBe(0)
             const killed = await tool(ch, ['rollback', 'latest', '--yes', '--plain'], {
               VPS_PROVISION_FAILPOINT: `${fp}@${k}`,

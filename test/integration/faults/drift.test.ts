@@ -17,10 +17,12 @@ import {
   type FaultRoot,
   hasStackTrace,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   reasonOf,
   regenerateReportAfterAll,
   STATE_DIR,
   seenExit,
+  sessionOf,
   skipReason,
   tail,
   USER,
@@ -29,10 +31,8 @@ import {
 
 const FILE = 'drift.test.ts'
 warnIfSkipped(FILE)
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation']
 const SUDOERS = `/etc/sudoers.d/vps-provision-${USER}`
 const XSESSION = `/home/${USER}/.xsession`
-const sessionOf = (stdout: string) => /session (\d{8}-\d{6}-[0-9a-z]{6})/.exec(stdout)?.[1] ?? ''
 
 describe.skipIf(skipReason !== '')('faults: drifted files, manual changes, signals', () => {
   let fr: FaultRoot
@@ -42,7 +42,7 @@ describe.skipIf(skipReason !== '')('faults: drifted files, manual changes, signa
   beforeAll(async () => {
     fr = await prepareFaultRoot({ label: 'drift', preinstall: ['sudo'] })
     await fr.inRoot(async (ch) => {
-      const r = await fr.tool(ch, RUN)
+      const r = await fr.tool(ch, RUN_USER_CREATION)
       expect(r.exitCode, tail(r)).toBe(0)
       reference = await fr.manifest(ch)
       const rb = await fr.tool(ch, ['rollback', 'latest', '--yes', '--plain'])
@@ -78,7 +78,7 @@ describe.skipIf(skipReason !== '')('faults: drifted files, manual changes, signa
       },
       async (seen) => {
         await fr.inRoot(async (ch) => {
-          const r = await fr.tool(ch, RUN)
+          const r = await fr.tool(ch, RUN_USER_CREATION)
           expect(r.exitCode, tail(r)).toBe(0)
           const id = sessionOf(r.stdout)
           await ch.sh(
@@ -126,10 +126,10 @@ describe.skipIf(skipReason !== '')('faults: drifted files, manual changes, signa
       },
       async (seen) => {
         await fr.inRoot(async (ch) => {
-          const r = await fr.tool(ch, RUN)
+          const r = await fr.tool(ch, RUN_USER_CREATION)
           expect(r.exitCode, tail(r)).toBe(0)
           await ch.sh(`echo 'exec xterm' > ${XSESSION}; chmod 0640 ${SUDOERS}`)
-          const again = await fr.tool(ch, RUN)
+          const again = await fr.tool(ch, RUN_USER_CREATION)
           const phase =
             again.stdout.split('\n').find((l) => /\[user-creation\] phase (completed|skipped)/.test(l)) ?? ''
           const restored = again.stdout
@@ -170,7 +170,7 @@ describe.skipIf(skipReason !== '')('faults: drifted files, manual changes, signa
         },
         async (seen) => {
           await fr.inRoot(async (ch) => {
-            const p = fr.spawn(RUN)
+            const p = fr.spawn(RUN_USER_CREATION)
             await p.waitFor((t) => /USER_CREATE devuser: begin/.test(t), 60_000, 'useradd to begin')
             p.kill(sig)
             const r = await p.done
@@ -194,7 +194,7 @@ describe.skipIf(skipReason !== '')('faults: drifted files, manual changes, signa
               status: string
             }
             seen.push(`session ${status.status}`)
-            const resume = await fr.tool(ch, RUN)
+            const resume = await fr.tool(ch, RUN_USER_CREATION)
             seen.push(`resume ${exitText(resume)}`)
             expect(resume.exitCode, tail(resume)).toBe(0)
             const c = compareIgnoringPassword(reference, await fr.manifest(ch))

@@ -42,6 +42,10 @@ export const USER = 'devuser'
 export const STATE_DIR = '/var/vps-provision'
 export const LOG_DIR = '/var/log/vps-provision'
 export const WORK_DIR = '/var/tmp/vps-provision-faults'
+/** Most cases need only user-creation: seconds, where a whole run takes minutes. */
+export const RUN_USER_CREATION = ['run', '--yes', '--plain', '--only', 'user-creation']
+/** The session id a run or rollback names in its output, or ''. */
+export const sessionOf = (stdout: string) => /session (\d{8}-\d{6}-[0-9a-z]{6})/.exec(stdout)?.[1] ?? ''
 
 // ---------------------------------------------------------------------------------------------
 // Skip loudly, never silently.

@@ -26,6 +26,7 @@ import {
   hasStackTrace,
   LOG_DIR,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   reasonOf,
   regenerateReportAfterAll,
   STATE_DIR,
@@ -40,7 +41,6 @@ import {
 
 const FILE = 'hostile.test.ts'
 warnIfSkipped(FILE)
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation']
 const AREA = 'hostile input'
 const EXISTING = 'alice'
 
@@ -142,7 +142,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
       usernames.map(([id, name, exit, reason]) => ({
         id: `username.${id}`,
         what: `--username ${JSON.stringify(name)}`,
-        args: [...RUN, '--username', name],
+        args: [...RUN_USER_CREATION, '--username', name],
         exit,
         reason,
       })),
@@ -151,7 +151,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     await rejected({
       id: 'username.env',
       what: 'VPS_PROVISION_USERNAME with shell metacharacters',
-      args: RUN,
+      args: RUN_USER_CREATION,
       exit: 5,
       reason: /VPS_PROVISION_USERNAME/,
       opts: { env: { VPS_PROVISION_USERNAME: 'x`reboot`' } },
@@ -159,7 +159,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     await rejected({
       id: 'username.config',
       what: 'username: $(id) in the config file',
-      args: [...RUN, '--config', '/etc/vps-provision/bad-user.yaml'],
+      args: [...RUN_USER_CREATION, '--config', '/etc/vps-provision/bad-user.yaml'],
       exit: 5,
       reason: /username: expected a lowercase name.*bad-user\.yaml:1:11/,
       before: (ch) =>
@@ -268,7 +268,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
   ): Bad => ({
     id: `config.${id}`,
     what,
-    args: [...RUN, '--config', CFG],
+    args: [...RUN_USER_CREATION, '--config', CFG],
     exit: 5,
     reason,
     before: async (ch) => {
@@ -355,28 +355,28 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     {
       id: 'ides.unknown',
       what: '--ides emacs',
-      args: [...RUN, '--ides', 'emacs'],
+      args: [...RUN_USER_CREATION, '--ides', 'emacs'],
       exit: 5,
       reason: /unknown IDE "emacs" \(allowed: vscode, cursor, antigravity\)/,
     },
     {
       id: 'ides.duplicate',
       what: '--ides vscode,vscode',
-      args: [...RUN, '--ides', 'vscode,vscode'],
+      args: [...RUN_USER_CREATION, '--ides', 'vscode,vscode'],
       exit: 5,
       reason: /IDE "vscode" is listed twice/,
     },
     {
       id: 'ides.metachars',
       what: '--ides "vscode;reboot"',
-      args: [...RUN, '--ides', 'vscode;reboot'],
+      args: [...RUN_USER_CREATION, '--ides', 'vscode;reboot'],
       exit: 5,
       reason: /unknown IDE "vscode;reboot"/,
     },
     {
       id: 'ides.env-duplicate',
       what: 'VPS_PROVISION_IDES=cursor,cursor',
-      args: RUN,
+      args: RUN_USER_CREATION,
       exit: 5,
       reason: /VPS_PROVISION_IDES: IDE "cursor" is listed twice/,
       opts: { env: { VPS_PROVISION_IDES: 'cursor,cursor' } },
@@ -407,7 +407,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     {
       id: 'host.debian-12',
       what: 'Debian 12 (bookworm)',
-      args: RUN,
+      args: RUN_USER_CREATION,
       exit: 1,
       reason:
         /Debian GNU\/Linux 12 \(bookworm\) \(ID=debian, VERSION_ID=12\) \(required: ID=debian, VERSION_ID=13\)/,
@@ -429,7 +429,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     {
       id: 'host.ubuntu',
       what: 'Ubuntu 24.04',
-      args: RUN,
+      args: RUN_USER_CREATION,
       exit: 1,
       reason: /Ubuntu 24\.04\.1 LTS \(ID=ubuntu, VERSION_ID=24\.04\)/,
       before: async (ch) => {
@@ -450,7 +450,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     {
       id: 'host.no-os-release',
       what: 'neither /etc/os-release nor /usr/lib/os-release',
-      args: RUN,
+      args: RUN_USER_CREATION,
       exit: 1,
       reason: /neither \/etc\/os-release nor \/usr\/lib\/os-release \(required: Debian 13\)/,
       before: async (ch) => {
@@ -462,7 +462,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
     {
       id: 'host.not-root.run',
       what: 'run as nobody',
-      args: RUN,
+      args: RUN_USER_CREATION,
       exit: 6,
       reason: /Unable to provision this machine: this needs root \(uid 0\)/,
       opts: { wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] },
@@ -551,7 +551,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
               ...env,
               'node',
               TOOL_IN_ROOT,
-              ...RUN,
+              ...RUN_USER_CREATION,
             ],
             { allowFailure: true, timeoutMs: 120_000 },
           )
@@ -570,7 +570,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
   // --- environment -------------------------------------------------------------------------------
   it('reference run (for the environment cases), then rollback', async () => {
     await fr.inRoot(async (ch) => {
-      const r = await fr.tool(ch, RUN)
+      const r = await fr.tool(ch, RUN_USER_CREATION)
       expect(r.exitCode, tail(r)).toBe(0)
       reference = await fr.manifest(ch)
       const rb = await fr.tool(ch, ['rollback', 'latest', '--yes', '--plain'])
@@ -640,7 +640,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
               'LANG=tr_TR.UTF-8',
               'LC_ALL=tr_TR.UTF-8',
             ]
-            const r = await fr.tool(ch, RUN, { wrap })
+            const r = await fr.tool(ch, RUN_USER_CREATION, { wrap })
             seen.push(`run ${exitText(r)}`)
             expect(r.exitCode, tail(r, 60)).toBe(0)
             const ran = (await ch.sh('cat /srv/evil-ran 2>/dev/null || true')).stdout.trim()
@@ -687,7 +687,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
       },
       async (seen) => {
         await fr.inRoot(async (ch) => {
-          const r = await fr.tool(ch, RUN, { wrap: ['setsid', '--wait'], timeoutMs: 120_000 })
+          const r = await fr.tool(ch, RUN_USER_CREATION, { wrap: ['setsid', '--wait'], timeoutMs: 120_000 })
           seen.push(`${exitText(r)} in ${(r.durationMs / 1000).toFixed(1)} s`)
           expect(r.exitCode, tail(r)).toBe(0)
           expect(r.stdout).toMatch(/Password: in \/root\/vps-provision-credentials/)

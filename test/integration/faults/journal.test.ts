@@ -27,9 +27,11 @@ import {
   hasStackTrace,
   LOG_DIR,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   reasonOf,
   regenerateReportAfterAll,
   seenExit,
+  sessionOf,
   skipReason,
   TOOL_IN_ROOT,
   tail,
@@ -40,9 +42,7 @@ import {
 
 const FILE = 'journal.test.ts'
 warnIfSkipped(FILE)
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation']
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
-const sessionOf = (stdout: string) => /session (\d{8}-\d{6}-[0-9a-z]{6})/.exec(stdout)?.[1] ?? ''
 
 interface Rec {
   type: string
@@ -74,7 +74,7 @@ describe.skipIf(skipReason !== '')('faults: torn, damaged and unwritable journal
       .map((l) => JSON.parse(l) as Rec)
 
   async function freshRun(ch: Chroot): Promise<string> {
-    const r = await fr.tool(ch, RUN)
+    const r = await fr.tool(ch, RUN_USER_CREATION)
     expect(r.exitCode, tail(r)).toBe(0)
     return sessionOf(r.stdout)
   }
@@ -206,7 +206,7 @@ describe.skipIf(skipReason !== '')('faults: torn, damaged and unwritable journal
                 'sh',
                 fr.root,
                 save,
-              ].concat(['env', '-i', ...envArgs, 'node', TOOL_IN_ROOT, ...RUN]),
+              ].concat(['env', '-i', ...envArgs, 'node', TOOL_IN_ROOT, ...RUN_USER_CREATION]),
               { timeoutMs: 300_000, allowFailure: true },
             )
             const toolExit = Number(/tool-exit=(\d+)/.exec(r.stdout)?.[1] ?? -1)

@@ -17,10 +17,12 @@ import {
   hasStackTrace,
   LOG_DIR,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   reasonOf,
   regenerateReportAfterAll,
   STATE_DIR,
   sampleProcesses,
+  sessionOf,
   skipReason,
   type ToolResult,
   tail,
@@ -30,7 +32,6 @@ import {
 
 const FILE = 'secrets.test.ts'
 warnIfSkipped(FILE)
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation']
 const RUN_CURSOR = [
   'run',
   '--yes',
@@ -42,7 +43,6 @@ const RUN_CURSOR = [
 ]
 const CREDENTIALS = '/root/vps-provision-credentials'
 const DOWNLOADS = '/var/cache/vps-provision/downloads'
-const sessionOf = (stdout: string) => /session (\d{8}-\d{6}-[0-9a-z]{6})/.exec(stdout)?.[1] ?? ''
 const failedLine = (r: ToolResult) =>
   (r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
 
@@ -70,7 +70,7 @@ describe.skipIf(skipReason !== '')('faults: secrets, permissions, planted symlin
 
   it('the password is in the 0600 credentials file and nowhere else; state is root-only 0700/0600', async () => {
     await fr.inRoot(async (ch) => {
-      const run = fr.spawn(RUN)
+      const run = fr.spawn(RUN_USER_CREATION)
       const ps = await sampleProcesses(fr.root, run.done)
       const r = await run.done
       expect(r.exitCode, tail(r)).toBe(0)
@@ -189,7 +189,7 @@ describe.skipIf(skipReason !== '')('faults: secrets, permissions, planted symlin
             await ch.sh(`[ -e ${dir} ] && mv ${dir} ${dir}.away; ln -s /etc ${dir}`)
             let r: ToolResult
             try {
-              r = await fr.tool(ch, RUN)
+              r = await fr.tool(ch, RUN_USER_CREATION)
             } finally {
               await ch.sh(`rm -f ${dir}; [ -e ${dir}.away ] && mv ${dir}.away ${dir}; true`)
             }
@@ -223,7 +223,7 @@ describe.skipIf(skipReason !== '')('faults: secrets, permissions, planted symlin
       },
       async (seen) => {
         await fr.inRoot(async (ch) => {
-          const r = await fr.tool(ch, RUN)
+          const r = await fr.tool(ch, RUN_USER_CREATION)
           expect(r.exitCode, tail(r)).toBe(0)
           const id = sessionOf(r.stdout)
           const journal = `${LOG_DIR}/transaction-${id}.log`

@@ -24,7 +24,9 @@ import {
   hasStackTrace,
   LOG_DIR,
   prepareFaultRoot,
+  RUN_USER_CREATION,
   regenerateReportAfterAll,
+  sessionOf,
   skipReason,
   tail,
   warnIfSkipped,
@@ -32,10 +34,8 @@ import {
 
 const FILE = 'sshd-dropin.test.ts'
 warnIfSkipped(FILE)
-const RUN = ['run', '--yes', '--plain', '--only', 'user-creation']
 const DROPIN = '/etc/ssh/sshd_config.d/00-vps-provision.conf'
 const CANDIDATE = '/etc/ssh/sshd_config.d/.00-vps-provision.conf.vps-provision-tmp'
-const sessionOf = (stdout: string) => /session (\d{8}-\d{6}-[0-9a-z]{6})/.exec(stdout)?.[1] ?? ''
 const failedLine = (stdout: string) => stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? ''
 
 /** The manifest's entries under /etc/ssh (type, mode, owner, sha256 of every file). */
@@ -85,7 +85,7 @@ describe.skipIf(skipReason !== '')('faults: an sshd drop-in the real sshd -t rej
 
           await ch.sh('rm -f /etc/ssh/ssh_host_*')
           const before = await fr.manifest(ch)
-          const r = await fr.tool(ch, RUN)
+          const r = await fr.tool(ch, RUN_USER_CREATION)
           const failed = failedLine(r.stdout)
           // The line without its hint (what to do), so the row keeps sshd's own reason.
           seen.push(`${exitText(r)}: ${failed.split(' (hint')[0]?.replace(/^Failed: /, '')}`)
@@ -113,7 +113,7 @@ describe.skipIf(skipReason !== '')('faults: an sshd drop-in the real sshd -t rej
 
           // Positive control: host keys back, the same run installs the drop-in.
           await ch.exec(['ssh-keygen', '-A'])
-          const ok = await fr.tool(ch, RUN)
+          const ok = await fr.tool(ch, RUN_USER_CREATION)
           seen.push(`ssh-keygen -A, re-run ${exitText(ok)}`)
           expect(ok.exitCode, tail(ok, 60)).toBe(0)
           const text = await ch.readFile(DROPIN)
