@@ -47,7 +47,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     notCovered: 'chroot case not run yet',
   },
   {
-    prefix: 'fault-3.',
+    prefix: 'vm.hard-reset',
     issueCase: '3',
     title: 'hard reset (power loss) of the machine mid-run: journal and dpkg recover after reboot',
     notCovered: 'needs a VM to reset (a chroot shares the host kernel; page cache survives a SIGKILL)',
@@ -127,9 +127,9 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     notCovered: 'chroot case not run yet',
   },
   {
-    prefix: 'container.ssh-firewall.',
-    issueCase: '1, 8',
-    title: 'SSH stays reachable through firewall enable and a failed run (ufw in its own network namespace)',
+    prefix: 'vm.firewall-keeps-ssh',
+    issueCase: '14',
+    title: 'SSH stays reachable once the run has enabled ufw (real kernel netfilter, fresh logins)',
     notCovered: 'ufw/iptables in a chroot would change the HOST firewall: needs the nspawn container or a VM',
   },
   {
@@ -154,10 +154,11 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     prefix: 'vm.cloud-init.',
     issueCase: 'secrets',
     title: 'cloud-init first-boot run: the password not in /var/log/cloud-init*.log',
-    notCovered: 'needs a VM booted with cloud-init user-data',
+    notCovered:
+      'scenario B asserts it (green on 2026-11-26) but recorded no row then: the next B run records it',
   },
   {
-    prefix: 'vm.small-root-disk.',
+    prefix: 'vm.preflight-small-vm',
     issueCase: 'input',
     title: 'too little free disk on / (preflight refuses before any change)',
     notCovered:

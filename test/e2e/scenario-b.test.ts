@@ -102,8 +102,23 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
     const cred = (await w.machine.readFile('/root/vps-provision-credentials')) ?? ''
     password = /^password=(.+)$/m.exec(cred)?.[1] ?? ''
     expect(password.length).toBeGreaterThanOrEqual(20)
+    const started = Date.now()
     const found = await whereIsSecret(w.machine, password)
     w.log(`the password was found in: ${found.join('; ')}`)
+    recordCase(
+      {
+        id: 'vm.cloud-init.password-in-no-log',
+        area: 'secrets',
+        case: 'cloud-init first-boot run: the password only in the 0600 credentials file',
+        injection:
+          'a VM provisioned by cloud-init user-data from `vps-provision cloud-init`; grep -F inside (secret on stdin) over the cloud-init logs, the tool logs, journalctl -b and every file on /',
+        expected: 'found only in /root/vps-provision-credentials (0600 root:root)',
+        observed: `found in: ${found.join('; ')}`,
+        backend: 'vm',
+        passed: found.join('|') === 'file: /root/vps-provision-credentials',
+      },
+      { file: 'test/e2e/scenario-b.test.ts', durationMs: Date.now() - started },
+    )
     expect(found).toEqual(['file: /root/vps-provision-credentials'])
   })
 
