@@ -143,8 +143,8 @@ async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | nul
     hungUp = true
     detach.abort('SIGHUP')
   }
-  const outputs = [ctx.deps.stdout, ctx.deps.stderr].filter((s) => s?.on && s.off)
-  for (const s of outputs) s?.on?.('error', hangUp)
+  const outputs = [ctx.deps.stdout, ctx.deps.stderr].filter((s) => s !== undefined)
+  for (const s of outputs) s.on?.('error', hangUp)
   let summary: Summary | null = null
   let broken = false
   try {
@@ -217,7 +217,7 @@ async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | nul
       if (stopped.stoppedBy) ctx.workerStop = { code: stopped.exitCode, reason: stopped.stoppedBy }
     }
   } finally {
-    for (const s of outputs) s?.off?.('error', hangUp)
+    for (const s of outputs) s.off?.('error', hangUp)
     ctx.signal.removeEventListener('abort', onAbort)
     release?.()
   }

@@ -21,7 +21,7 @@ import {
   type SamplerResult,
 } from './faults-support.js'
 import { DEV_USER } from './harness/exclusions.js'
-import { connectRdp, type RdpClient, rdpToolsMissing } from './harness/rdp.js'
+import { connectRdp, type RdpClient, rdpToolsMissing, runningAs } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, startWorldWithTool, type ToolRun, tool } from './harness/tool.js'
 import { e2eSkipReason, type World } from './harness/world.js'
@@ -249,8 +249,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
 
 /** The developer logs in over RDP; returns what happened, once the XFCE session runs. */
 async function loginOverRdp(w: World, password: string): Promise<string> {
-  const sessions = async (what: string) =>
-    (await w.machine.exec(['pgrep', '-u', DEV_USER, what], { allowFailure: true })).exitCode === 0
+  const sessions = runningAs(w.machine, DEV_USER)
   let client: RdpClient | null = null
   try {
     client = await connectRdp({

@@ -9,7 +9,7 @@ import { sleep } from '../lab/mounts.js'
 import { run } from '../lab/proc.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
-import { connectRdp, DRAWN_DESKTOP, type RdpClient, waitForDesktop } from './harness/rdp.js'
+import { connectRdp, DRAWN_DESKTOP, type RdpClient, runningAs, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, journalActions, readSession, startWorldWithTool, tool } from './harness/tool.js'
 import { e2eSkipReason, type World } from './harness/world.js'
@@ -116,8 +116,7 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
   })
 
   const sesmanLog = async () => (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
-  const sessionsOf = async (user: string) =>
-    (await w.machine.exec(['pgrep', '-u', user, 'xfce4-session'], { allowFailure: true })).exitCode === 0
+  const sessionsOf = (user: string) => runningAs(w.machine, user)('xfce4-session')
 
   s.stage('a wrong password does not log in over RDP (AUTHFAIL)', async () => {
     const before = (await sesmanLog()).length
@@ -159,8 +158,7 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
         client,
         user: USER,
         sesmanLog: async () => (await sesmanLog()).slice(before),
-        running: async (comm) =>
-          (await w.machine.exec(['pgrep', '-u', USER, comm], { allowFailure: true })).exitCode === 0,
+        running: runningAs(w.machine, USER),
         shot,
         timeoutMs: 90_000,
       })

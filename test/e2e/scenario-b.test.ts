@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT_FILE } from '../../src/cli/cloud-init.js'
 import { recordCase } from '../support/reliability.js'
 import { takeManifest } from './harness/manifest.js'
-import { connectRdp, DRAWN_DESKTOP, rdpToolsMissing, waitForDesktop } from './harness/rdp.js'
+import { connectRdp, DRAWN_DESKTOP, rdpToolsMissing, runningAs, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, readSession } from './harness/tool.js'
 import {
@@ -178,8 +178,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
           client,
           user,
           sesmanLog: async () => ((await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? '').slice(before),
-          running: async (comm) =>
-            (await w.machine.exec(['pgrep', '-u', user, comm], { allowFailure: true })).exitCode === 0,
+          running: runningAs(w.machine, user),
           shot: path.join(w.dir, 'rdp-desktop.png'),
           timeoutMs: 12 * 60_000,
         })

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { sleep } from '../../lab/mounts.js'
 import { cleanEnv, hostHas, run } from '../../lab/proc.js'
+import type { Machine } from './machine.js'
 
 export const RDP_HOST_PACKAGES = ['freerdp2-x11', 'xvfb', 'imagemagick', 'x11-utils']
 
@@ -166,6 +167,11 @@ export async function brightness(file: string): Promise<number> {
     timeoutMs: 60_000,
   })
   return Number(r.stdout.trim())
+}
+
+/** `running(comm)` for waitForDesktop: whether a process of that name runs as `user` on `m`. */
+export function runningAs(m: Machine, user: string): (comm: string) => Promise<boolean> {
+  return async (comm) => (await m.exec(['pgrep', '-u', user, comm], { allowFailure: true })).exitCode === 0
 }
 
 /** What the server side and the picture showed after an RDP login. */

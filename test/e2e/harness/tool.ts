@@ -1,9 +1,9 @@
 // The tool under test, as root runs it on the VPS: the bundle copied to /usr/local/bin, run as a
 // transient unit of the machine's systemd. Its state is read back through the Machine's file calls.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { type DerivedAction, deriveActions, readJournal } from '../../../src/engine/journal.js'
+import { type DerivedAction, deriveActions } from '../../../src/engine/journal.js'
+import { scan } from '../../../src/engine/journal-format.js'
 import { type ProvisioningSession, ProvisioningSession as SessionSchema } from '../../../src/model/schemas.js'
 import type { RunResult } from '../../lab/proc.js'
 import type { Machine } from './machine.js'
@@ -85,20 +85,13 @@ export async function readSession(m: Machine, id: string): Promise<ProvisioningS
   return SessionSchema.parse(JSON.parse(text))
 }
 
-/** The actions of a session's journal, read from the machine and parsed here. */
+/** The actions of a session's journal, read from the machine and checked by the journal's own scan. */
 export async function journalActions(m: Machine, id: string): Promise<DerivedAction[]> {
   const text = await m.readFile(`/var/log/vps-provision/transaction-${id}.log`)
   if (text === null) throw new Error(`no journal for ${id}`)
-  const dir = await mkdtemp(path.join(tmpdir(), 'e2e-journal-'))
-  try {
-    const file = path.join(dir, 'transaction.log')
-    await writeFile(file, text)
-    const view = readJournal(file)
-    if (view.damage) throw new Error(`journal of ${id} is damaged: ${view.damage}`)
-    return deriveActions(view.records)
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
+  const view = scan(Buffer.from(text, 'utf8'))
+  if (view.damage) throw new Error(`journal of ${id} is damaged: ${view.damage}`)
+  return deriveActions(view.records)
 }
 
 /** Copies the tool's sessions and journals into the scenario's artifacts (whatever exists). */
