@@ -7,10 +7,11 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { z } from 'zod'
+import { DEV_GROUP } from '../../phases/user-creation.js'
 import { Checkpoint } from '../../src/model/schemas.js'
 import { sleep } from '../lab/mounts.js'
 import { recordCase } from '../support/reliability.js'
-import { PROVISIONED_EXCLUSIONS } from './harness/exclusions.js'
+import { DEV_USER, PROVISIONED_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, type Exclusion, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, journalActions, readSession, tool } from './harness/tool.js'
@@ -231,7 +232,10 @@ describe.skipIf(skip !== null)(
         )
         await writeFile(path.join(w.dir, 'packages-diff.txt'), `${formatDiff(packages)}\n`)
         expect(formatDiff(packages)).toBe('')
-        expect(Object.keys(after.accounts).filter((k) => /:devusers?$/.test(k))).toEqual([])
+        const developerAccounts = [`:${DEV_USER}`, `:${DEV_GROUP}`]
+        expect(
+          Object.keys(after.accounts).filter((k) => developerAccounts.some((t) => k.endsWith(t))),
+        ).toEqual([])
         // The only home left is that of cloud-init's default user (`debian`, from the image's
         // cloud.cfg), made at first boot before the tool ran: read from cloud-init's own log.
         const cloudInitLog = (await w.machine.readFile('/var/log/cloud-init.log')) ?? ''
