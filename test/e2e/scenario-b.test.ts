@@ -2,11 +2,12 @@
 // whose user-data is exactly what `vps-provision cloud-init --config FILE --from-bundle URL
 // --sha256 HEX` prints; nobody logs in until it is done. Then: cloud-init finished cleanly, the
 // first-boot unit's run COMPLETED, the generated password is nowhere but the credentials file
-// (0600), ufw is active and a fresh SSH login (root and the developer) still works, and RDP
-// through the 127.0.0.1 forward logs the developer in.
+// (0600), ufw is active and a fresh SSH login (root and the developer) still works, the running
+// kernel has the sysctl the run set, and RDP through the 127.0.0.1 forward logs the developer in.
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { INOTIFY_WATCHES, SYSCTL_DROPIN } from '../../phases/terminal-setup.js'
 import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT_FILE } from '../../src/cli/cloud-init.js'
 import { recordCase } from '../support/reliability.js'
 import { takeManifest } from './harness/manifest.js'
@@ -153,6 +154,31 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
     )
     expect(root.exitCode, root.stderr).toBe(0)
     expect(dev.exitCode, dev.stderr).toBe(0)
+  })
+
+  // A container's /proc/sys is read-only, so only here does terminal-setup apply its sysctl.
+  s.stage('the running kernel has the inotify watch limit the run set with sysctl', async () => {
+    const started = Date.now()
+    const live = Number((await w.machine.readFile('/proc/sys/fs/inotify/max_user_watches'))?.trim())
+    const dropIn = (await w.machine.readFile(SYSCTL_DROPIN)) ?? ''
+    const observed = `fs.inotify.max_user_watches = ${live} in the running kernel; ${SYSCTL_DROPIN} ${dropIn ? 'present' : 'absent'}`
+    w.log(observed)
+    const passed = live === INOTIFY_WATCHES && dropIn.includes(`max_user_watches = ${INOTIFY_WATCHES}`)
+    recordCase(
+      {
+        id: 'vm.sysctl-applied',
+        area: 'kernel settings',
+        case: 'terminal-setup raises the inotify watch limit in the running kernel (real kernel)',
+        injection: 'cloud-init first-boot run on a qemu VM, then /proc/sys read inside',
+        expected: `max_user_watches = ${INOTIFY_WATCHES} now, and the drop-in that keeps it after a reboot`,
+        observed,
+        backend: 'vm',
+        passed,
+      },
+      { file: 'test/e2e/scenario-b.test.ts', durationMs: Date.now() - started },
+    )
+    expect(live).toBe(INOTIFY_WATCHES)
+    expect(dropIn).toContain(`max_user_watches = ${INOTIFY_WATCHES}`)
   })
 
   s.stage(
