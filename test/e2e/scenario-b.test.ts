@@ -161,16 +161,17 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
     const started = Date.now()
     const live = Number((await w.machine.readFile('/proc/sys/fs/inotify/max_user_watches'))?.trim())
     const dropIn = (await w.machine.readFile(SYSCTL_DROPIN)) ?? ''
+    const setting = `max_user_watches = ${INOTIFY_WATCHES}`
     const observed = `fs.inotify.max_user_watches = ${live} in the running kernel; ${SYSCTL_DROPIN} ${dropIn ? 'present' : 'absent'}`
     w.log(observed)
-    const passed = live === INOTIFY_WATCHES && dropIn.includes(`max_user_watches = ${INOTIFY_WATCHES}`)
+    const passed = live === INOTIFY_WATCHES && dropIn.includes(setting)
     recordCase(
       {
         id: 'vm.sysctl-applied',
         area: 'kernel settings',
         case: 'terminal-setup raises the inotify watch limit in the running kernel (real kernel)',
         injection: 'cloud-init first-boot run on a qemu VM, then /proc/sys read inside',
-        expected: `max_user_watches = ${INOTIFY_WATCHES} now, and the drop-in that keeps it after a reboot`,
+        expected: `${setting} now, and the drop-in that keeps it after a reboot`,
         observed,
         backend: 'vm',
         passed,
@@ -178,7 +179,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
       { file: 'test/e2e/scenario-b.test.ts', durationMs: Date.now() - started },
     )
     expect(live).toBe(INOTIFY_WATCHES)
-    expect(dropIn).toContain(`max_user_watches = ${INOTIFY_WATCHES}`)
+    expect(dropIn).toContain(setting)
   })
 
   s.stage(
