@@ -52,6 +52,9 @@ export const ROLLBACK_EXCLUSIONS: Exclusion[] = [
   },
 ]
 
+/** A shadow entry ("SHA256 lastchg=DAY", see Manifest.accounts) without its day. */
+const withoutDay = (v: string) => v.replace(/ lastchg=\d*$/, '')
+
 /** Same path, type, mode and owner on both sides; only the content hash may differ. */
 function contentMayDiffer(paths: RegExp, why: string): Exclusion {
   const meta = (v: string) => v.replace(/ [0-9a-f]{64}$/, '')
@@ -76,6 +79,15 @@ export const PROVISIONED_EXCLUSIONS: Exclusion[] = [
   {
     pattern: new RegExp(`^accounts:shadow:${DEV_USER}$`),
     why: "the developer's password: 20 random characters, a random salt",
+  },
+  {
+    match: (d) =>
+      d.section === 'accounts' &&
+      d.key.startsWith('shadow:') &&
+      d.before !== null &&
+      d.after !== null &&
+      withoutDay(d.before) === withoutDay(d.after),
+    why: "the day (since 1970, UTC) on which an account's password was last set, which useradd stamps on each account the run creates (xrdp, polkitd): two machines provisioned on different days differ in it, the rest of the line must be equal",
   },
   contentMayDiffer(
     /^\/etc\/(shadow|shadow-)$/,

@@ -10,8 +10,9 @@ export interface Manifest {
   /** Same for the places third-party apt keyrings live outside /etc. */
   keyrings: Record<string, string>
   /**
-   * "passwd:NAME" and "group:NAME" -> the whole line (members included); "shadow:NAME" and
-   * "gshadow:NAME" -> sha256 of the line (no hashes in artifacts).
+   * "passwd:NAME" and "group:NAME" -> the whole line (members included); "shadow:NAME" ->
+   * "SHA256 lastchg=DAY", the sha256 of the line without its day of last password change, then
+   * that day; "gshadow:NAME" -> sha256 of the line (no password hashes in artifacts).
    */
   accounts: Record<string, string>
   /** unit-file -> state, for enabled/disabled/masked/static... (list-unit-files) */
@@ -39,7 +40,9 @@ tree etc /etc
 tree keyrings /usr/share/keyrings /etc/apt/keyrings
 echo '@@passwd'; cat /etc/passwd
 echo '@@group'; cat /etc/group
-echo '@@shadow'; while IFS= read -r l; do printf '%s %s\n' "\${l%%:*}" "$(printf '%s' "$l" | sha256sum | cut -c1-64)"; done < /etc/shadow
+# Field 3 of a shadow line is the day its password was last set: kept in clear (a date is no
+# secret), so that two machines made on different days can be told apart from a changed account.
+echo '@@shadow'; while IFS= read -r l; do printf '%s %s %s\n' "\${l%%:*}" "$(printf '%s' "$l" | cut -d: -f1-2,4- | sha256sum | cut -c1-64)" "$(printf '%s' "$l" | cut -d: -f3)"; done < /etc/shadow
 echo '@@gshadow'; while IFS= read -r l; do printf '%s %s\n' "\${l%%:*}" "$(printf '%s' "$l" | sha256sum | cut -c1-64)"; done < /etc/gshadow
 # A busy or emulated machine's systemd may not answer within systemctl's bus timeout: retry, and
 # never let a failed listing pass as an empty section.
@@ -79,7 +82,12 @@ export async function takeManifest(m: Machine): Promise<Manifest> {
     accounts: {
       ...Object.fromEntries(lines('passwd').map((l) => [`passwd:${l.split(':')[0]}`, l])),
       ...Object.fromEntries(lines('group').map((l) => [`group:${l.split(':')[0]}`, l])),
-      ...Object.fromEntries(lines('shadow').map((l) => [`shadow:${l.split(' ')[0]}`, l.split(' ')[1] ?? ''])),
+      ...Object.fromEntries(
+        lines('shadow').map((l) => {
+          const [name, hash = '', day = ''] = l.split(' ')
+          return [`shadow:${name}`, `${hash} lastchg=${day}`]
+        }),
+      ),
       ...Object.fromEntries(
         lines('gshadow').map((l) => [`gshadow:${l.split(' ')[0]}`, l.split(' ')[1] ?? '']),
       ),
