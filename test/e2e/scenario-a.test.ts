@@ -162,7 +162,9 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
         shot,
         timeoutMs: 90_000,
       })
-      w.log(`screenshot ${shot}: mean brightness ${seen.mean.toFixed(3)} after ${seen.seconds} s`)
+      w.log(
+        `screenshot ${shot}: mean brightness ${seen.mean.toFixed(3)} after ${seen.seconds} s, ${seen.still ? 'picture still' : 'picture still changing'}`,
+      )
       expect(seen.created).toBe(true)
       expect(seen.session).toBe(true)
       expect(seen.mean).toBeGreaterThan(DRAWN_DESKTOP)

@@ -3,7 +3,7 @@
 // 0 for a wrong password too): the caller checks xrdp-sesman's log and the session's processes.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { sleep } from '../../lab/mounts.js'
 import { cleanEnv, hostHas, run } from '../../lab/proc.js'
@@ -182,6 +182,8 @@ export interface DesktopSeen {
   session: boolean
   /** Mean grey of the last screenshot: a black screen ~0.04, XFCE's default wallpaper ~0.25. */
   mean: number
+  /** Whether the picture held still for STILL_MS before the last screenshot (see `settle`). */
+  still: boolean
   seconds: number
 }
 
@@ -190,7 +192,7 @@ export const DRAWN_DESKTOP = 0.1
 
 /**
  * Polls every 2 s until the session is created, XFCE runs for the user and the screenshot is
- * drawn (or `timeoutMs` passes), then settles 3 s and takes the screenshot people look at.
+ * drawn (or `timeoutMs` passes), then lets the picture settle and takes the screenshot people look at.
  * `sesmanLog` returns the log written since the login began; `running(comm)` asks the machine.
  */
 export async function waitForDesktop(opts: {
@@ -218,8 +220,48 @@ export async function waitForDesktop(opts: {
       mean = await brightness(opts.shot)
     }
   }
-  await sleep(3000)
-  await opts.client.screenshot(opts.shot)
+  let still = false
+  if (created && session && mean > DRAWN_DESKTOP) still = await settle(opts.client, opts.shot)
+  else {
+    await sleep(3000)
+    await opts.client.screenshot(opts.shot)
+  }
   mean = await brightness(opts.shot)
-  return { created, session, mean, seconds: Math.round((Date.now() - started) / 1000) }
+  return { created, session, mean, still, seconds: Math.round((Date.now() - started) / 1000) }
+}
+
+/** How long the picture must not change before the screenshot people look at, and the most we wait. */
+const STILL_MS = 6000
+const SETTLE_MAX_MS = 60_000
+
+/**
+ * A drawn wallpaper comes before the panel's last buttons and the dock: under TCG those follow
+ * tens of seconds later. Takes a screenshot every 2 s until the picture has held still for
+ * STILL_MS (true) or SETTLE_MAX_MS has passed (false); `shot` holds the last one either way.
+ */
+async function settle(client: RdpClient, shot: string): Promise<boolean> {
+  const started = Date.now()
+  const previous = `${shot}.previous.png`
+  await client.screenshot(shot)
+  let stillSince = Date.now()
+  try {
+    while (Date.now() - started < SETTLE_MAX_MS) {
+      await sleep(2000)
+      await rename(shot, previous)
+      await client.screenshot(shot)
+      if ((await pixelsChanged(previous, shot)) > 0) stillSince = Date.now()
+      else if (Date.now() - stillSince >= STILL_MS) return true
+    }
+    return false
+  } finally {
+    await rm(previous, { force: true })
+  }
+}
+
+/** Pixels that differ between two screenshots (ImageMagick's absolute error count); Infinity if it cannot tell. */
+export async function pixelsChanged(a: string, b: string): Promise<number> {
+  // compare exits 0 (same), 1 (different) or 2 (error), and prints the count on stderr.
+  const r = await run(['compare', '-metric', 'AE', a, b, 'null:'], { allowFailure: true, timeoutMs: 60_000 })
+  const count = Number(r.stderr.trim().split(/\s+/)[0])
+  return r.exitCode <= 1 && Number.isFinite(count) ? count : Number.POSITIVE_INFINITY
 }
