@@ -163,7 +163,7 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
         timeoutMs: 90_000,
       })
       w.log(
-        `screenshot ${shot}: mean brightness ${seen.mean.toFixed(3)} after ${seen.seconds} s, ${seen.still ? 'picture still' : 'picture still changing'}`,
+        `screenshot ${shot}: mean brightness ${seen.mean.toFixed(3)} after ${seen.seconds} s, ${seen.settled ? 'picture settled' : 'picture never settled'}`,
       )
       expect(seen.created).toBe(true)
       expect(seen.session).toBe(true)

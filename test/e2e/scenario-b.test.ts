@@ -210,7 +210,7 @@ describe.skipIf(skip !== null)('e2e scenario B: cloud-init provisions a new VM o
           timeoutMs: 12 * 60_000,
         })
         w.log(
-          `RDP: session ${seen.created ? 'created' : 'NOT created'}, XFCE ${seen.session ? 'running' : 'NOT running'}, screenshot mean ${seen.mean.toFixed(3)} after ${seen.seconds} s, ${seen.still ? 'picture still' : 'picture still changing'}`,
+          `RDP: session ${seen.created ? 'created' : 'NOT created'}, XFCE ${seen.session ? 'running' : 'NOT running'}, screenshot mean ${seen.mean.toFixed(3)} after ${seen.seconds} s, ${seen.settled ? 'picture settled' : 'picture never settled'}`,
         )
         expect(seen.created, 'xrdp-sesman created a session').toBe(true)
         expect(seen.session, 'xfce4-session, xfdesktop and xfce4-panel run as the user').toBe(true)

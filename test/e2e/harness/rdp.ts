@@ -20,7 +20,7 @@ export async function freerdpBinary(): Promise<string | null> {
 export async function rdpToolsMissing(): Promise<string[]> {
   const missing: string[] = []
   if (!(await freerdpBinary())) missing.push('xfreerdp (freerdp2-x11 or freerdp3-x11)')
-  for (const b of ['Xvfb', 'import', 'xdpyinfo']) if (!(await hostHas(b))) missing.push(b)
+  for (const b of ['Xvfb', 'import', 'compare', 'xdpyinfo']) if (!(await hostHas(b))) missing.push(b)
   return missing
 }
 
@@ -183,7 +183,7 @@ export interface DesktopSeen {
   /** Mean grey of the last screenshot: a black screen ~0.04, XFCE's default wallpaper ~0.25. */
   mean: number
   /** Whether the picture held still for STILL_MS before the last screenshot (see `settle`). */
-  still: boolean
+  settled: boolean
   seconds: number
 }
 
@@ -220,14 +220,14 @@ export async function waitForDesktop(opts: {
       mean = await brightness(opts.shot)
     }
   }
-  let still = false
-  if (created && session && mean > DRAWN_DESKTOP) still = await settle(opts.client, opts.shot)
+  let settled = false
+  if (created && session && mean > DRAWN_DESKTOP) settled = await settle(opts.client, opts.shot)
   else {
     await sleep(3000)
     await opts.client.screenshot(opts.shot)
   }
   mean = await brightness(opts.shot)
-  return { created, session, mean, still, seconds: Math.round((Date.now() - started) / 1000) }
+  return { created, session, mean, settled, seconds: Math.round((Date.now() - started) / 1000) }
 }
 
 /** How long the picture must not change before the screenshot people look at, and the most we wait. */
@@ -259,7 +259,7 @@ async function settle(client: RdpClient, shot: string): Promise<boolean> {
 }
 
 /** Pixels that differ between two screenshots (ImageMagick's absolute error count); Infinity if it cannot tell. */
-export async function pixelsChanged(a: string, b: string): Promise<number> {
+async function pixelsChanged(a: string, b: string): Promise<number> {
   // compare exits 0 (same), 1 (different) or 2 (error), and prints the count on stderr.
   const r = await run(['compare', '-metric', 'AE', a, b, 'null:'], { allowFailure: true, timeoutMs: 60_000 })
   const count = Number(r.stderr.trim().split(/\s+/)[0])
