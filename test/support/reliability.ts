@@ -1,6 +1,7 @@
 // The reliability record: every fault-injection and hostile-input test appends one JSON row per case
 // it ran (what was injected, what was expected, what was OBSERVED, on which backend, pass or fail),
-// and scripts/gen-reliability.ts turns the newest row per case id into docs/reliability.md.
+// and scripts/gen-reliability.ts merges them into docs/reliability.ndjson (the newest row per case id,
+// kept in the repository so rows from other machines survive) and renders docs/reliability.md.
 //
 // `observed` is built by the test from what it saw (exit code, first line of the message, the
 // manifest comparison), never a constant: a row says what happened on that run, on that machine.
@@ -70,11 +71,16 @@ export function recordCase(
   return row
 }
 
-/** Every stored row, oldest first; lines that do not parse are skipped (a torn last line). */
+/** Every row this machine stored, oldest first. */
 export function readRecords(dir = reliabilityDir()): StoredRecord[] {
+  return readRecordsFile(path.join(dir, RESULTS_FILE))
+}
+
+/** The rows of one ndjson file; a missing file has none, and lines that do not parse (a torn last line) are skipped. */
+export function readRecordsFile(file: string): StoredRecord[] {
   let text: string
   try {
-    text = readFileSync(path.join(dir, RESULTS_FILE), 'utf8')
+    text = readFileSync(file, 'utf8')
   } catch {
     return []
   }
