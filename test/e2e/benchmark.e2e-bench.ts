@@ -139,6 +139,11 @@ async function writeReport(
   const nspawn = (await run(['systemd-nspawn', '--version'])).stdout.split('\n')[0]
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ')
+  const total = (prefix: string) =>
+    rows.filter((r) => r.label.startsWith(prefix)).reduce((sum, r) => sum + r.ms, 0) || undefined
+  const ratio = (what: string, a: number | undefined, b: number | undefined) =>
+    `| ${what} | ${a && b ? (a / b).toFixed(2) : 'not measured'} |`
+  const full = total('full run')
   const text = `## Provisioning on the container backend
 
 Written by \`npm run bench\` (\`test/e2e/benchmark.e2e-bench.ts\`) on ${new Date().toISOString().slice(0, 10)}.
@@ -179,6 +184,17 @@ ${rows
 The difference between the full run and the floor is the tool's own work: three apt transactions
 instead of one, two \`apt-get update\`s (the second after the IDE sources), the xrdp certificate,
 the user, the IDE checks and verification.
+
+### Ratios
+
+| ratio | value |
+|---|---|
+${[
+  ratio('full run ÷ the apt floor (update and install)', full, total('apt floor')),
+  ratio('re-run ÷ full run', total('re-run'), full),
+  ratio('plan on the provisioned machine ÷ full run', total('plan on the provisioned'), full),
+  ratio('rollback ÷ full run', total('rollback'), full),
+].join('\n')}
 `
   // Only our section of docs/benchmarks.md: the rest (CLI startup...) belongs to other benchmarks.
   const file = path.join(REPO_ROOT, 'docs/benchmarks.md')
