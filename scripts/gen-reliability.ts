@@ -6,10 +6,10 @@
 // (/var/tmp/…, gone with the machine) are merged into it, newest per case id, so a run on a fresh
 // machine adds to what other machines recorded instead of replacing it.
 //
-//   npx tsx scripts/gen-reliability.ts            # from $VPS_PROVISION_RELIABILITY_DIR or /var/tmp/…
-//   npm run reliability                           # runs the faults suite, then this
+//   npx tsx scripts/gen-reliability.ts   # merges $VPS_PROVISION_RELIABILITY_DIR (or /var/tmp/…) in
+//   npm run reliability                  # runs the faults suite, then this
 //
-// The faults test files call writeReliabilityReport() in afterAll, so a test run refreshes the file.
+// The faults test files call writeReliabilityReport() in afterAll, so a test run refreshes both files.
 
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
