@@ -32,12 +32,16 @@ const unwire = wireSignals(process, controller, say, interrupts)
 const realSystem = async () => (await import('../src/system/real.js')).createRealSystem()
 
 const { exitCode } = await runCli(process.argv.slice(2), {
-  engine: async () => (await import('../src/engine/engine.js')).engine,
+  // bin/ hands the engine its phases (loaded only by the commands that run them).
+  engine: async () =>
+    (await import('../src/engine/engine.js')).createEngine(
+      async () => (await import('../phases/index.js')).workstation,
+    ),
   system: realSystem,
   supervisor: async () => {
     const [{ systemdSupervisor }, { gatherFacts }] = await Promise.all([
       import('../src/cli/detached.js'),
-      import('../src/engine/facts.js'),
+      import('../src/facts/environment.js'),
     ])
     return systemdSupervisor(await realSystem(), gatherFacts)
   },

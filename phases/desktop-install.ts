@@ -3,8 +3,9 @@
 // wallpaper package keeps the desktop from looking broken, and librsvg2-common (gdk-pixbuf's SVG
 // loader, only a Recommends) lets xfdesktop draw it: the default wallpaper is an SVG, black without
 // it. The polkit rule stops colord prompts.
-import { definePhase } from '../src/engine/phase.js'
+
 import { file, packages } from '../src/steps/index.js'
+import { definePhase } from '../src/steps/phase.js'
 import { template } from '../src/templates.js'
 
 /** Listed with reasons in docs/phases.md. */

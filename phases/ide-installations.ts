@@ -2,8 +2,6 @@
 // keyring of their own, exactly the layout their packages write themselves), Cursor from its .deb,
 // Antigravity from an AppImage when so configured. All apt work is one update and one transaction.
 import type { Config } from '../src/config/schema.js'
-import { definePhase } from '../src/engine/phase.js'
-import type { Step } from '../src/engine/types.js'
 import { APPIMAGE_DIR, ideSpec } from '../src/ides.js'
 import { homeFiles } from '../src/steps/home-files.js'
 import {
@@ -17,6 +15,8 @@ import {
   packages,
 } from '../src/steps/index.js'
 import { allOf, concurrently } from '../src/steps/lazy.js'
+import { definePhase } from '../src/steps/phase.js'
+import type { Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
 export const VSCODE_KEYRING = '/usr/share/keyrings/microsoft.gpg'

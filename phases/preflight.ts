@@ -1,10 +1,11 @@
 // preflight: read-only checks that the machine can be provisioned. Every check runs (one whose
 // premise failed is listed as not checked); any failure stops the run with exit 1 before a single
 // change, listing each failure with what was measured, what is required and what to do.
-import { definePhase } from '../src/engine/phase.js'
-import { preflightSteps } from '../src/preflight/all-checks.js'
-import * as check from '../src/preflight/checks.js'
-import { rdpPortAvailable } from '../src/preflight/port-holder.js'
+
+import { rdpPortAvailable } from '../src/facts/port-holder.js'
+import { definePhase } from '../src/steps/phase.js'
+import { preflightSteps } from './preflight-all.js'
+import * as check from './preflight-checks.js'
 
 export const preflight = definePhase({
   name: 'preflight',

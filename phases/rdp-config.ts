@@ -1,9 +1,10 @@
 // rdp-config: xrdp with its own TLS certificate, TLS-only security, root logins refused, and only
 // the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
 // XFCE through ~/.xsession, written for the developer user in user-creation.
-import { definePhase } from '../src/engine/phase.js'
-import { portHolders, rdpPortAvailable } from '../src/preflight/port-holder.js'
+
+import { portHolders, rdpPortAvailable } from '../src/facts/port-holder.js'
 import { assert, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
+import { definePhase } from '../src/steps/phase.js'
 import { tlsCertificate } from '../src/steps/tls-certificate.js'
 
 export const XRDP_INI = '/etc/xrdp/xrdp.ini'

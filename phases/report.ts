@@ -1,13 +1,12 @@
 // What the summary tells the person at the end, and the session's DeveloperUser and
 // IDEInstallation records: read from the machine after the run, so they are true on a re-run too.
 import type { Config } from '../src/config/schema.js'
-import type { Report } from '../src/engine/api.js'
-import type { Facts } from '../src/engine/types.js'
+import { groupsOf, passwdEntry, shadowEntry } from '../src/facts/accounts.js'
 import { ideSpec, verifyIde } from '../src/ides.js'
+import type { Report } from '../src/model/reports.js'
 import type { VPSInstance } from '../src/model/schemas.js'
-import { groupsOf, passwdEntry, shadowEntry } from '../src/steps/accounts.js'
 import { CREDENTIALS_FILE } from '../src/steps/developer-password.js'
-import type { System } from '../src/system/port.js'
+import type { Facts, System } from '../src/steps/types.js'
 
 export async function describeWorkstation(
   sys: System,

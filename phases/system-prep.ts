@@ -1,11 +1,13 @@
 // system-prep: apt made quiet and predictable, the base packages in one transaction, and the
 // firewall (SSH first, so enabling it never locks us out). No upgrade unless asked: it cannot be
 // undone. The SSH hardening drop-in lives in user-creation: it may only follow a working sudo user.
-import { definePhase } from '../src/engine/phase.js'
+
+import { sshdPorts } from '../src/facts/sshd.js'
 import { aptGet } from '../src/steps/apt.js'
-import { sshdPorts, ufwAllow, ufwEnabled } from '../src/steps/firewall.js'
+import { ufwAllow, ufwEnabled } from '../src/steps/firewall.js'
 import { aptUpdate, command, packages } from '../src/steps/index.js'
 import { allOf, lazy } from '../src/steps/lazy.js'
+import { definePhase } from '../src/steps/phase.js'
 
 /** Listed with reasons in docs/phases.md. */
 export const BASE_PACKAGES = [

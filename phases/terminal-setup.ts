@@ -2,11 +2,12 @@
 // aliases, and a higher inotify watch limit for the IDEs. Edits of shared files are marker-guarded
 // blocks; all of it is reversible. The sysctl is applied now only on a real (virtual) machine: a
 // container's /proc/sys is read-only, and a chroot's belongs to the host.
-import { definePhase } from '../src/engine/phase.js'
-import type { Step } from '../src/engine/types.js'
+
 import { homeFiles } from '../src/steps/home-files.js'
 import { command, file, markedBlock, packages } from '../src/steps/index.js'
 import { forUser } from '../src/steps/lazy.js'
+import { definePhase } from '../src/steps/phase.js'
+import type { Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
 export const SYSCTL_DROPIN = '/etc/sysctl.d/60-vps-provision-inotify.conf'

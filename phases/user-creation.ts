@@ -2,9 +2,7 @@
 // it is moved into place), root's SSH keys, a generated password, XFCE as its xrdp session with
 // RDP-friendly defaults. SSH hardening comes last and only once sudo is proven to work for the user.
 import type { Config } from '../src/config/schema.js'
-import { definePhase } from '../src/engine/phase.js'
-import type { Facts, Step } from '../src/engine/types.js'
-import { passwdEntry } from '../src/steps/accounts.js'
+import { passwdEntry } from '../src/facts/accounts.js'
 import { keysForDeveloper, rootKeysFile } from '../src/steps/authorized-keys.js'
 import { developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
@@ -19,6 +17,8 @@ import {
   user,
 } from '../src/steps/index.js'
 import { allOf, forUser, lazy } from '../src/steps/lazy.js'
+import { definePhase } from '../src/steps/phase.js'
+import type { Facts, Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
 export const DEV_GROUP = 'devusers'

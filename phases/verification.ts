@@ -1,12 +1,13 @@
 // verification: read-only proof that the workstation works: xrdp and sesman active, the RDP port
 // listening, xrdp's certificate and key in place (key for root and xrdp only), the user with its groups and passwordless sudo, and
 // every IDE verified as the developer user. A failure exits 4 naming the check and what to do.
-import { definePhase } from '../src/engine/phase.js'
+
+import { groupsOf, passwdEntry } from '../src/facts/accounts.js'
+import { tcpListeners } from '../src/facts/machine.js'
 import { ideSpec, verifyIde } from '../src/ides.js'
-import { tcpListeners } from '../src/preflight/machine.js'
-import { groupsOf, passwdEntry } from '../src/steps/accounts.js'
 import { assert } from '../src/steps/index.js'
-import type { System } from '../src/system/port.js'
+import { definePhase } from '../src/steps/phase.js'
+import type { System } from '../src/steps/types.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
 import { DEV_GROUPS } from './user-creation.js'
 

@@ -4,10 +4,9 @@
 // seconds offers to stop it (asks on a terminal, stops at once without one). `status --follow`
 // re-attaches, `stop` stops at the next safe point and waits until the worker has recorded it.
 import { promises as fsp } from 'node:fs'
-import { EXIT, type ExitCode, ProvisionError } from '../engine/errors.js'
-import { followEventLog } from '../engine/event-follow.js'
-import { eventLogPath } from '../engine/event-log.js'
-import type { Summary } from '../engine/events.js'
+import { eventLogPath, followEventLog } from '../engine/index.js'
+import { EXIT, type ExitCode, ProvisionError } from '../model/errors.js'
+import type { Summary } from '../model/events.js'
 import { assertSessionId, newSessionId } from '../model/ids.js'
 import { chooseRenderer, createRenderer } from '../render/renderer.js'
 import { clean } from '../render/text.js'

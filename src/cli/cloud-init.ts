@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { stringify } from 'yaml'
 import { DEFAULT_CONFIG_FILE, parseConfigText, readConfigFile, validateConfig } from '../config/load.js'
-import { usageError } from '../engine/errors.js'
+import { usageError } from '../model/errors.js'
 import type { CliContext } from './deps.js'
 
 export interface CloudInitFlags {

@@ -1,16 +1,16 @@
 // The command handlers. Each one checks what it can before touching anything (root, session id,
 // confirmation, configuration), then drives the Engine with a renderer reading its events.
-import type { EngineDeps } from '../engine/api.js'
-import { ensurePrivateDir } from '../engine/atomic.js'
-import { EXIT, ProvisionError, usageError } from '../engine/errors.js'
-import { EventLog, eventLogPath } from '../engine/event-log.js'
-import type { EventSink, Summary } from '../engine/events.js'
+import type { EngineDeps } from '../engine/index.js'
+import { EventLog, eventLogPath } from '../engine/index.js'
+import { EXIT, ProvisionError, usageError } from '../model/errors.js'
+import type { EventSink, Summary } from '../model/events.js'
 import { assertSessionId } from '../model/ids.js'
 import type { PhaseName } from '../model/schemas.js'
 import { planLines } from '../render/plan-view.js'
 import { chooseRenderer, createRenderer } from '../render/renderer.js'
 import { clean } from '../render/text.js'
 import { logLines, sessionsLines, statusLines } from '../render/views.js'
+import { ensurePrivateDir } from '../system/atomic.js'
 import { type ConfigFlags, loadCliConfig } from './config-layers.js'
 import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from './deps.js'
 

@@ -4,7 +4,7 @@
 
 import type { ConfigLayer, Path } from '../config/load.js'
 import type { Config, IdeId } from '../config/schema.js'
-import { usageError } from '../engine/errors.js'
+import { usageError } from '../model/errors.js'
 import type { PhaseName } from '../model/schemas.js'
 import { parseBool, parseIdes, parsePhases, parseWholeNumber } from './parse.js'
 

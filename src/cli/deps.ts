@@ -1,9 +1,7 @@
 // What the CLI needs from the outside world, injected so tests run every command in-process with a
 // fake Engine, a fake System, captured output and any uid. bin/vps-provision.ts builds the real ones.
 import { Chalk, type ChalkInstance } from 'chalk'
-import type { Engine } from '../engine/api.js'
-import type { EventLog } from '../engine/event-log.js'
-import type { StatePaths } from '../engine/paths.js'
+import type { Engine, EventLog, StatePaths } from '../engine/index.js'
 import type { RenderOptions } from '../render/renderer.js'
 import { makeOut, type Out, type OutStream } from '../render/text.js'
 import type { System } from '../system/port.js'

@@ -9,7 +9,7 @@
 // cloud-init's first-boot unit or `systemd-run --pipe`; an SSH login does not have it), or when
 // systemd is not PID 1 (a chroot, a container without an init).
 import { isAbsolute, resolve } from 'node:path'
-import type { Facts } from '../engine/types.js'
+import type { Facts } from '../engine/index.js'
 import { assertSessionId } from '../model/ids.js'
 import type { System } from '../system/port.js'
 import type { ConfigFlags } from './config-layers.js'

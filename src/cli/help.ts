@@ -1,6 +1,6 @@
 // The help texts: an Examples block for every command and, on the root, the exit codes. Kept apart
 // from program.ts so the command wiring reads on one screen.
-import { EXIT } from '../engine/errors.js'
+import { EXIT } from '../model/errors.js'
 import { CONFIG_ENV } from './config-layers.js'
 import { SIGNAL_EXIT } from './signals.js'
 

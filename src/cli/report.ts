@@ -2,7 +2,7 @@
 // `hint:` line, never a stack trace (unless VPS_PROVISION_DEBUG=1). With --json the same facts go
 // to stdout as one JSON object, so a script reading stdout always gets JSON.
 import { CommanderError } from 'commander'
-import { EXIT, ProvisionError } from '../engine/errors.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import { InvalidSessionId } from '../model/ids.js'
 import { clean } from '../render/text.js'
 import type { CliContext } from './deps.js'

@@ -1,6 +1,6 @@
 // One invocation, in-process: parse argv, run the command, map whatever happened to an exit code.
 // Tests call this directly with a fake Engine; bin/ calls it with the real one and exits.
-import { now } from '../engine/events.js'
+import { now } from '../model/events.js'
 import { type CliContext, type CliDeps, memoryStream, newContext } from './deps.js'
 import { buildProgram } from './program.js'
 import { classify, reportError } from './report.js'

@@ -6,7 +6,7 @@ import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { type Document, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
-import { errorMessage, usageError } from '../engine/errors.js'
+import { errorMessage, usageError } from '../model/errors.js'
 import { type Config, ConfigSchema } from './schema.js'
 
 export const DEFAULT_CONFIG_FILE = '/etc/vps-provision/config.yaml'

@@ -2,6 +2,8 @@
 // lives, where events go, an abort signal wired to SIGINT/SIGTERM), so tests drive the same code
 // paths as the binary with a fake system and a temp state root.
 import type { Config } from '../config/schema.js'
+import type { EventSink, Summary } from '../model/events.js'
+import type { LogView, PlanReport, Report } from '../model/reports.js'
 import type {
   DeveloperUser,
   IDEInstallation,
@@ -11,9 +13,11 @@ import type {
   VPSInstance,
 } from '../model/schemas.js'
 import type { System } from '../system/port.js'
-import type { EventSink, Summary } from './events.js'
 import type { StatePaths } from './paths.js'
-import type { Facts, Phase } from './types.js'
+
+export type { LogView, PlanReport, PlanStep, Report } from '../model/reports.js'
+
+import type { Facts, Phase } from '../steps/types.js'
 
 export interface EngineDeps {
   sys: System
@@ -21,7 +25,7 @@ export interface EngineDeps {
   emit: EventSink
   /** Aborted on SIGINT/SIGTERM: the runner finishes the current action, records it and stops. */
   signal: AbortSignal
-  /** The phases to run, in order; defaults to all of phases/index.ts. */
+  /** The phases to run, in order; defaults to the workstation's (bin/ hands it to createEngine). */
   phases?: readonly Phase[]
   /** True when stdout is a terminal: decides where a generated password goes. */
   interactive: boolean
@@ -32,12 +36,6 @@ export interface EngineDeps {
   onSecret?: (value: string) => void
   /** Reads what the run produced (user, IDEs, summary lines) from the machine afterwards. */
   describe?: (sys: System, cfg: Config, facts: Facts, vps: VPSInstance | null) => Promise<Report>
-}
-
-export interface Report {
-  notes: string[]
-  developerUser: DeveloperUser | null
-  ideInstallations: IDEInstallation[]
 }
 
 export interface RunOptions {
@@ -54,27 +52,6 @@ export interface RollbackOptions {
   force: boolean
 }
 
-export interface PlanStep {
-  phase: PhaseName
-  step: string
-  title: string
-  done: boolean
-  why: string | null
-  diff: string | null
-}
-
-export interface PlanReport {
-  phases: { name: PhaseName; title: string; skipped: string | null; steps: PlanStep[] }[]
-}
-
-export interface LogView {
-  session: ProvisioningSession | null
-  entries: (TransactionLogEntry & { state: string; phase: string; step: string })[]
-  warnings: string[]
-  /** Set when the journal is damaged before its end: automatic rollback is refused. */
-  damage: string | null
-}
-
 export interface Engine {
   run(deps: EngineDeps, cfg: Config, opts: RunOptions): Promise<Summary>
   plan(deps: EngineDeps, cfg: Config): Promise<PlanReport>
@@ -83,4 +60,10 @@ export interface Engine {
   status(paths: StatePaths, session: string): Promise<ProvisioningSession>
   sessions(paths: StatePaths): Promise<ProvisioningSession[]>
   log(paths: StatePaths, session: string): Promise<LogView>
+}
+
+/** What bin/ hands the engine: the phases in order, and how to describe what they built. */
+export interface Workstation {
+  phases: readonly Phase[]
+  describe: NonNullable<EngineDeps['describe']>
 }

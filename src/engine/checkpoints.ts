@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import { Checkpoint, PHASE_NAMES, PhaseName } from '../model/schemas.js'
-import { ensurePrivateDir, fsyncDirSync, readFileNoFollow, writeFileAtomic } from './atomic.js'
+import { ensurePrivateDir, fsyncDirSync, readFileNoFollow, writeFileAtomic } from '../system/atomic.js'
 import { failpoint } from './failpoints.js'
 import type { StatePaths } from './paths.js'
 

@@ -3,15 +3,15 @@
 import { createHash } from 'node:crypto'
 import { basename, join } from 'node:path'
 import type { Config } from '../config/schema.js'
+import { errorMessage, ProvisionError } from '../model/errors.js'
+import { type EventSink, now } from '../model/events.js'
 import type { PhaseName, ProvisioningAction } from '../model/schemas.js'
+import { describeUndo, type Undo } from '../model/undo.js'
+import type { Facts, SessionOutputs, StepContext } from '../steps/types.js'
+import { ensurePrivateDir, writeFileAtomic } from '../system/atomic.js'
 import { redact, type System } from '../system/port.js'
-import { ensurePrivateDir, writeFileAtomic } from './atomic.js'
-import { errorMessage, ProvisionError } from './errors.js'
-import { type EventSink, now } from './events.js'
 import { failpoint } from './failpoints.js'
 import type { Journal } from './journal.js'
-import type { Facts, SessionOutputs, StepContext } from './types.js'
-import { describeUndo, type Undo } from './undo.js'
 
 /** Thrown at the next safe point after SIGINT/SIGTERM: nothing half-done is left unrecorded. */
 export class Aborted extends ProvisionError {

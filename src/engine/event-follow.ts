@@ -4,8 +4,8 @@
 // (killed, out of memory: the unit's state says so), or when the caller aborts (Ctrl-C: detach).
 import { promises as fsp } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
+import type { RunEvent } from '../model/events.js'
 import { parseEventLine, type WorkerEnd } from './event-log.js'
-import type { RunEvent } from './events.js'
 
 export interface FollowOptions {
   /** The worker still runs (its unit is active, activating or deactivating). */

@@ -12,10 +12,10 @@
 // credentials never enter it.
 import * as fs from 'node:fs'
 import { dirname, join } from 'node:path'
+import type { RunEvent } from '../model/events.js'
 import { assertSessionId } from '../model/ids.js'
+import { UnsafePathError } from '../system/atomic.js'
 import { redact } from '../system/port.js'
-import { UnsafePathError } from './atomic.js'
-import type { RunEvent } from './events.js'
 import type { StatePaths } from './paths.js'
 
 /** The last record of a worker's log: its exit code and, when it did not end normally, why. */

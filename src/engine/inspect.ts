@@ -1,13 +1,13 @@
 // The read-only commands: plan (what run would do), verify (the verification phase's checks alone),
 // and the views of stored sessions and journals. None of them takes the lock or writes anything.
 import type { Config } from '../config/schema.js'
+import { gatherFacts } from '../facts/environment.js'
+import { EXIT, errorMessage } from '../model/errors.js'
+import { now, type Summary } from '../model/events.js'
 import type { ProvisioningSession } from '../model/schemas.js'
 import type { EngineDeps, LogView, PlanReport } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
 import { usersWeCreated } from './created-users.js'
-import { EXIT, errorMessage } from './errors.js'
-import { now, type Summary } from './events.js'
-import { gatherFacts } from './facts.js'
 import { deriveActions, readJournal, toTransactionLog } from './journal.js'
 import type { StatePaths } from './paths.js'
 import { selectPhases } from './run.js'

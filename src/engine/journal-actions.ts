@@ -1,9 +1,9 @@
 // What the journal's records say about each action: done, failed, in doubt or undone, and the
 // seed's TransactionLog view of them.
 import type { ActionType, PhaseName, TransactionLogEntry } from '../model/schemas.js'
+import { describeUndo, type Undo } from '../model/undo.js'
+import type { ChangeResult } from '../steps/types.js'
 import type { JournalRecord } from './journal-format.js'
-import type { ChangeResult } from './types.js'
-import { describeUndo, type Undo } from './undo.js'
 
 export type ActionState = 'done' | 'in-doubt' | 'failed' | 'undone'
 

@@ -3,8 +3,8 @@
 // change was never made); anything broken before that means we no longer know what happened.
 import { z } from 'zod'
 import { ActionType, PhaseName } from '../model/schemas.js'
-import { readFileNoFollowSync, sha256Hex } from './atomic.js'
-import { Undo } from './undo.js'
+import { Undo } from '../model/undo.js'
+import { readFileNoFollowSync, sha256Hex } from '../system/atomic.js'
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
 export const GENESIS = '0'.repeat(64)

@@ -1,6 +1,6 @@
 // Run and rollback hold the one exclusive lock for their whole life; a second invocation is told
 // who holds it and exits 75 having written nothing.
-import { ensurePrivateDir } from './atomic.js'
+import { ensurePrivateDir } from '../system/atomic.js'
 import { acquireLock, lockedError } from './lock.js'
 import type { StatePaths } from './paths.js'
 

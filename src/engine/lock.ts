@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { z } from 'zod'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import { ensurePrivateDir, UnsafePathError } from '../system/atomic.js'
 import { FIXED_PATH } from '../system/env.js'
-import { ensurePrivateDir, UnsafePathError } from './atomic.js'
-import { EXIT, ProvisionError } from './errors.js'
 import type { StatePaths } from './paths.js'
 
 export const LockHolder = z.object({

@@ -1,12 +1,13 @@
 // One phase: skip it when its checkpoint still matches the machine, otherwise walk its steps,
 // applying only those whose check fails, and insist that every applied step converged.
+
+import { now } from '../model/events.js'
 import type { PhaseExecution, ProvisioningSession } from '../model/schemas.js'
 import { phaseTransition } from '../model/transitions.js'
+import type { Phase, Step } from '../steps/types.js'
 import type { System } from '../system/port.js'
 import { type CheckpointStore, stateChecksum } from './checkpoints.js'
 import { type ContextDeps, makeStepContext, throwIfAborted } from './context.js'
-import { now } from './events.js'
-import type { Phase, Step } from './types.js'
 
 export interface PhaseRun {
   phase: Phase

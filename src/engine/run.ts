@@ -1,23 +1,23 @@
 // `vps-provision run`: one session. Takes the lock, opens the session's journal, runs the selected
 // phases in order and always leaves a session file that says how it ended.
 import type { Config } from '../config/schema.js'
+import { gatherFacts } from '../facts/environment.js'
+import { describeMachine } from '../facts/vps-info.js'
+import { EXIT, errorMessage, ProvisionError } from '../model/errors.js'
+import { now, type Summary } from '../model/events.js'
 import { assertSessionId, newSessionId } from '../model/ids.js'
 import type { PhaseExecution, PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
-import { describeMachine } from '../preflight/vps-info.js'
+import type { Facts, Phase, SessionOutputs } from '../steps/types.js'
 import type { EngineDeps, RunOptions } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
 import { Aborted, type ContextDeps, secretsFor } from './context.js'
 import { usersWeCreated } from './created-users.js'
-import { EXIT, errorMessage, ProvisionError } from './errors.js'
-import { now, type Summary } from './events.js'
-import { gatherFacts } from './facts.js'
 import { Journal } from './journal.js'
 import { withLock } from './lock-guard.js'
 import { runPhase } from './run-phase.js'
 import { SessionStore } from './session-store.js'
 import { summarize } from './summary.js'
-import type { Facts, Phase, SessionOutputs } from './types.js'
 
 export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions): Promise<Summary> {
   const sessionId = opts.sessionId ? assertSessionId(opts.sessionId) : newSessionId()

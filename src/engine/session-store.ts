@@ -1,10 +1,10 @@
 // Session files: one JSON document per run or rollback, replaced atomically on every save. A session
 // id arrives from the command line, so it is checked against its pattern before it names a file.
 import { type Dirent, promises as fsp } from 'node:fs'
+import { EXIT, errorMessage, ProvisionError } from '../model/errors.js'
 import { assertSessionId, InvalidSessionId, SESSION_ID_PATTERN } from '../model/ids.js'
 import { ProvisioningSession } from '../model/schemas.js'
-import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from './atomic.js'
-import { EXIT, errorMessage, ProvisionError } from './errors.js'
+import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../system/atomic.js'
 import type { StatePaths } from './paths.js'
 
 const FILE_PATTERN = new RegExp(`^session-(${SESSION_ID_PATTERN.source.slice(1, -1)})\\.json$`)

@@ -1,8 +1,9 @@
 // The summary a person reads at the end: copy-paste friendly lines, said in words (never by colour).
+
+import { EXIT } from '../model/errors.js'
+import type { Summary } from '../model/events.js'
 import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
-import { EXIT } from './errors.js'
-import type { Summary } from './events.js'
-import type { SessionOutputs } from './types.js'
+import type { SessionOutputs } from '../steps/types.js'
 
 export function summarize(
   session: ProvisioningSession,

@@ -3,15 +3,16 @@
 // what was never done, ends in 'skipped'. Files someone edited after we wrote them are not
 // overwritten without --force, and then only after a copy was kept.
 
-import { groupEntry, passwdEntry } from '../steps/accounts.js'
-import { APT_GET, dpkgQuery, isPresent, parseSimulatedRemovals, repairInterruptedDpkg } from '../steps/apt.js'
-import { sha256 } from '../steps/common.js'
-import { removeBlock, upsertBlock } from '../steps/marked-block.js'
-import { isActive, isEnabled, unitState } from '../steps/service.js'
+import { groupEntry, passwdEntry } from '../facts/accounts.js'
+import { inChroot } from '../facts/environment.js'
+import { removeBlock, upsertBlock } from '../facts/marked-block.js'
+import { dpkgQuery, isPresent, parseSimulatedRemovals } from '../facts/packages.js'
+import { isActive, isEnabled, unitState } from '../facts/systemd.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import type { Undo } from '../model/undo.js'
+import { APT_GET, repairInterruptedDpkg } from '../steps/apt.js'
 import { CommandError, type System } from '../system/port.js'
-import { EXIT, ProvisionError } from './errors.js'
-import { inChroot } from './facts.js'
-import type { Undo } from './undo.js'
+import { sha256 } from '../util/hash.js'
 
 export interface UndoOptions {
   backupDir: string

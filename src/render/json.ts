@@ -1,8 +1,8 @@
 // NDJSON: one RunEvent per line, then the session-end's summary on the last line, so a script can
 // `tail -n1 | jq` for the result or stream the rest. Credentials never go into JSON: it is for logs
 // and pipes, and the engine only hands them over for a person at a terminal.
-import type { RunEvent, Summary } from '../engine/events.js'
-import type { Renderer, RenderOptions } from './renderer.js'
+import type { RunEvent, Summary } from '../model/events.js'
+import type { Renderer, RenderOptions } from './types.js'
 
 export function redactSummary(summary: Summary): Summary {
   return summary.credentials ? { ...summary, credentials: null } : summary

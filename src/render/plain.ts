@@ -2,10 +2,10 @@
 //   2026-11-26T10:00:00Z [system-prep] step system-prep.apt-update: applied
 // No colour and no cursor control; every state is a word.
 import { Chalk } from 'chalk'
-import type { RunEvent, Summary } from '../engine/events.js'
-import type { Renderer, RenderOptions } from './renderer.js'
+import type { RunEvent, Summary } from '../model/events.js'
 import { printSummary } from './summary.js'
 import { clean, duration, plainTime } from './text.js'
+import type { Renderer, RenderOptions } from './types.js'
 
 const OUTCOME: Record<Extract<RunEvent, { type: 'step-end' }>['outcome'], string> = {
   applied: 'applied',

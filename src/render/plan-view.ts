@@ -1,6 +1,6 @@
 // `plan` for people: per phase, the steps that would change the machine with their reason and the
 // file diff, and the ones already done. Diff lines keep their +/- so they read without colour.
-import type { PlanReport } from '../engine/api.js'
+import type { PlanReport } from '../model/reports.js'
 import type { RenderOptions } from './renderer.js'
 import { clean, cleanLines } from './text.js'
 

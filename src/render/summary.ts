@@ -1,8 +1,8 @@
 // The final summary for people. Copy-paste friendly: no decoration on the lines that carry
 // addresses and commands, statuses in words, and the credentials (TTY only) once, in a box.
-import type { Summary } from '../engine/events.js'
-import type { RenderOptions } from './renderer.js'
+import type { Summary } from '../model/events.js'
 import { clean, duration, statusColor, table } from './text.js'
+import type { RenderOptions } from './types.js'
 
 export function summaryLines(summary: Summary, opts: RenderOptions): string[] {
   const c = opts.color

@@ -3,10 +3,10 @@
 // listr tasks, so each phase task just waits for its phase-end/phase-skip event. Events may run ahead
 // of listr (it starts the next task a tick later), so everything is buffered per phase.
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from 'listr2'
-import type { PhaseOutline, RunEvent, Summary } from '../engine/events.js'
-import type { Renderer, RenderOptions } from './renderer.js'
+import type { PhaseOutline, RunEvent, Summary } from '../model/events.js'
 import { printSummary } from './summary.js'
 import { clean, duration } from './text.js'
+import type { Renderer, RenderOptions } from './types.js'
 
 type Result =
   | { kind: 'completed'; actions: number }

@@ -1,6 +1,6 @@
 // Human views of stored state: `status`, `sessions`, `log`. The JSON forms are the engine's own
 // objects, printed as they are; these tables are for people and say every state in words.
-import type { LogView } from '../engine/api.js'
+import type { LogView } from '../model/reports.js'
 import type { ProvisioningSession } from '../model/schemas.js'
 import type { RenderOptions } from './renderer.js'
 import { clean, duration, plainTime, statusColor, table } from './text.js'

@@ -2,11 +2,13 @@
 // keyring for that repository only. The key is downloaded into our cache first, so check() can
 // compare the installed keyring with it without touching the network.
 import { dirname } from 'node:path'
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Check, Step } from '../engine/types.js'
+import { readText } from '../facts/files.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
-import { ensureDir, KEYS_DIR, readText, sha256, writeJournaled } from './common.js'
-import { keyringBytes } from './pgp-armor.js'
+import { sha256 } from '../util/hash.js'
+import { keyringBytes } from '../util/pgp-armor.js'
+import { ensureDir, KEYS_DIR, writeJournaled } from './common.js'
+import type { Check, Step } from './types.js'
 
 export interface AptSourceArgs {
   id?: string

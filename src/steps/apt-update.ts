@@ -1,10 +1,13 @@
 // aptUpdate(): ONE `apt-get update` after every source is in place. A stamp records a hash of the
 // sources and the keyrings they name, so a re-run with unchanged sources does nothing and adding a
 // source (or rotating a key) makes the update due again.
-import type { Check, Step } from '../engine/types.js'
+
+import { readText } from '../facts/files.js'
 import type { System } from '../system/port.js'
+import { sha256 } from '../util/hash.js'
 import { aptGetUpdate, type RetryPolicy } from './apt.js'
-import { CACHE_DIR, ensureDir, readText, sha256, writeJournaled } from './common.js'
+import { CACHE_DIR, ensureDir, writeJournaled } from './common.js'
+import type { Check, Step } from './types.js'
 
 export const APT_UPDATE_STAMP = `${CACHE_DIR}/apt-update.stamp`
 const SOURCES_LIST = '/etc/apt/sources.list'

@@ -1,9 +1,10 @@
 // Everything the apt-based step kinds share: one argv prefix, dpkg-query parsing, the simulate
 // parser that tells us exactly which packages an install will add (the undo set), and a retry
 // for the network failures a fresh VPS hits while its mirror or DNS warms up.
-import { EXIT, ProvisionError } from '../engine/errors.js'
+
+import { lockError } from '../facts/apt-lock.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import { CommandError, type ExecResult, lastLines, type System } from '../system/port.js'
-import { lockError } from './apt-lock.js'
 
 /** How long apt-get waits for the dpkg lock by default (config: aptLockTimeoutSeconds). */
 export const DEFAULT_APT_LOCK_TIMEOUT_S = 600
@@ -46,53 +47,6 @@ export function aptInstallArgv(
     ...(opts.recommends ? [] : ['--no-install-recommends']),
     ...targets,
   ]
-}
-
-// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, expanded by dpkg-query
-export const DPKG_QUERY_FORMAT = '-f=${Package}\t${db:Status-Abbrev}\t${Version}\n'
-
-export interface PackageState {
-  /** dpkg's abbreviated status, e.g. "ii " (installed) or "rc " (config files left). */
-  status: string
-  version: string
-}
-
-/** Packages dpkg knows about; unknown names are simply absent from the map. */
-export async function dpkgQuery(sys: System, names: readonly string[]): Promise<Map<string, PackageState>> {
-  const out = new Map<string, PackageState>()
-  if (names.length === 0) return out
-  const r = await sys.exec(['dpkg-query', '-W', DPKG_QUERY_FORMAT, '--', ...names], {
-    allowFailure: true,
-  })
-  for (const line of r.stdout.split('\n')) {
-    const [pkg, status, version] = line.split('\t')
-    if (pkg && status !== undefined) out.set(pkg.replace(/:.*$/, ''), { status, version: version ?? '' })
-  }
-  return out
-}
-
-export const isInstalled = (s: PackageState | undefined): boolean => s?.status.startsWith('ii') ?? false
-
-/** dpkg still holds something of it (installed, half-installed, config files): purge would act. */
-export const isPresent = (s: PackageState | undefined): boolean =>
-  s !== undefined && s.status.length > 1 && s.status[1] !== 'n'
-
-/**
- * `Inst NAME (VERSION ...)` lines are new installs; upgrades read `Inst NAME [OLD] (NEW ...)` and are
- * left out on purpose: purging an upgraded package would remove something that was there before.
- * The `:arch` suffix is dropped because undo names are plain package names.
- */
-export function parseSimulatedInstalls(stdout: string): string[] {
-  const names = new Set<string>()
-  for (const m of stdout.matchAll(/^Inst (\S+) \(/gm)) if (m[1]) names.add(m[1].replace(/:.*$/, ''))
-  return [...names].sort()
-}
-
-/** `Remv NAME [VER]` and `Purg NAME [VER]` lines of a simulated removal. */
-export function parseSimulatedRemovals(stdout: string): string[] {
-  const names = new Set<string>()
-  for (const m of stdout.matchAll(/^(?:Remv|Purg) (\S+)/gm)) if (m[1]) names.add(m[1].replace(/:.*$/, ''))
-  return [...names].sort()
 }
 
 const TRANSIENT = [

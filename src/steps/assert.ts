@@ -1,16 +1,13 @@
 // assert(): a read-only verification (preflight, verification phases). check() is the whole step;
 // apply() never changes anything: it re-checks and, still failing, raises VerificationFailed
 // (exit code 4) with the detail and what to do about it.
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Step } from '../engine/types.js'
-import type { System } from '../system/port.js'
 
-export interface AssertResult {
-  ok: boolean
-  /** What was seen; stable text (it is hashed into checkpoints when ok). */
-  detail: string
-  hint?: string
-}
+import type { AssertResult } from '../facts/verdict.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import type { System } from '../system/port.js'
+import type { Step } from './types.js'
+
+export type { AssertResult }
 
 export class VerificationFailed extends ProvisionError {
   constructor(

@@ -5,14 +5,17 @@
 //
 // The developer's authorized_keys is theirs: keys they add must survive a re-run and a rollback.
 // Root's keys go in our marked block; every line outside it is kept byte for byte, and the undo
-// puts back only the block (see `restore-block` in src/engine/undo.ts).
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Check, Step } from '../engine/types.js'
+// puts back only the block (see `restore-block` in src/model/undo.ts).
+
+import type { PasswdEntry } from '../facts/accounts.js'
+import { readText } from '../facts/files.js'
+import { blockContent, removeBlock, upsertBlock } from '../facts/marked-block.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
-import type { PasswdEntry } from './accounts.js'
-import { octal, readText, sha256 } from './common.js'
-import { unifiedDiff } from './diff.js'
-import { blockContent, removeBlock, upsertBlock } from './marked-block.js'
+import { unifiedDiff } from '../util/diff.js'
+import { sha256 } from '../util/hash.js'
+import { octal } from './common.js'
+import type { Check, Step } from './types.js'
 
 export const ROOT_KEYS_MARKER = 'root-keys'
 

@@ -2,10 +2,10 @@
 // the undo next to the forward argv, so nothing is changed without a journaled way back (or an
 // explicit statement that there is none).
 
-import type { Check, Step } from '../engine/types.js'
-import type { Undo } from '../engine/undo.js'
 import type { ActionType } from '../model/schemas.js'
+import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
+import type { Check, Step } from './types.js'
 
 export interface CommandArgs {
   id: string

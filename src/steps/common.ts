@@ -1,10 +1,10 @@
 // Small helpers the step kinds share: hashing, where our cache lives on the managed machine, and
 // creating cache directories so that each one we create is journaled (rollback removes it again).
-import { createHash } from 'node:crypto'
 import { dirname } from 'node:path'
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { StepContext } from '../engine/types.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
+import { sha256 } from '../util/hash.js'
+import type { StepContext } from './types.js'
 
 /** On the managed machine; not /tmp, which trixie cleans (tmpfs). */
 export const CACHE_DIR = '/var/cache/vps-provision'
@@ -12,17 +12,10 @@ export const KEYS_DIR = `${CACHE_DIR}/keys`
 export const DOWNLOADS_DIR = `${CACHE_DIR}/downloads`
 export const STAMPS_DIR = `${CACHE_DIR}/stamps`
 
-export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex')
-
 export const octal = (mode: number): string => mode.toString(8).padStart(4, '0')
 
 /** A stable local id from a path: `file` + `/etc/xrdp/xrdp.ini` -> `file.etc/xrdp/xrdp.ini`. */
 export const pathId = (kind: string, path: string): string => `${kind}.${path.replace(/^\/+/, '')}`
-
-export async function readText(sys: System, path: string): Promise<string | null> {
-  const data = await sys.readFile(path)
-  return data === null ? null : data.toString('utf8')
-}
 
 /**
  * Creates `path` and any missing parents (parents 0755, same owner), one journaled change per

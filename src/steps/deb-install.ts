@@ -1,9 +1,11 @@
 // debInstall(): a local .deb (Cursor ships no apt repository). apt-get, not dpkg -i, so its
 // dependencies come in the same transaction and the simulation names them for the undo.
-import type { Step } from '../engine/types.js'
+
+import { dpkgQuery, isInstalled } from '../facts/packages.js'
 import type { RetryPolicy } from './apt.js'
-import { dpkgQuery, isInstalled, PACKAGE_NAME } from './apt.js'
+import { PACKAGE_NAME } from './apt.js'
 import { checkInstalled, installTransaction } from './packages.js'
+import type { Step } from './types.js'
 
 export interface DebInstallArgs {
   id?: string

@@ -5,8 +5,9 @@
 // when its package is configured. A package installed later in the same session is purged by its
 // own undo, and purging drops its questions; an answer for a package never installed stays in
 // debconf's database, where it changes nothing.
-import type { Check, Step } from '../engine/types.js'
+
 import type { System } from '../system/port.js'
+import type { Check, Step } from './types.js'
 
 export type Selection = readonly [question: string, type: string, value: string]
 

@@ -2,11 +2,12 @@
 // on a terminal, or filed in /root/vps-provision-credentials (0600) when nobody is watching, e.g.
 // under cloud-init. The file is written before chpasswd runs, so a crash in between can never
 // leave a password set that nobody knows; the next run simply generates a new one.
-import type { Step } from '../engine/types.js'
+
 import { template } from '../templates.js'
 import { generatePassword } from '../util/password.js'
 import { writeJournaled } from './common.js'
 import { password } from './password.js'
+import type { Step } from './types.js'
 
 export const CREDENTIALS_FILE = '/root/vps-provision-credentials'
 

@@ -1,9 +1,9 @@
 // directory(): exists with this mode and owner. Creating journals remove-dir (only when empty, so
 // rollback never deletes what someone put inside); fixing mode or owner journals the old values.
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Check, Step } from '../engine/types.js'
-import type { Undo } from '../engine/undo.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import type { Undo } from '../model/undo.js'
 import { ensureDir, octal, pathId } from './common.js'
+import type { Check, Step } from './types.js'
 
 export interface DirectoryArgs {
   id?: string

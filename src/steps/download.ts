@@ -1,9 +1,10 @@
 // download(): a file fetched into our cache (not /tmp: trixie's tmpfs is cleaned), optionally
 // pinned by sha256. A mismatch deletes the file before failing, so a bad download is never used.
 import { dirname } from 'node:path'
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Check, Step } from '../engine/types.js'
-import { DOWNLOADS_DIR, ensureDir, sha256 } from './common.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import { sha256 } from '../util/hash.js'
+import { DOWNLOADS_DIR, ensureDir } from './common.js'
+import type { Check, Step } from './types.js'
 
 export interface DownloadArgs {
   id: string

@@ -2,11 +2,13 @@
 // built on that), mode and owner. Validation runs on a temp file next to the target, so a config
 // that sshd or visudo rejects never replaces a working one.
 import { basename, dirname } from 'node:path'
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Check, Step } from '../engine/types.js'
+import { readText } from '../facts/files.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import { CommandError, type FileStat, type System } from '../system/port.js'
-import { octal, pathId, readText, sha256, writeJournaled } from './common.js'
-import { unifiedDiff } from './diff.js'
+import { unifiedDiff } from '../util/diff.js'
+import { sha256 } from '../util/hash.js'
+import { octal, pathId, writeJournaled } from './common.js'
+import type { Check, Step } from './types.js'
 
 export type Content = string | ((current: string | null) => string)
 

@@ -1,8 +1,9 @@
 // ufw rules and activation. Rules are added before ufw is enabled, and the SSH rule names the port
 // sshd really listens on, so enabling the firewall can never cut off the session we run in.
-import type { Step } from '../engine/types.js'
+
 import type { System } from '../system/port.js'
 import { command } from './command.js'
+import type { Step } from './types.js'
 
 /** The rules ufw has (even while inactive), as `ufw show added` prints them: "ufw allow 22/tcp". */
 async function addedRules(sys: System): Promise<string[]> {
@@ -43,11 +44,4 @@ export function ufwEnabled(): Step {
       return { done: active, observed: `ufw active: ${active}`, why: 'ufw is inactive' }
     },
   })
-}
-
-/** The ports sshd really listens on, from its effective configuration. */
-export async function sshdPorts(sys: System): Promise<number[]> {
-  const r = await sys.exec(['sshd', '-T'], { allowFailure: true })
-  const ports = [...r.stdout.matchAll(/^port (\d+)$/gm)].map((m) => Number(m[1]))
-  return ports.length > 0 ? [...new Set(ports)] : [22]
 }

@@ -1,7 +1,8 @@
 // group(): a local group exists. Undo deletes it only because we created it (an existing group
 // makes check() done, so nothing is journaled for it).
-import type { Step } from '../engine/types.js'
-import { groupEntry } from './accounts.js'
+
+import { groupEntry } from '../facts/accounts.js'
+import type { Step } from './types.js'
 
 export interface GroupArgs {
   id?: string

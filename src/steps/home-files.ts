@@ -1,11 +1,11 @@
 // Files in the developer's home, owned by the developer: the directories they need (0755 unless
 // private) and the files themselves, each resolved against the user's passwd entry at run time.
 import { dirname } from 'node:path'
-import type { Step } from '../engine/types.js'
 import { pathId, writeJournaled } from './common.js'
 import { directory } from './directory.js'
 import { type Content, file } from './file.js'
 import { forUser } from './lazy.js'
+import type { Step } from './types.js'
 
 export interface HomeFile {
   /** Relative to the home directory, e.g. `.config/xfce4/helpers.rc`. */

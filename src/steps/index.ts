@@ -1,5 +1,7 @@
 // The step kinds, "our Ansible modules": each returns Step(s) with a stable local id that the phase
 // builder prefixes with the phase name.
+
+export { blockMarkers, upsertBlock } from '../facts/marked-block.js'
 export { type AptSourceArgs, aptSource, renderSources } from './apt-source.js'
 export { APT_UPDATE_STAMP, aptUpdate } from './apt-update.js'
 export { type AssertArgs, type AssertResult, assert, VerificationFailed } from './assert.js'
@@ -12,7 +14,7 @@ export { type DownloadArgs, download, downloadPath } from './download.js'
 export { type FileArgs, file } from './file.js'
 export { type GroupArgs, group } from './group.js'
 export { editIni, type IniValues, type IniValuesArgs, iniValues } from './ini-values.js'
-export { blockMarkers, type MarkedBlockArgs, markedBlock, upsertBlock } from './marked-block.js'
+export { type MarkedBlockArgs, markedBlock } from './marked-block.js'
 export { membership } from './membership.js'
 export { type PackagesOptions, packages } from './packages.js'
 export { type PasswordArgs, password } from './password.js'

@@ -2,8 +2,9 @@
 // in place (comments, order and the file's `key=value` spacing kept), missing keys go after the
 // last key of their section, missing sections at the end. Whole-file templates would drop the
 // defaults a newer xrdp ships.
-import type { Step } from '../engine/types.js'
+
 import { managedFile } from './file.js'
+import type { Step } from './types.js'
 
 export type IniValue = string | number | boolean
 export type IniValues = Record<string, Record<string, IniValue>>

@@ -1,10 +1,11 @@
 // Some steps can only be built once the machine has reached a state an earlier step creates: a
 // file owned by the developer user needs that user's uid and home. `lazy` resolves the real step
 // at check/apply time from what the machine says then, under an id and title fixed up front.
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Step } from '../engine/types.js'
+
+import { type PasswdEntry, passwdEntry } from '../facts/accounts.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
-import { type PasswdEntry, passwdEntry } from './accounts.js'
+import type { Step } from './types.js'
 
 /** The built step, or why it cannot be built yet (shown by `plan`, fails `apply`). */
 export type Resolved = Step | { waitingFor: string }

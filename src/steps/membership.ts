@@ -1,6 +1,7 @@
 // membership(): a user belongs to a supplementary group. Undo removes only the membership we added.
-import type { Step } from '../engine/types.js'
-import { groupEntry } from './accounts.js'
+
+import { groupEntry } from '../facts/accounts.js'
+import type { Step } from './types.js'
 
 export function membership(user: string, group: string, opts: { id?: string } = {}): Step {
   return {

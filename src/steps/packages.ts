@@ -2,21 +2,19 @@
 // it will newly install (simulated first), so rollback purges our dependencies too but never a
 // package that was there before.
 
-import type { Check, Step, StepContext } from '../engine/types.js'
-import type { Undo } from '../engine/undo.js'
+import { dpkgQuery, isInstalled, parseSimulatedInstalls } from '../facts/packages.js'
+import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import {
   aptFailure,
   aptGetUpdate,
   aptInstallArgv,
-  dpkgQuery,
-  isInstalled,
   missingPackages,
   PACKAGE_NAME,
-  parseSimulatedInstalls,
   type RetryPolicy,
   runAptWithRetry,
 } from './apt.js'
+import type { Check, Step, StepContext } from './types.js'
 
 export interface PackagesOptions {
   /** Local step id; default `packages.<first>+<n>`. */

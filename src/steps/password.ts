@@ -6,9 +6,10 @@
 // or existed without a usable password before. It is safe when chpasswd never ran: locking '!' or
 // '*' leaves the account as unusable as it was. It does not write back the exact previous field:
 // that would put a hash into the journal, and shadow's last-change date is not restored either.
-import type { Step } from '../engine/types.js'
-import type { Undo } from '../engine/undo.js'
-import { shadowEntry, usableHash } from './accounts.js'
+
+import { shadowEntry, usableHash } from '../facts/accounts.js'
+import type { Undo } from '../model/undo.js'
+import type { Step } from './types.js'
 
 export interface PasswordArgs {
   id?: string

@@ -2,10 +2,13 @@
 // A stamp holds the hash of those files, so the first run after a config edit restarts once and a
 // re-run with the same files does nothing. A unit that is not running is not started: it reads the
 // new files whenever it starts.
-import type { Check, Step } from '../engine/types.js'
+
+import { readText } from '../facts/files.js'
+import { isActive, unitState } from '../facts/systemd.js'
 import type { System } from '../system/port.js'
-import { ensureDir, readText, STAMPS_DIR, sha256, writeJournaled } from './common.js'
-import { isActive, unitState } from './service.js'
+import { sha256 } from '../util/hash.js'
+import { ensureDir, STAMPS_DIR, writeJournaled } from './common.js'
+import type { Check, Step } from './types.js'
 
 export interface RestartOnChangeArgs {
   id?: string

@@ -1,29 +1,18 @@
 // service(): a systemd unit enabled and/or running. Enabling journals disable-unit, starting
 // journals stop-unit; both undos check the unit's state first. `false` asks for the opposite, with
 // an argv undo that turns it back on.
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Check, Step, StepContext } from '../engine/types.js'
-import type { Undo } from '../engine/undo.js'
+
+import { isActive, isEnabled, unitState } from '../facts/systemd.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
+import type { Check, Step, StepContext } from './types.js'
 
 export interface ServiceOptions {
   id?: string
   enabled?: boolean
   running?: boolean
 }
-
-/** States in which `systemctl enable` has nothing (more) to do. */
-const ENABLED = new Set(['enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated'])
-const ACTIVE = new Set(['active', 'activating', 'reloading'])
-
-export async function unitState(sys: System, unit: string): Promise<{ enabled: string; active: string }> {
-  const en = await sys.exec(['systemctl', 'is-enabled', unit], { allowFailure: true })
-  const ac = await sys.exec(['systemctl', 'is-active', unit], { allowFailure: true })
-  return { enabled: en.stdout.trim() || 'not-found', active: ac.stdout.trim() || 'unknown' }
-}
-
-export const isEnabled = (state: string) => ENABLED.has(state)
-export const isActive = (state: string) => ACTIVE.has(state)
 
 export function service(unit: string, opts: ServiceOptions): Step {
   const wants = (s: { enabled: string; active: string }) => {

@@ -1,7 +1,8 @@
 // sudoers(): a drop-in under /etc/sudoers.d, 0440 root, checked by `visudo -cf` before it replaces
 // anything: a broken sudoers file would lock every admin out of sudo.
-import type { Step } from '../engine/types.js'
+
 import { managedFile } from './file.js'
+import type { Step } from './types.js'
 
 export interface SudoersArgs {
   id?: string

@@ -1,9 +1,11 @@
 // A dedicated self-signed certificate for xrdp, instead of the shared snakeoil pair: the key is
 // readable by root and the xrdp group only. Generated once; its undo removes both files.
-import { EXIT, ProvisionError } from '../engine/errors.js'
-import type { Step } from '../engine/types.js'
-import { groupEntry } from './accounts.js'
-import { octal, sha256 } from './common.js'
+
+import { groupEntry } from '../facts/accounts.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
+import { sha256 } from '../util/hash.js'
+import { octal } from './common.js'
+import type { Step } from './types.js'
 
 export interface TlsCertificateArgs {
   id: string

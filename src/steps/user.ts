@@ -1,10 +1,11 @@
 // user(): a local login account with a home directory and its own group, plus one membership step
 // per supplementary group. Deleting the user (and home) is the undo only when we created it; an
 // existing account only gets its shell and full name adjusted, each journaled with the old value.
-import type { Step } from '../engine/types.js'
-import type { Undo } from '../engine/undo.js'
-import { passwdEntry } from './accounts.js'
+
+import { passwdEntry } from '../facts/accounts.js'
+import type { Undo } from '../model/undo.js'
 import { membership } from './membership.js'
+import type { Step } from './types.js'
 
 export interface UserArgs {
   id?: string

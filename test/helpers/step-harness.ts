@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { expect } from 'vitest'
 import { defaultConfig } from '../../src/config/schema.js'
-import type { Change, ChangeResult, Step, StepContext } from '../../src/engine/types.js'
-import type { Undo } from '../../src/engine/undo.js'
 import { executeUndo, type UndoOutcome } from '../../src/engine/undo-executor.js'
+import type { Undo } from '../../src/model/undo.js'
+import type { Change, ChangeResult, Step, StepContext } from '../../src/steps/types.js'
 import type { System } from '../../src/system/port.js'
 
 export interface RecordedChange extends Change {

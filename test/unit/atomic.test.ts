@@ -9,7 +9,7 @@ import {
   sha256Hex,
   UnsafePathError,
   writeFileAtomic,
-} from '../../src/engine/atomic.js'
+} from '../../src/system/atomic.js'
 
 let dir: string
 beforeEach(async () => {

@@ -16,8 +16,8 @@ import {
 import type { CliDeps } from '../../src/cli/deps.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import { parseConfigText, validateConfig } from '../../src/config/load.js'
-import { EXIT } from '../../src/engine/errors.js'
 import { statePaths } from '../../src/engine/paths.js'
+import { EXIT } from '../../src/model/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-cloud-init-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

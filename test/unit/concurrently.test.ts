@@ -1,7 +1,7 @@
 // concurrently(): independent steps overlap, and a failure is raised only once all have settled.
 import { describe, expect, it } from 'vitest'
-import type { Step } from '../../src/engine/types.js'
 import { concurrently } from '../../src/steps/lazy.js'
+import type { Step } from '../../src/steps/types.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 import { makeHarness } from '../helpers/step-harness.js'
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { envLayer, loadCliConfig } from '../../src/cli/config-layers.js'
 import { loadConfig, MAX_CONFIG_BYTES } from '../../src/config/load.js'
 import { defaultConfig } from '../../src/config/schema.js'
-import { EXIT, ProvisionError } from '../../src/engine/errors.js'
+import { EXIT, ProvisionError } from '../../src/model/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../src/cli/run-cli.js'
-import { engine } from '../../src/engine/engine.js'
 import { eventLogPath, parseEventLine } from '../../src/engine/event-log.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 import type { ExecOptions } from '../../src/system/port.js'
+import { engine } from '../helpers/engine.js'
 import { recordCase } from '../support/reliability.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-detached-engine-'))

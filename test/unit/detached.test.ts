@@ -20,11 +20,11 @@ import {
 import { type CliResult, runCli } from '../../src/cli/run-cli.js'
 import { createInterrupts, wireSignals } from '../../src/cli/signals.js'
 import type { Engine, EngineDeps } from '../../src/engine/api.js'
-import { EXIT, ProvisionError } from '../../src/engine/errors.js'
 import { followEventLog } from '../../src/engine/event-follow.js'
 import { EventLog, eventLogPath, parseEventLine } from '../../src/engine/event-log.js'
-import type { RunEvent, Summary } from '../../src/engine/events.js'
 import { statePaths } from '../../src/engine/paths.js'
+import { EXIT, ProvisionError } from '../../src/model/errors.js'
+import type { RunEvent, Summary } from '../../src/model/events.js'
 import type { System } from '../../src/system/port.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-detached-'))

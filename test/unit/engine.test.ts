@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { defaultConfig } from '../../src/config/schema.js'
-import { engine } from '../../src/engine/engine.js'
-import { ProvisionError } from '../../src/engine/errors.js'
-import type { RunEvent } from '../../src/engine/events.js'
 import { acquireLock } from '../../src/engine/lock.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
+import { ProvisionError } from '../../src/model/errors.js'
+import type { RunEvent } from '../../src/model/events.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 import { SMALL_PHASES } from '../fixtures/small-phases.js'
+import { engine } from '../helpers/engine.js'
 
 const roots: string[] = []
 afterEach(() => {

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { EXIT } from '../../src/engine/errors.js'
 import { acquireLock, type LockHolder, lockedError } from '../../src/engine/lock.js'
 import { type StatePaths, statePaths } from '../../src/engine/paths.js'
+import { EXIT } from '../../src/model/errors.js'
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const SESSION = '20250102-030405-abc123'

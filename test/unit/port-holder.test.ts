@@ -1,6 +1,6 @@
 // The RDP port check names who holds the port (name, pid, unit) so the user knows what to stop.
 import { describe, expect, it } from 'vitest'
-import { portHolders, rdpPortAvailable } from '../../src/preflight/port-holder.js'
+import { portHolders, rdpPortAvailable } from '../../src/facts/port-holder.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 
 const SS = [

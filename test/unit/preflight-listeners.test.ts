@@ -1,8 +1,8 @@
 // Without `ss` (no iproute2: a minimal container, or the lab's trixie chroot) the RDP port check
 // must still measure, from /proc/net/tcp{,6}, instead of reading "nothing listens".
 import { describe, expect, it } from 'vitest'
-import { tcpListeners } from '../../src/preflight/machine.js'
-import { rdpPortAvailable } from '../../src/preflight/port-holder.js'
+import { tcpListeners } from '../../src/facts/machine.js'
+import { rdpPortAvailable } from '../../src/facts/port-holder.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode

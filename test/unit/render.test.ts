@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk'
 import { describe, expect, it } from 'vitest'
 import type { LogView, PlanReport } from '../../src/engine/api.js'
-import type { RunEvent, Summary } from '../../src/engine/events.js'
+import type { RunEvent, Summary } from '../../src/model/events.js'
 import type { ProvisioningSession } from '../../src/model/schemas.js'
 import { jsonRenderer } from '../../src/render/json.js'
 import { plainRenderer } from '../../src/render/plain.js'

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_PHASES } from '../../phases/index.js'
 import { ConfigSchema } from '../../src/config/schema.js'
-import { engine } from '../../src/engine/engine.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
+import { engine } from '../helpers/engine.js'
 
 const roots: string[] = []
 afterEach(() => {

@@ -2,9 +2,9 @@ import { promises as fsp } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { EXIT, ProvisionError } from '../../src/engine/errors.js'
 import { type StatePaths, statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
+import { EXIT, ProvisionError } from '../../src/model/errors.js'
 import type { ProvisioningSession } from '../../src/model/schemas.js'
 
 let root: string

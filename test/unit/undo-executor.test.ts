@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { Undo, type UndoKind } from '../../src/engine/undo.js'
 import { DriftError, executeUndo, planUndoDrift, type UndoOptions } from '../../src/engine/undo-executor.js'
-import { sha256 } from '../../src/steps/common.js'
+import { Undo, type UndoKind } from '../../src/model/undo.js'
 import { file, packages } from '../../src/steps/index.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
+import { sha256 } from '../../src/util/hash.js'
 import { converge } from '../helpers/step-harness.js'
 
 const BASHRC = '/etc/bash.bashrc'

@@ -4,8 +4,8 @@
 // for packages the undone action itself installed. A scripted System answers the few commands the
 // purge runs and records them; the fake Debian does not model either guard.
 import { describe, expect, it } from 'vitest'
-import type { Undo } from '../../src/engine/undo.js'
 import { executeUndo, type UndoOptions } from '../../src/engine/undo-executor.js'
+import type { Undo } from '../../src/model/undo.js'
 import type { ExecOptions, ExecResult, System } from '../../src/system/port.js'
 
 interface Pkg {

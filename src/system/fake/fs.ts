@@ -3,7 +3,16 @@
 // callers handle them the same way on both systems.
 import { posix } from 'node:path'
 import type { FileStat, WriteOptions } from '../port.js'
-import type { FakeNode } from './types.js'
+
+export interface FakeNode {
+  kind: 'file' | 'dir' | 'symlink'
+  data: Buffer
+  mode: number
+  uid: number
+  gid: number
+  /** Symlinks only: the link text, relative or absolute. */
+  target?: string
+}
 
 export function fsError(code: string, syscall: string, path: string): Error {
   const text: Record<string, string> = {

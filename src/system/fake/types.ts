@@ -1,17 +1,9 @@
 // The fake machine's state as plain data, so it can be persisted, snapshotted and compared.
 import type { ExecResult, ProbeResult } from '../port.js'
 import type { Accounts } from './accounts.js'
-import type { FakeFs } from './fs.js'
+import type { FakeFs, FakeNode } from './fs.js'
 
-export interface FakeNode {
-  kind: 'file' | 'dir' | 'symlink'
-  data: Buffer
-  mode: number
-  uid: number
-  gid: number
-  /** Symlinks only: the link text, relative or absolute. */
-  target?: string
-}
+export type { FakeNode }
 
 /** What a package ships. A file is its content, or content with a mode and a group name. */
 export type ShippedFile = string | { data: string; mode?: number; group?: string }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { shadowEntry } from '../../../src/steps/accounts.js'
+import { shadowEntry } from '../../../src/facts/accounts.js'
 import { group, membership, password, user } from '../../../src/steps/index.js'
 import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled, makeHarness, undoAll } from '../../helpers/step-harness.js'

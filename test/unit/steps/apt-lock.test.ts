@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { holderFromApt, lockError, lockFailure } from '../../../src/facts/apt-lock.js'
 import { aptGet, aptInstallArgv, DPKG_INTERRUPTED } from '../../../src/steps/apt.js'
-import { holderFromApt, lockError, lockFailure } from '../../../src/steps/apt-lock.js'
 import type { ExecResult, System } from '../../../src/system/port.js'
 
 const result = (stderr: string, exitCode = 100): ExecResult => ({ exitCode, stdout: '', stderr })

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  APT_GET,
-  aptInstallArgv,
-  isTransientAptFailure,
-  missingPackages,
-  parseSimulatedInstalls,
-  parseSimulatedRemovals,
-} from '../../../src/steps/apt.js'
+import { parseSimulatedInstalls, parseSimulatedRemovals } from '../../../src/facts/packages.js'
+import { APT_GET, aptInstallArgv, isTransientAptFailure, missingPackages } from '../../../src/steps/apt.js'
 import { signedByPaths } from '../../../src/steps/apt-update.js'
 
 describe('apt argv', () => {

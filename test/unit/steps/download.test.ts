@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { sha256 } from '../../../src/steps/common.js'
 import { download } from '../../../src/steps/index.js'
 import { FakeSystem } from '../../../src/system/fake/index.js'
+import { sha256 } from '../../../src/util/hash.js'
 import { converge, expectContract, journaled, makeHarness } from '../../helpers/step-harness.js'
 
 const URL = 'https://downloads.example.com/cursor.deb'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dearmor, isArmored, keyringBytes } from '../../../src/steps/pgp-armor.js'
+import { dearmor, isArmored, keyringBytes } from '../../../src/util/pgp-armor.js'
 
 // CRC-24 (OpenPGP) of "123456789" is 0x21CF02, i.e. "=Ic8C": a published check value, so this
 // test does not lean on our own CRC code to produce its expectation.

@@ -2,9 +2,12 @@
 // a Step checks whether its desired state holds and, if not, applies it through the System port,
 // journaling each change (with its undo) before making it.
 import type { Config } from '../config/schema.js'
+import type { Facts } from '../facts/environment.js'
 import type { ActionType, DeveloperUser, IDEInstallation, PhaseName, VPSInstance } from '../model/schemas.js'
+import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
-import type { Undo } from './undo.js'
+
+export type { Facts, System }
 
 export interface Check {
   /** The desired state already holds: apply would change nothing. */
@@ -62,18 +65,6 @@ export interface StepContext {
   /** Streams a line of progress from long work (apt) to the renderers. */
   progress(line: string): void
   outputs: SessionOutputs
-}
-
-/** Facts about the machine gathered once per invocation (preflight fills them). */
-export interface Facts {
-  /** systemd-detect-virt's answer: "none", "kvm", "systemd-nspawn", ... */
-  virtualization: string
-  container: boolean
-  /** We run inside a chroot: kernel, firewall and services belong to the host. Never touch them. */
-  chroot: boolean
-  /** systemd is PID 1 of this machine (not of a host around our chroot): units can run for real. */
-  systemd: boolean
-  architecture: string
 }
 
 /** What phases hand to the final summary. Nothing secret goes in here except `credentials`. */

@@ -2,9 +2,9 @@
 // descriptive ones (cores, kernel, addresses) come from systeminformation on the real machine, which
 // is the machine we run on. Against the fake system those are read from the fake too.
 
-import type { Facts } from '../engine/types.js'
 import type { VPSInstance } from '../model/schemas.js'
 import type { System } from '../system/port.js'
+import type { Facts } from './environment.js'
 import { diskSpace, memTotalMiB, osRelease } from './machine.js'
 
 export async function describeMachine(sys: System, facts: Facts): Promise<VPSInstance> {

@@ -1,6 +1,6 @@
 // The runner's typed event stream. Every renderer (listr2 TTY, plain lines, NDJSON) reads only
 // these events, and each renderer's switch is exhaustive, so a new event cannot be silently ignored.
-import type { ActionType, PhaseName, SessionStatus } from '../model/schemas.js'
+import type { ActionType, PhaseName, SessionStatus } from './schemas.js'
 
 export type Command = 'run' | 'rollback' | 'plan' | 'verify'
 

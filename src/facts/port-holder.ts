@@ -2,9 +2,10 @@
 // RDP port says exactly what to stop ("node (pid 812, squatter.service)") instead of a bare name.
 // Used by preflight (before any change) and again at the start of rdp-config (something may have
 // started listening while the packages were installed).
-import type { AssertResult } from '../steps/assert.js'
+
 import type { System } from '../system/port.js'
 import { tcpListeners, UNKNOWN_PROCESS } from './machine.js'
+import type { AssertResult } from './verdict.js'
 
 export interface PortHolder {
   process: string

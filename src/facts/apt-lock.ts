@@ -2,7 +2,7 @@
 // say who holds it. apt names the holder of a classic POSIX lock itself ("It is held by process
 // 812 (unattended-upgr)"); for any other kind (an OFD lock from `flock --fcntl`, a flock(2)) we look
 // for a process with the lock file open, as fuser would, since minbase has no fuser or lsof.
-import { EXIT, ProvisionError } from '../engine/errors.js'
+import { EXIT, ProvisionError } from '../model/errors.js'
 import type { ExecResult, System } from '../system/port.js'
 
 const LOCK_FAILURE =

@@ -1,11 +1,10 @@
 // The preflight checks, one small function each: what was measured, against what is required, and
 // what to do when it falls short. They only read. (The RDP port's is in port-holder.ts.)
-import type { Config } from '../config/schema.js'
-import type { Facts } from '../engine/types.js'
-import { passwdEntry } from '../steps/accounts.js'
-import type { AssertResult } from '../steps/assert.js'
-import type { System } from '../system/port.js'
-import { debianMirrors, diskSpace, memTotalMiB, osRelease } from './machine.js'
+import type { Config } from '../src/config/schema.js'
+import { passwdEntry } from '../src/facts/accounts.js'
+import { debianMirrors, diskSpace, memTotalMiB, osRelease } from '../src/facts/machine.js'
+import type { AssertResult } from '../src/steps/assert.js'
+import type { Facts, System } from '../src/steps/types.js'
 
 export const REQUIRED_RAM_MB = 2048
 /** Kernels keep 5-8% of RAM for themselves: a 2 GiB VPS reports about 1950 MiB as MemTotal. */

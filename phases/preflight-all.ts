@@ -3,10 +3,9 @@
 // what to do. The engine stops a phase at its first failing step, so the step that fails first
 // runs the remaining checks itself and raises one error that names them all. A check whose premise
 // failed (the trixie mirror on a machine that is not Debian 13) is not run: "not checked because".
-import { EXIT, errorMessage, ProvisionError } from '../engine/errors.js'
-import type { Step } from '../engine/types.js'
-import type { AssertResult } from '../steps/assert.js'
-import type { System } from '../system/port.js'
+import { EXIT, errorMessage, ProvisionError } from '../src/model/errors.js'
+import type { AssertResult } from '../src/steps/assert.js'
+import type { Step, System } from '../src/steps/types.js'
 
 export interface PreflightCheck {
   id: string

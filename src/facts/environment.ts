@@ -2,7 +2,18 @@
 // can run here, so they are measured, never assumed. When in doubt they say "no": a chroot shares
 // the host's kernel, firewall and init, and a wrong "yes" would change the host.
 import type { System } from '../system/port.js'
-import type { Facts } from './types.js'
+
+/** Facts about the machine gathered once per invocation (preflight fills them). */
+export interface Facts {
+  /** systemd-detect-virt's answer: "none", "kvm", "systemd-nspawn", ... */
+  virtualization: string
+  container: boolean
+  /** We run inside a chroot: kernel, firewall and services belong to the host. Never touch them. */
+  chroot: boolean
+  /** systemd is PID 1 of this machine (not of a host around our chroot): units can run for real. */
+  systemd: boolean
+  architecture: string
+}
 
 const CONTAINERS = new Set([
   'openvz',
