@@ -63,7 +63,7 @@ async function preconditions(verb: string, opts: { tools: boolean }): Promise<vo
   if (reason) {
     // The harness words it for its tests ("e2e scenarios need ... (install them with: ...)").
     const why = reason.replace(/^e2e scenarios need/, 'it needs').replace(/ \(install them with: .*\)$/, '')
-    fail(`${verb}: ${why}.`, 'Install them once, as root: bash test/e2e/install-host-tools.sh')
+    fail(`${verb}: ${why}.`, 'Install them once, as root: bash scripts/install-host-tools.sh')
   }
 }
 

@@ -1,6 +1,6 @@
 // Builds (or reuses) the cached trixie root the integration tests clone, and reports timings.
 //   npx tsx scripts/lab/prepare-root.ts [--cache-dir DIR] [--include pkg,pkg] [--clone]
-// Run as root on a host with debootstrap (scripts/lab/install-host-tools.sh installs it).
+// Run as root on a host with debootstrap (scripts/install-host-tools.sh installs it).
 
 import { parseArgs } from 'node:util'
 import { DEFAULT_CACHE_DIR, LAB_INCLUDE, readStamp, scratchRoot } from '../../test/lab/trixie-root.js'

@@ -6,7 +6,7 @@
 //   sudo npx vitest run --project integration test/integration/chroot-provision.test.ts
 //   (VPS_PROVISION_LAB_KEEP=1 keeps the root under /var/tmp/vps-provision-lab/clones to look at)
 //
-// Needs root and the host tools of `bash scripts/lab/install-host-tools.sh`; without them it is
+// Needs root and the host tools of `bash scripts/install-host-tools.sh`; without them it is
 // skipped LOUDLY (console.warn). It also needs the Debian mirror: without a network it fails, it
 // does not skip. Measured on a shared, loaded 2-vCPU host with deb.debian.org: 4.5-7 minutes in all;
 // the first run 2.3-4.4 min, of which desktop-install (XFCE, 175 new packages) took 70-170 s; the
@@ -60,7 +60,7 @@ const skipReason =
 if (skipReason) {
   console.warn(
     `\n!!! SKIPPING chroot-provision (issue 3's proof on a real trixie root): ${skipReason}.\n` +
-      '!!! Run as root after `bash scripts/lab/install-host-tools.sh`.\n',
+      '!!! Run as root after `bash scripts/install-host-tools.sh`.\n',
   )
 }
 

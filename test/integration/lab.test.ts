@@ -65,7 +65,7 @@ for (const [what, why] of [
 ] as const) {
   if (why) {
     console.warn(
-      `\n!!! SKIPPING lab ${what}: ${why}.\n!!! Run as root after \`bash scripts/lab/install-host-tools.sh\`.\n`,
+      `\n!!! SKIPPING lab ${what}: ${why}.\n!!! Run as root after \`bash scripts/install-host-tools.sh\`.\n`,
     )
   }
 }

@@ -63,7 +63,7 @@ async function whyE2eCannotRun(opts: { rdp?: boolean }): Promise<string | null> 
   missing.push(...(await standInToolsMissing()))
   if (opts.rdp) missing.push(...(await rdpToolsMissing()))
   if (missing.length > 0) {
-    return `e2e scenarios need host tools that are missing: ${missing.join(', ')} (install them with: bash test/e2e/install-host-tools.sh)`
+    return `e2e scenarios need host tools that are missing: ${missing.join(', ')} (install them with: bash scripts/install-host-tools.sh)`
   }
   return null
 }

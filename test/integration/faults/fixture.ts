@@ -65,7 +65,7 @@ export function warnIfSkipped(file: string): boolean {
   if (!skipReason) return false
   console.warn(
     `\n!!! SKIPPING ${file} (issue 5, faults on a real trixie root): ${skipReason}.\n` +
-      '!!! Run as root after `bash scripts/lab/install-host-tools.sh`.\n',
+      '!!! Run as root after `bash scripts/install-host-tools.sh`.\n',
   )
   return true
 }

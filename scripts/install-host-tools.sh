@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the e2e scenarios need on a Debian host, as root. Idempotent: does nothing (and
-# needs no network) when everything is there already.
+# Installs every host tool the tests need, on a Debian host, as root: the one script that every
+# message names. Idempotent: does nothing (and needs no network) when everything is there already.
 #   debootstrap, debian-archive-keyring  the cached trixie roots (test/lab)
-#   systemd-container                    systemd-nspawn, which boots them
+#   gnupg, gpg-agent, apt-utils,         the signed stand-in IDE repository (test/lab/stand-ins.ts):
+#   dpkg-dev, xz-utils                   a throwaway key, apt-ftparchive, dpkg-deb -Zxz
+#   desktop-file-utils                   desktop-file-validate for the stand-ins' .desktop files
+#   ca-certificates                      HTTPS to the Debian mirror from the host
+#   lintian, groff-base                  the package test: the .deb and its manual page
+#   systemd-container                    systemd-nspawn, which boots the e2e containers
 #   util-linux, iproute2, procps         nsenter, ip, pgrep
-#   gnupg, apt-utils, dpkg-dev, xz-utils the signed stand-in IDE repository (test/lab/stand-ins.ts)
 #   freerdp2-x11 (or freerdp3-x11)       the RDP client
 #   xvfb, x11-utils, imagemagick         a virtual screen for it, xdpyinfo, and screenshots
 #   qemu-system-x86, qemu-utils,         the VM backend (scenarios B, C and D's VM halves): qemu,
@@ -16,8 +20,9 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-pkgs=(debootstrap debian-archive-keyring systemd-container util-linux iproute2 procps gnupg apt-utils
-  dpkg-dev xz-utils xvfb x11-utils imagemagick qemu-system-x86 qemu-utils cloud-image-utils openssh-client)
+pkgs=(debootstrap debian-archive-keyring gnupg gpg-agent apt-utils dpkg-dev xz-utils desktop-file-utils
+  ca-certificates lintian groff-base systemd-container util-linux iproute2 procps xvfb x11-utils imagemagick
+  qemu-system-x86 qemu-utils cloud-image-utils openssh-client)
 
 export DEBIAN_FRONTEND=noninteractive
 updated=no
@@ -41,9 +46,9 @@ for p in "${pkgs[@]}"; do
   fi
 done
 if ((${#missing[@]} == 0)); then
-  echo "install-host-tools (e2e): all present"
+  echo "install-host-tools: all present"
   exit 0
 fi
-echo "install-host-tools (e2e): installing ${missing[*]}"
+echo "install-host-tools: installing ${missing[*]}"
 update_once
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
