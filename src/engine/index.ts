@@ -1,8 +1,9 @@
-// The engine's public surface: all that the CLI and bin/ may use. Everything else in this folder is
+// The engine's surface for the CLI: types, where state lives, and the event log of detached runs.
+// bin/ loads createEngine (engine.ts) itself, on first use, so that --help and status never load
+// the runner, its phases or zod. Everything else in this folder is
 // the engine's own business (the layer rule in .dependency-cruiser.cjs keeps it so).
 export type { Facts } from '../facts/environment.js'
 export type { Engine, EngineDeps, RollbackOptions, RunOptions, Workstation } from './api.js'
-export { createEngine } from './engine.js'
 export { type FollowEnd, type FollowOptions, followEventLog } from './event-follow.js'
 export { EventLog, type EventRecord, eventLogPath, parseEventLine, type WorkerEnd } from './event-log.js'
 export { type StatePaths, statePaths } from './paths.js'
