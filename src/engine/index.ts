@@ -1,7 +1,7 @@
 // The engine's surface for the CLI: types, where state lives, and the event log of detached runs.
 // bin/ loads createEngine (engine.ts) itself, on first use, so that --help and status never load
-// the runner, its phases or zod. Everything else in this folder is
-// the engine's own business (the layer rule in .dependency-cruiser.cjs keeps it so).
+// the runner, its phases or zod. Everything else in this folder is the engine's own business (the
+// layer rule in .dependency-cruiser.cjs keeps it so).
 export type { Facts } from '../facts/environment.js'
 export type { Engine, EngineDeps, RollbackOptions, RunOptions, Workstation } from './api.js'
 export { type FollowEnd, type FollowOptions, followEventLog } from './event-follow.js'
