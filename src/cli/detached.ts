@@ -9,11 +9,11 @@
 // cloud-init's first-boot unit or `systemd-run --pipe`; an SSH login does not have it), or when
 // systemd is not PID 1 (a chroot, a container without an init).
 import { isAbsolute, resolve } from 'node:path'
+import { parseBool } from '../config/parse.js'
 import type { Facts } from '../engine/index.js'
 import { assertSessionId } from '../model/ids.js'
 import type { System } from '../system/port.js'
 import type { ConfigFlags } from './config-layers.js'
-import { parseBool } from './parse.js'
 
 /** How systemd is asked to run, watch and stop a worker. The real one is systemdSupervisor(). */
 export interface Supervisor {
