@@ -4,11 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command, Option } from 'commander'
-import { INTERNAL_ENV } from '../../src/cli/config-layers.js'
 import { memoryStream, newContext } from '../../src/cli/deps.js'
 import { EXAMPLES, EXIT_CODES } from '../../src/cli/help.js'
 import { buildProgram } from '../../src/cli/program.js'
-import { DEFAULT_CONFIG_FILE, SETTING_LIST } from '../../src/config/settings.js'
+import { DEFAULT_CONFIG_FILE, OTHER_ENV, SETTING_LIST } from '../../src/config/settings.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { CREDENTIALS_FILE } from '../../src/steps/developer-password.js'
 
@@ -153,7 +152,7 @@ export function manPage(opts: { version: string; date: string }): string {
     '.PP',
     roff(
       `An empty variable counts as unset. Any other VPS_PROVISION_* variable (except the internal ` +
-        `${INTERNAL_ENV.filter((v) => !['VPS_PROVISION_DEBUG', 'VPS_PROVISION_FOREGROUND'].includes(v)).join(', ')}) is reported as a warning.`,
+        `${OTHER_ENV.filter((v) => !['VPS_PROVISION_DEBUG', 'VPS_PROVISION_FOREGROUND'].includes(v)).join(', ')}) is reported as a warning.`,
     ),
     '.SH FILES',
     ...[

@@ -12,8 +12,6 @@ export type ConfigFlags = { config?: string } & {
 }
 
 export const CONFIG_ENV: readonly string[] = SETTING_LIST.map((s) => s.env)
-/** Read by other parts of the program (detaching, debugging, state root, crash tests), not settings. */
-export const INTERNAL_ENV: readonly string[] = Object.keys(OTHER_ENV)
 
 function setPath(data: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = data
@@ -47,7 +45,7 @@ export function envLayer(env: Readonly<Record<string, string | undefined>>): {
   if (problems.length === 1) throw usageError(`Unable to use the environment: ${problems[0]}`)
   if (problems.length > 1) throw usageError(`Unable to use the environment:\n  ${problems.join('\n  ')}`)
   const warnings = Object.keys(env)
-    .filter((k) => k.startsWith('VPS_PROVISION_') && !CONFIG_ENV.includes(k) && !INTERNAL_ENV.includes(k))
+    .filter((k) => k.startsWith('VPS_PROVISION_') && !CONFIG_ENV.includes(k) && !OTHER_ENV.includes(k))
     .map((k) => `ignoring unknown environment variable ${k} (settings: ${CONFIG_ENV.join(', ')})`)
   return { layer: { data, origin: (path) => settingAt(path)?.env ?? 'environment' }, warnings }
 }

@@ -154,10 +154,13 @@ export const SETTING_LIST: readonly (Setting & { key: SettingKey })[] = Object.e
   ([key, s]) => ({ ...s, key: key as SettingKey }),
 )
 
-/** Variables that are read elsewhere and are not settings, so the environment layer knows them. */
-export const OTHER_ENV = {
-  VPS_PROVISION_FOREGROUND: 'run in this process, as --foreground',
-  VPS_PROVISION_DEBUG: 'stack traces on unexpected errors',
-  VPS_PROVISION_ROOT: 'moves all state under another root (tests)',
-  VPS_PROVISION_FAILPOINT: 'the crash tests kill the process at this point',
-} as const
+/**
+ * VPS_PROVISION_* variables that are not settings: detaching, stack traces, the state root (tests)
+ * and the crash tests' failpoints. The environment layer warns about any other unknown one.
+ */
+export const OTHER_ENV: readonly string[] = [
+  'VPS_PROVISION_FOREGROUND',
+  'VPS_PROVISION_DEBUG',
+  'VPS_PROVISION_ROOT',
+  'VPS_PROVISION_FAILPOINT',
+]
