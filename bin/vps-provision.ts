@@ -47,7 +47,6 @@ const { exitCode } = await runCli(process.argv.slice(2), {
   },
   // The worker of a detached run is this same program: node, its flags (tsx's loader), the script.
   selfCommand: [process.execPath, ...process.execArgv, process.argv[1] ?? ''],
-  cwd: process.cwd(),
   interrupts,
   paths: statePaths(),
   env: process.env,

@@ -4,13 +4,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Command, Option } from 'commander'
-import { CONFIG_OVERRIDES, INTERNAL_ENV } from '../../src/cli/config-layers.js'
 import { memoryStream, newContext } from '../../src/cli/deps.js'
 import { EXAMPLES, EXIT_CODES } from '../../src/cli/help.js'
 import { buildProgram } from '../../src/cli/program.js'
-import { DEFAULT_CONFIG_FILE } from '../../src/config/load.js'
+import { DEFAULT_CONFIG_FILE, OTHER_ENV, SETTING_LIST } from '../../src/config/settings.js'
 import { statePaths } from '../../src/engine/paths.js'
-import { IDE_IDS, PHASE_NAMES } from '../../src/model/names.js'
 import { CREDENTIALS_FILE } from '../../src/steps/developer-password.js'
 
 /** The program as users get it; nothing runs, so the dependencies only have to exist. */
@@ -140,10 +138,10 @@ export function manPage(opts: { version: string; date: string }): string {
     '.SH "EXIT STATUS"',
     ...EXIT_CODES.flatMap(([code, text]) => ['.TP', b(String(code)), roff(cap(text))]),
     '.SH ENVIRONMENT',
-    ...CONFIG_OVERRIDES.flatMap((o) => [
+    ...SETTING_LIST.flatMap((s) => [
       '.TP',
-      b(o.env),
-      roff(`Sets ${o.path}, as the flag ${o.flag} does.`),
+      b(s.env),
+      roff(`Sets ${s.path.join('.')}, as the flag ${s.flag} does.`),
     ]),
     '.TP',
     b('NO_COLOR'),
@@ -154,7 +152,7 @@ export function manPage(opts: { version: string; date: string }): string {
     '.PP',
     roff(
       `An empty variable counts as unset. Any other VPS_PROVISION_* variable (except the internal ` +
-        `${INTERNAL_ENV.filter((v) => v !== 'VPS_PROVISION_DEBUG').join(', ')}) is reported as a warning.`,
+        `${OTHER_ENV.filter((v) => !['VPS_PROVISION_DEBUG', 'VPS_PROVISION_FOREGROUND'].includes(v)).join(', ')}) is reported as a warning.`,
     ),
     '.SH FILES',
     ...[
@@ -189,17 +187,10 @@ const cap = (s: string) => (s ? `${s[0]?.toUpperCase()}${s.slice(1)}${/[.!?]$/.t
 /** How the value of a flag is completed: a fixed word list, a comma list, files, or nothing. */
 function valueCompletion(o: Option): string {
   if (o.argChoices) return `COMPREPLY=($(compgen -W '${o.argChoices.join(' ')}' -- "$cur"))`
-  switch (o.long) {
-    case '--config':
-      return `_vps_provision_files`
-    case '--ides':
-      return `_vps_provision_list '${IDE_IDS.join(' ')}'`
-    case '--only':
-    case '--skip':
-      return `_vps_provision_list '${PHASE_NAMES.join(' ')}'`
-    default:
-      return ':' // free text: a name, a number, a URL, a hash
-  }
+  if (o.long === '--config') return '_vps_provision_files'
+  const list = SETTING_LIST.find((s) => s.flag === o.long)?.listOf
+  if (list) return `_vps_provision_list '${list.join(' ')}'`
+  return ':' // free text: a name, a number, a URL, a hash
 }
 
 export function bashCompletion(version: string): string {

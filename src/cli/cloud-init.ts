@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { stringify } from 'yaml'
-import { DEFAULT_CONFIG_FILE, parseConfigText, readConfigFile, validateConfig } from '../config/load.js'
+import { parseConfigText, readConfigFile, validateConfig } from '../config/load.js'
+import { defaultConfig } from '../config/schema.js'
+import { DEFAULT_CONFIG_FILE } from '../config/settings.js'
 import { usageError } from '../model/errors.js'
 import type { CliContext } from './deps.js'
 
@@ -185,8 +187,9 @@ systemctl start --no-block ${FIRST_BOOT_UNIT}.service ||
 
 export function cloudInitUserData(input: CloudInitInput, stringify: (v: unknown) => string): string {
   const cfg = input.config
-  const user = cfg?.username ?? 'devuser'
-  const port = cfg?.rdpPort ?? 3389
+  const defaults = defaultConfig()
+  const user = cfg?.username ?? defaults.username
+  const port = cfg?.rdpPort ?? defaults.rdp.port
   const header = [
     '#cloud-config',
     `# vps-provision ${input.version}: first-boot user-data for a Debian 13 (trixie) server.`,

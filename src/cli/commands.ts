@@ -1,5 +1,6 @@
 // The command handlers. Each one checks what it can before touching anything (root, session id,
 // confirmation, configuration), then drives the Engine with a renderer reading its events.
+import type { Config } from '../config/schema.js'
 import type { EngineDeps } from '../engine/index.js'
 import { EventLog, eventLogPath } from '../engine/index.js'
 import { EXIT, ProvisionError, usageError } from '../model/errors.js'
@@ -13,13 +14,14 @@ import { logLines, sessionsLines, statusLines } from '../render/views.js'
 import { ensurePrivateDir } from '../system/atomic.js'
 import { type ConfigFlags, loadCliConfig } from './config-layers.js'
 import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from './deps.js'
+import { loadSessionConfig } from './session-config.js'
 
 export interface RunFlags extends ConfigFlags, OutputFlags {
   force?: boolean
   yes?: boolean
   /** Stay in this process instead of a systemd unit (detached.ts). */
   foreground?: boolean
-  /** Set by a detaching client: this process is the worker of that session. */
+  /** Set by a detaching client: this process is the worker of that session (session-config.ts). */
   worker?: string
 }
 
@@ -114,27 +116,32 @@ async function rendered(ctx: CliContext, flags: OutputFlags, body: (deps: Engine
 
 export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<void> {
   requireRoot(ctx, 'provision this machine', 'sudo vps-provision run')
-  if (flags.worker !== undefined) {
-    // Opened before anything can fail, so even a configuration error reaches the client.
-    const id = checkSession(flags.worker)
-    await ensurePrivateDir(ctx.deps.paths.logDir)
-    ctx.eventLog = EventLog.create(eventLogPath(ctx.deps.paths, id))
-    ctx.sessionId = id
-  }
+  if (flags.worker !== undefined) return runWorker(ctx, flags, flags.worker)
   // Checked here first, so a bad configuration never starts a unit.
   const config = await configFor(ctx, flags)
-  if (flags.worker === undefined && ctx.deps.supervisor) {
+  if (ctx.deps.supervisor) {
     const sup = await resolveLazy(ctx.deps.supervisor)
     const { foregroundReason } = await import('./detached.js')
     const reason = foregroundReason(flags, ctx.deps.env, await sup.facts())
-    if (reason === null) return (await import('./attach.js')).runDetached(ctx, flags, sup)
+    if (reason === null) return (await import('./attach.js')).runDetached(ctx, flags, sup, config)
   }
+  await runHere(ctx, flags, config)
+}
+
+/** The process inside a detached run's unit: its configuration is the one its client stored. */
+async function runWorker(ctx: CliContext, flags: RunFlags, worker: string): Promise<void> {
+  // Opened before anything can fail, so even a configuration error reaches the client.
+  const id = checkSession(worker)
+  await ensurePrivateDir(ctx.deps.paths.logDir)
+  ctx.eventLog = EventLog.create(eventLogPath(ctx.deps.paths, id))
+  ctx.sessionId = id
+  await runHere(ctx, flags, await loadSessionConfig(ctx.deps.paths, id), id)
+}
+
+async function runHere(ctx: CliContext, flags: RunFlags, config: Config, sessionId?: string) {
   const engine = await resolveLazy(ctx.deps.engine)
   await rendered(ctx, flags, (deps) =>
-    engine.run(deps, config, {
-      force: flags.force === true,
-      ...(flags.worker !== undefined ? { sessionId: flags.worker } : {}),
-    }),
+    engine.run(deps, config, { force: flags.force === true, ...(sessionId ? { sessionId } : {}) }),
   )
 }
 
@@ -175,7 +182,7 @@ export async function rollbackCommand(ctx: CliContext, session: string, flags: R
 }
 
 export async function statusCommand(ctx: CliContext, session: string, flags: StatusFlags): Promise<void> {
-  if (flags.follow) return (await import('./attach.js')).followCommand(ctx, checkSession(session), flags)
+  if (flags.follow) return (await import('./follow.js')).followCommand(ctx, checkSession(session), flags)
   const engine = await resolveLazy(ctx.deps.engine)
   const s = await engine.status(ctx.deps.paths, checkSession(session))
   if (flags.json) ctx.out.line(JSON.stringify(s, null, 2))
@@ -198,5 +205,5 @@ export async function logCommand(ctx: CliContext, session: string, flags: Output
 
 export async function stopCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {
   requireRoot(ctx, 'stop the run', `sudo vps-provision stop ${session}`)
-  await (await import('./attach.js')).stopCommand(ctx, checkSession(session), flags)
+  await (await import('./stop.js')).stopCommand(ctx, checkSession(session), flags)
 }

@@ -37,8 +37,6 @@ export interface CliDeps {
   supervisor?: Lazy<Supervisor>
   /** How to start this program again (node, its flags, the script): the worker's argv starts so. */
   selfCommand?: readonly string[]
-  /** The working directory, to resolve a relative --config for the worker. */
-  cwd?: string
   /** Signals after the first, for a client that detaches on Ctrl-C and stops on a second one. */
   interrupts?: Interrupts
   /** How long a second Ctrl-C may follow the first to stop instead of detaching (tests: short). */

@@ -8,12 +8,10 @@
 // supervises this process (INVOCATION_ID is set: systemd sets it for every unit it starts, e.g.
 // cloud-init's first-boot unit or `systemd-run --pipe`; an SSH login does not have it), or when
 // systemd is not PID 1 (a chroot, a container without an init).
-import { isAbsolute, resolve } from 'node:path'
+import { parseBool } from '../config/parse.js'
 import type { Facts } from '../engine/index.js'
 import { assertSessionId } from '../model/ids.js'
 import type { System } from '../system/port.js'
-import type { ConfigFlags } from './config-layers.js'
-import { parseBool } from './parse.js'
 
 /** How systemd is asked to run, watch and stop a worker. The real one is systemdSupervisor(). */
 export interface Supervisor {
@@ -49,11 +47,10 @@ export function sessionOfUnit(name: string): string | null {
   return /^vps-provision-(\d{8}-\d{6}-[0-9a-z]{6})\.service$/.exec(name)?.[1] ?? null
 }
 
-export interface DetachFlags extends ConfigFlags {
+export interface DetachFlags {
   foreground?: boolean
   worker?: string
   force?: boolean
-  yes?: boolean
 }
 
 /** Why this run stays in this process, or null: then it is started as a unit and attached to. */
@@ -81,38 +78,20 @@ function safeBool(text: string): boolean {
 }
 
 /**
- * The worker's argv: this same program (node, its flags, the script) with `run --worker ID --plain`
- * and the configuration flags the client was given. The worker's stdout goes to the journal
- * (`journalctl -u UNIT`), hence plain lines; its progress reaches clients through the event log.
+ * The worker's argv: this same program (node, its flags, the script) with `run --worker ID --plain`,
+ * and --force if the client was given it. The configuration is not here: the client stored it for
+ * the session (session-config.ts). The worker's stdout goes to the journal (`journalctl -u UNIT`),
+ * hence plain lines; its progress reaches clients through the event log.
  */
-export function workerArgv(
-  self: readonly string[],
-  sessionId: string,
-  flags: DetachFlags,
-  cwd: string,
-): string[] {
+export function workerArgv(self: readonly string[], sessionId: string, flags: DetachFlags): string[] {
   const argv = [...self, 'run', '--worker', assertSessionId(sessionId), '--plain']
-  // The unit starts in /, so a relative --config must be resolved here.
-  if (flags.config !== undefined)
-    argv.push('--config', isAbsolute(flags.config) ? flags.config : resolve(cwd, flags.config))
-  if (flags.username !== undefined) argv.push('--username', flags.username)
-  if (flags.ides !== undefined) argv.push('--ides', flags.ides.join(','))
-  if (flags.only !== undefined) argv.push('--only', flags.only.join(','))
-  if (flags.skip !== undefined) argv.push('--skip', flags.skip.join(','))
-  const bool = (value: boolean | undefined, name: string) => {
-    if (value !== undefined) argv.push(value ? `--${name}` : `--no-${name}`)
-  }
-  bool(flags.reuseUser, 'reuse-user')
-  bool(flags.expirePassword, 'expire-password')
-  bool(flags.upgrade, 'upgrade')
-  if (flags.rdpPort !== undefined) argv.push('--rdp-port', String(flags.rdpPort))
-  if (flags.rdpFirewall !== undefined) argv.push('--rdp-firewall', flags.rdpFirewall)
-  if (flags.force) argv.push('--force')
-  if (flags.yes) argv.push('--yes')
-  return argv
+  return flags.force ? [...argv, '--force'] : argv
 }
 
-/** The VPS_PROVISION_* variables reach the worker (configuration, state root, failpoints); nothing else. */
+/**
+ * The VPS_PROVISION_* variables reach the worker (state root, failpoints, debugging); nothing else.
+ * Its settings come from the stored configuration, so the setting variables among them are not read.
+ */
 export function workerEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) {

@@ -1,7 +1,8 @@
 // The command-line surface, with commander. Nothing here exits the process: commander's own exits
 // are turned into exceptions (exitOverride) and its messages into our one-line errors.
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { IDE_IDS, PHASE_NAMES } from '../model/names.js'
+import { DEFAULT_CONFIG_FILE, SETTING_LIST, type Setting } from '../config/settings.js'
+import { PHASE_NAMES } from '../model/names.js'
 import type { CloudInitFlags } from './cloud-init.js'
 import {
   logCommand,
@@ -18,7 +19,6 @@ import {
 } from './commands.js'
 import type { CliContext, OutputFlags } from './deps.js'
 import { examplesFor, ROOT_HELP } from './help.js'
-import { parseIdes, parsePhases, parseWholeNumber } from './parse.js'
 
 /** commander reports a parser's Error as "option '--ides <list>' argument 'x' is invalid. <reason>". */
 const arg =
@@ -37,42 +37,20 @@ function outputOptions(cmd: Command, plain = true): Command {
   return cmd.option('--no-color', 'no colour (also: NO_COLOR=1)')
 }
 
-function configOptions(cmd: Command, selection: boolean): Command {
-  cmd
-    .option('--config <file>', 'YAML or JSON configuration (default: /etc/vps-provision/config.yaml)')
-    .option('--username <name>', 'the developer account (a-z, 0-9, _ and -, starting with a letter)')
-    .addOption(
-      new Option('--ides <list>', `comma-separated IDEs to install (${IDE_IDS.join(', ')})`).argParser(
-        arg(parseIdes),
-      ),
-    )
-  if (selection) {
-    cmd
-      .addOption(
-        new Option('--only <phases>', 'run only these phases (comma-separated)').argParser(arg(parsePhases)),
-      )
-      .addOption(
-        new Option('--skip <phases>', 'skip these phases (comma-separated)').argParser(arg(parsePhases)),
-      )
+/** A setting's flag, or a switch and its --no- form, from the table in config/settings.ts. */
+function settingOptions(s: Setting): Option[] {
+  if (s.value === undefined)
+    return [new Option(s.flag, s.help), new Option(`--no-${s.flag.slice(2)}`, s.offHelp)]
+  const option = new Option(`${s.flag} <${s.value}>`, s.help)
+  return [s.choices ? option.choices(s.choices) : option.argParser(arg(s.parse))]
+}
+
+function configOptions(cmd: Command, selectsPhases: boolean): Command {
+  cmd.option('--config <file>', `YAML or JSON configuration (default: ${DEFAULT_CONFIG_FILE})`)
+  for (const s of SETTING_LIST) {
+    if (selectsPhases || !s.selectsPhases) for (const option of settingOptions(s)) cmd.addOption(option)
   }
   return cmd
-    .option('--reuse-user', 'allow an existing normal user as the developer account')
-    .option('--no-reuse-user', 'refuse an existing user (overrides the file and environment)')
-    .option('--expire-password', 'expire the password at first login (xrdp logins fail until it is changed)')
-    .option('--no-expire-password', 'do not expire the password')
-    .option('--upgrade', 'run apt-get upgrade first (cannot be undone)')
-    .option('--no-upgrade', 'do not upgrade installed packages')
-    .addOption(
-      new Option('--rdp-port <port>', 'TCP port for xrdp (1-65535, default 3389)').argParser(
-        arg(parseWholeNumber),
-      ),
-    )
-    .addOption(
-      new Option(
-        '--rdp-firewall <mode>',
-        'open: RDP reachable from anywhere; tunnel: only through SSH',
-      ).choices(['open', 'tunnel']),
-    )
 }
 
 export function buildProgram(ctx: CliContext): Command {
@@ -95,7 +73,20 @@ export function buildProgram(ctx: CliContext): Command {
   program.hook('preAction', (_root, action) => {
     ctx.command = action.name()
   })
+  addWorkCommands(program, ctx)
+  addSessionCommands(program, ctx)
+  addCheckCommands(program, ctx)
+  return program
+}
 
+/** A command's output flags, its Examples and its handler: the end of every definition below. */
+function finish<A extends unknown[]>(cmd: Command, plain: boolean, action: (...args: A) => Promise<void>) {
+  outputOptions(cmd, plain)
+    .addHelpText('after', examplesFor(cmd.name()))
+    .action((...args: unknown[]) => action(...(args as A)))
+}
+
+function addWorkCommands(program: Command, ctx: CliContext): void {
   const run = program
     .command('run')
     .description('provision this machine (resumes where an earlier run stopped); needs root')
@@ -107,78 +98,58 @@ export function buildProgram(ctx: CliContext): Command {
     )
     // Set by a detaching client for the process inside the unit; not for people.
     .addOption(new Option('--worker <session>').hideHelp())
-  configOptions(run, true)
-  outputOptions(run)
-    .addHelpText('after', examplesFor('run'))
-    .action((flags: RunFlags) => runCommand(ctx, flags))
+  finish(configOptions(run, true), true, (flags: RunFlags) => runCommand(ctx, flags))
 
   const plan = program
     .command('plan')
     .description('dry run: what each step would do, with file diffs; changes nothing')
-  configOptions(plan, true)
-  outputOptions(plan, false)
-    .addHelpText('after', examplesFor('plan'))
-    .action((flags: RunFlags) => planCommand(ctx, flags))
+  finish(configOptions(plan, true), false, (flags: RunFlags) => planCommand(ctx, flags))
+}
 
-  outputOptions(
-    program
-      .command('rollback')
-      .description('undo what a session changed, newest first (resumable); needs root')
-      .argument('<session>', 'a session id or "latest"')
-      .addOption(new Option('--to <phase>', 'stop once this phase has been undone').choices(PHASE_NAMES))
-      .option(
-        '--force',
-        'undo even where a file changed since (a copy is kept) or a later session builds on this one',
-      )
-      .option('-y, --yes', 'do not ask for confirmation (required without a terminal)'),
-  )
-    .addHelpText('after', examplesFor('rollback'))
-    .action((session: string, flags: RollbackFlags) => rollbackCommand(ctx, session, flags))
+function addSessionCommands(program: Command, ctx: CliContext): void {
+  const rollback = program
+    .command('rollback')
+    .description('undo what a session changed, newest first (resumable); needs root')
+    .argument('<session>', 'a session id or "latest"')
+    .addOption(new Option('--to <phase>', 'stop once this phase has been undone').choices(PHASE_NAMES))
+    .option(
+      '--force',
+      'undo even where a file changed since (a copy is kept) or a later session builds on this one',
+    )
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+  finish(rollback, true, (session: string, flags: RollbackFlags) => rollbackCommand(ctx, session, flags))
 
-  outputOptions(
-    program
-      .command('status')
-      .description('show one session; --follow re-attaches to a run in progress')
-      .argument('[session]', 'a session id or "latest"', 'latest')
-      .option(
-        '--follow',
-        "replay the progress of a detached run so far, then follow it to its end (exit code: the run's)",
-      ),
-  )
-    .addHelpText('after', examplesFor('status'))
-    .action((session: string, flags: StatusFlags) => statusCommand(ctx, session, flags))
+  const status = program
+    .command('status')
+    .description('show one session; --follow re-attaches to a run in progress')
+    .argument('[session]', 'a session id or "latest"', 'latest')
+    .option(
+      '--follow',
+      "replay the progress of a detached run so far, then follow it to its end (exit code: the run's)",
+    )
+  finish(status, true, (session: string, flags: StatusFlags) => statusCommand(ctx, session, flags))
 
-  outputOptions(
-    program
-      .command('stop')
-      .description(
-        'stop a detached run at its next safe point (the action in progress is finished and recorded); needs root',
-      )
-      .argument('[session]', 'a session id or "latest" (the newest run in progress)', 'latest'),
-    false,
-  )
-    .addHelpText('after', examplesFor('stop'))
-    .action((session: string, flags: OutputFlags) => stopCommand(ctx, session, flags))
+  const stop = program
+    .command('stop')
+    .description(
+      'stop a detached run at its next safe point (the action in progress is finished and recorded); needs root',
+    )
+    .argument('[session]', 'a session id or "latest" (the newest run in progress)', 'latest')
+  finish(stop, false, (session: string, flags: OutputFlags) => stopCommand(ctx, session, flags))
 
-  outputOptions(program.command('sessions').description('list the sessions, newest first'), false)
-    .addHelpText('after', examplesFor('sessions'))
-    .action((flags: OutputFlags) => sessionsCommand(ctx, flags))
+  const sessions = program.command('sessions').description('list the sessions, newest first')
+  finish(sessions, false, (flags: OutputFlags) => sessionsCommand(ctx, flags))
 
-  outputOptions(
-    program
-      .command('log')
-      .description("show a session's journal: every action and its undo")
-      .argument('<session>'),
-    false,
-  )
-    .addHelpText('after', examplesFor('log'))
-    .action((session: string, flags: OutputFlags) => logCommand(ctx, session, flags))
+  const log = program
+    .command('log')
+    .description("show a session's journal: every action and its undo")
+    .argument('<session>')
+  finish(log, false, (session: string, flags: OutputFlags) => logCommand(ctx, session, flags))
+}
 
+function addCheckCommands(program: Command, ctx: CliContext): void {
   const verify = program.command('verify').description('check that the workstation works, changing nothing')
-  configOptions(verify, false)
-  outputOptions(verify)
-    .addHelpText('after', examplesFor('verify'))
-    .action((flags: RunFlags) => verifyCommand(ctx, flags))
+  finish(configOptions(verify, false), true, (flags: RunFlags) => verifyCommand(ctx, flags))
 
   program
     .command('cloud-init')
@@ -199,6 +170,4 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--sha256 <hex>', 'expected sha256 of the download (required for a plain http:// URL)')
     .addHelpText('after', examplesFor('cloud-init'))
     .action(async (flags: CloudInitFlags) => (await import('./cloud-init.js')).cloudInitCommand(ctx, flags))
-
-  return program
 }

@@ -8,8 +8,8 @@ import { type Document, LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { errorMessage, usageError } from '../model/errors.js'
 import { type Config, ConfigSchema } from './schema.js'
+import { DEFAULT_CONFIG_FILE } from './settings.js'
 
-export const DEFAULT_CONFIG_FILE = '/etc/vps-provision/config.yaml'
 export const MAX_CONFIG_BYTES = 64 * 1024
 /** Enough for a hand-written file to reuse an anchor; far too few for an expansion attack. */
 const MAX_ALIASES = 16

@@ -1,13 +1,11 @@
 // The configuration, one strict zod schema. Unknown keys are errors, and every field says what it
-// allows, because docs/configuration.md is generated from these descriptions.
+// allows, because docs/configuration.md is generated from these descriptions. The settings a flag
+// or a variable can also set take their schema from settings.ts.
 import { z } from 'zod'
-import { IDE_IDS } from '../model/names.js'
-import { PhaseName } from '../model/schemas.js'
+import type { IdeId } from '../model/names.js'
+import { SETTINGS } from './settings.js'
 
-export const USERNAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/
-export { IDE_IDS }
-export const IdeId = z.enum(IDE_IDS)
-export type IdeId = z.infer<typeof IdeId>
+export type { IdeId }
 
 const url = z.url({ protocol: /^https?$/ })
 const sha256 = z
@@ -29,11 +27,7 @@ const aptRepo = z.strictObject({
 })
 
 export const ConfigSchema = z.strictObject({
-  username: z
-    .string()
-    .regex(USERNAME_PATTERN, 'a lowercase name: a letter, then up to 31 of a-z 0-9 _ -')
-    .default('devuser')
-    .describe('the developer account to create'),
+  username: SETTINGS.username.schema(z),
   fullName: z
     .string()
     .max(100)
@@ -41,27 +35,14 @@ export const ConfigSchema = z.strictObject({
     .nullable()
     .default(null)
     .describe('full name (GECOS) of the developer account'),
-  reuseUser: z.boolean().default(false).describe('allow an existing normal user as the developer account'),
-  expirePassword: z
-    .boolean()
-    .default(false)
-    .describe('expire the password at first login (breaks xrdp logins until changed over SSH)'),
-  ides: z
-    .array(IdeId)
-    .refine((a) => new Set(a).size === a.length, 'each IDE at most once')
-    .default([...IDE_IDS])
-    .describe('IDEs to install'),
-  only: z.array(PhaseName).nullable().default(null).describe('run only these phases'),
-  skip: z.array(PhaseName).default([]).describe('skip these phases'),
-  upgrade: z.boolean().default(false).describe('run apt-get upgrade in system-prep (cannot be undone)'),
+  reuseUser: SETTINGS.reuseUser.schema(z),
+  expirePassword: SETTINGS.expirePassword.schema(z),
+  ides: SETTINGS.ides.schema(z),
+  only: SETTINGS.only.schema(z),
+  skip: SETTINGS.skip.schema(z),
+  upgrade: SETTINGS.upgrade.schema(z),
   rdp: z
-    .strictObject({
-      port: z.number().int().min(1).max(65535).default(3389).describe('TCP port xrdp listens on'),
-      firewall: z
-        .enum(['open', 'tunnel'])
-        .default('open')
-        .describe('open: allow RDP from anywhere; tunnel: keep it closed and reach it over an SSH tunnel'),
-    })
+    .strictObject({ port: SETTINGS.rdpPort.schema(z), firewall: SETTINGS.rdpFirewall.schema(z) })
     .prefault({})
     .describe('the remote desktop (xrdp)'),
   ssh: z

@@ -240,7 +240,7 @@ describe('VPS_PROVISION_* variables', () => {
       VPS_PROVISION_USERNAM: 'typo',
       VPS_PROVISION_ROOT: '/tmp/x',
       VPS_PROVISION_FAILPOINT: 'a',
-      VPS_PROVISION_SYSTEM: 'fake',
+      VPS_PROVISION_FOREGROUND: '1',
       VPS_PROVISION_DEBUG: '1',
       PATH: '/bin',
     })

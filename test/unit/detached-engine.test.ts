@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../src/cli/run-cli.js'
+import { saveSessionConfig } from '../../src/cli/session-config.js'
+import { ConfigSchema } from '../../src/config/schema.js'
 import { eventLogPath, parseEventLine } from '../../src/engine/event-log.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
@@ -59,10 +61,10 @@ describe('the real engine as a detached worker, on the fake Debian 13', () => {
   it('provisions, and the generated password is nowhere in its event log', async () => {
     const root = join(dir, 'worker')
     const sys = machine()
-    const r = await runCli(
-      ['run', '--worker', ID, '--plain', '--skip', 'verification', '--config', config(root)],
-      deps(root, sys),
-    )
+    // What the detaching client stores for its worker (session-config.ts).
+    const stored = ConfigSchema.parse({ skip: ['verification'], sources: { cursor: { url: CURSOR_DEB } } })
+    await saveSessionConfig(statePaths(root), ID, stored)
+    const r = await runCli(['run', '--worker', ID, '--plain'], deps(root, sys))
     expect(r.exitCode, r.stdout.slice(-2000) + r.stderr).toBe(0)
     const creds = sys.fs.text('/root/vps-provision-credentials') ?? ''
     const password = /^password=(.+)$/m.exec(creds)?.[1] ?? ''

@@ -3,7 +3,16 @@
 // exactly as they do across a systemd unit. The real systemd path is proven by
 // test/e2e/detached.test.ts over SSH in a booted container.
 import { EventEmitter } from 'node:events'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -18,7 +27,9 @@ import {
   workerEnv,
 } from '../../src/cli/detached.js'
 import { type CliResult, runCli } from '../../src/cli/run-cli.js'
+import { sessionConfigPath } from '../../src/cli/session-config.js'
 import { createInterrupts, wireSignals } from '../../src/cli/signals.js'
+import type { Config } from '../../src/config/schema.js'
 import type { Engine, EngineDeps } from '../../src/engine/api.js'
 import { followEventLog } from '../../src/engine/event-follow.js'
 import { EventLog, eventLogPath, parseEventLine } from '../../src/engine/event-log.js'
@@ -53,10 +64,10 @@ function gatedEngine(fail?: ProvisionError) {
   const gate = new Promise<void>((r) => {
     release = r
   })
-  const runs: { opts: unknown; deps: EngineDeps }[] = []
+  const runs: { opts: unknown; deps: EngineDeps; config: Config }[] = []
   const engine = {
-    async run(deps: EngineDeps, _cfg: unknown, opts: { sessionId?: string }) {
-      runs.push({ opts, deps })
+    async run(deps: EngineDeps, config: Config, opts: { sessionId?: string }) {
+      runs.push({ opts, deps, config })
       if (fail) throw fail
       const id = opts.sessionId ?? '20261126-100000-inproc'
       deps.emit({
@@ -159,7 +170,6 @@ function client(root: string, sup: Supervisor, engine: Engine, over: Partial<Cli
     defaultConfigFile: join(root, 'absent.yaml'),
     supervisor: sup,
     selfCommand: SELF,
-    cwd: '/root',
     interrupts,
     detachGraceMs: 300,
     ...over,
@@ -220,46 +230,18 @@ describe('the decision to detach', () => {
     expect(sessionOfUnit('vps-provision-x.service')).toBeNull()
   })
 
-  it("the worker's argv carries the configuration flags, a relative --config made absolute", () => {
-    const argv = workerArgv(
-      SELF,
-      '20261126-100000-abc123',
-      {
-        config: 'conf/c.yaml',
-        username: 'alice',
-        ides: ['vscode', 'cursor'],
-        skip: ['desktop-install'],
-        reuseUser: false,
-        upgrade: true,
-        rdpPort: 3390,
-        rdpFirewall: 'tunnel',
-        force: true,
-      },
-      '/root',
-    )
-    expect(argv).toEqual([
+  it("the worker's argv names its session (and --force), never a setting", () => {
+    const id = '20261126-100000-abc123'
+    expect(workerArgv(SELF, id, { force: true })).toEqual([
       ...SELF,
       'run',
       '--worker',
-      '20261126-100000-abc123',
+      id,
       '--plain',
-      '--config',
-      '/root/conf/c.yaml',
-      '--username',
-      'alice',
-      '--ides',
-      'vscode,cursor',
-      '--skip',
-      'desktop-install',
-      '--no-reuse-user',
-      '--upgrade',
-      '--rdp-port',
-      '3390',
-      '--rdp-firewall',
-      'tunnel',
       '--force',
     ])
-    expect(() => workerArgv(SELF, '../../etc', {}, '/')).toThrow(/is not a session id/)
+    expect(workerArgv(SELF, id, {})).toEqual([...SELF, 'run', '--worker', id, '--plain'])
+    expect(() => workerArgv(SELF, '../../etc', {})).toThrow(/is not a session id/)
   })
 
   it('only VPS_PROVISION_* (and NO_COLOR) reach the worker', () => {
@@ -378,7 +360,6 @@ describe('a detached run, client and worker', () => {
     const running = runCli(['run', '--yes', '--config', 'conf.yaml', '--plain'], {
       ...deps,
       defaultConfigFile: undefined,
-      cwd: root,
     }).catch((e) => e)
     // The configuration is checked by the client first: the file must exist.
     const early = await running
@@ -389,7 +370,7 @@ describe('a detached run, client and worker', () => {
     const p = runCli(['run', '--yes', '--config', join(root, 'conf.yaml'), '--plain'], deps)
     await waitUntil('the worker to start', () => units.size === 1)
     const { id, unit } = onlyUnit(units)
-    expect(unit.argv).toContain(join(root, 'conf.yaml'))
+    expect(unit.argv).toEqual([...SELF, 'run', '--worker', id, '--plain'])
     expect(unit.env).toEqual({ VPS_PROVISION_USERNAME: 'devuser' })
     await waitUntil('the worker to begin', logHas(root, id, 'phase-start'))
     release()
@@ -412,6 +393,71 @@ describe('a detached run, client and worker', () => {
       error: null,
     })
     expect((await unit.result).exitCode).toBe(0)
+  })
+
+  it('hands the worker the configuration it validated, in a root-only file of the session', async () => {
+    const root = freshRoot()
+    const { engine, release, runs } = gatedEngine()
+    const { sup, units } = fakeSupervisor(root, engine)
+    const { deps } = client(root, sup, engine, { env: { VPS_PROVISION_USERNAME: 'alice' } })
+    mkdirSync(root, { recursive: true })
+    writeFileSync(join(root, 'conf.yaml'), 'rdp:\n  firewall: tunnel\nupgrade: true\n', { mode: 0o600 })
+    const flags = [
+      '--config',
+      join(root, 'conf.yaml'),
+      '--rdp-port',
+      '3390',
+      '--ides',
+      'vscode',
+      '--no-upgrade',
+    ]
+    const p = runCli(['run', ...flags, '--force', '--plain'], deps)
+    await waitUntil('the worker to start', () => units.size === 1)
+    const { id, unit } = onlyUnit(units)
+    expect(unit.argv).toEqual([...SELF, 'run', '--worker', id, '--plain', '--force'])
+    const file = sessionConfigPath(statePaths(root), id)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const stored = JSON.parse(readFileSync(file, 'utf8'))
+    expect(stored).toMatchObject({ username: 'alice', ides: ['vscode'], upgrade: false, rdp: { port: 3390 } })
+    expect(stored.rdp.firewall).toBe('tunnel')
+    await waitUntil('the worker to begin', logHas(root, id, 'phase-start'))
+    release()
+    expect((await p).exitCode).toBe(0)
+    expect(runs[0]?.config).toEqual(stored)
+    expect(runs[0]?.opts).toMatchObject({ force: true, sessionId: id })
+  })
+
+  it('a worker without its stored configuration says so to its client; a failed start leaves none', async () => {
+    const root = freshRoot()
+    const { engine, runs } = gatedEngine()
+    const id = '20261126-100000-nocfg1'
+    const r = await runCli(
+      ['run', '--worker', id, '--plain'],
+      client(root, fakeSupervisor(root, engine).sup, engine).deps,
+    )
+    expect(r.exitCode).toBe(EXIT.usage)
+    expect(runs).toHaveLength(0)
+    const last = readFileSync(eventLogPath(statePaths(root), id), 'utf8')
+      .trim()
+      .split('\n')
+      .at(-1) as string
+    expect(parseEventLine(last)).toMatchObject({
+      type: 'worker-end',
+      exitCode: EXIT.usage,
+      error: {
+        message: expect.stringMatching(
+          /^Unable to read the configuration of session 20261126-100000-nocfg1: /,
+        ),
+      },
+    })
+    const broken: Supervisor = {
+      ...fakeSupervisor(root, engine).sup,
+      start: async () => {
+        throw new Error('Failed to connect to bus')
+      },
+    }
+    expect((await runCli(['run'], client(root, broken, engine).deps)).exitCode).toBe(EXIT.provisioning)
+    expect(readdirSync(statePaths(root).sessionsDir).filter((f) => f.startsWith('config-'))).toEqual([])
   })
 
   it('--foreground (or no systemd) runs in this process', async () => {
