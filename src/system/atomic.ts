@@ -1,7 +1,7 @@
 // The filesystem primitives every state file goes through. State lives in root-owned directories
 // that anyone with a foothold might try to redirect with a planted symlink, and a power cut may hit
 // at any instruction, so: never follow a symlink, never write in place, fsync before trusting.
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { closeSync, constants, promises as fsp, fstatSync, fsyncSync, openSync, readFileSync } from 'node:fs'
 import { basename, dirname, join, parse, resolve, sep } from 'node:path'
 
@@ -141,8 +141,4 @@ export function readFileNoFollowSync(path: string): Buffer | null {
 
 export async function readFileNoFollow(path: string): Promise<Buffer | null> {
   return readFileNoFollowSync(path)
-}
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
 }

@@ -1,7 +1,6 @@
 // A minimal in-memory StepContext for step-kind tests: records every journaled change (with its
 // undo and result), keeps backups in a Map, collects secrets, and can undo everything LIFO through
 // the real undo executor. converge() is the runner's contract in small: check -> apply -> check.
-import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { expect } from 'vitest'
 import { defaultConfig } from '../../src/config/schema.js'
@@ -9,6 +8,7 @@ import { executeUndo, type UndoOutcome } from '../../src/engine/undo-executor.js
 import type { Undo } from '../../src/model/undo.js'
 import type { Change, ChangeResult, Step, StepContext } from '../../src/steps/types.js'
 import type { System } from '../../src/system/port.js'
+import { sha256 } from '../../src/util/hash.js'
 
 export interface RecordedChange extends Change {
   status: 'begun' | 'done' | 'failed'
@@ -64,8 +64,8 @@ export function makeHarness(sys: System, opts: HarnessOptions = {}): Harness {
       const data = (await sys.readFile(path)) ?? Buffer.alloc(0)
       const name = `${backups.size + 1}-${basename(path)}`
       backups.set(name, Buffer.from(data))
-      const sha256 = createHash('sha256').update(data).digest('hex')
-      return { kind: 'restore-file', path, backup: name, sha256, mode: st.mode, uid: st.uid, gid: st.gid }
+      const sum = sha256(data)
+      return { kind: 'restore-file', path, backup: name, sha256: sum, mode: st.mode, uid: st.uid, gid: st.gid }
     },
     async change(change, fn) {
       // Like the journal: the undo is recorded before the change is made.
