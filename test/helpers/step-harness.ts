@@ -8,7 +8,7 @@ import { executeUndo, type UndoOutcome } from '../../src/engine/undo-executor.js
 import type { Undo } from '../../src/model/undo.js'
 import type { Change, ChangeResult, Step, StepContext } from '../../src/steps/types.js'
 import type { System } from '../../src/system/port.js'
-import { sha256 } from '../../src/util/hash.js'
+import { sha256 as sha256Hex } from '../../src/util/hash.js'
 
 export interface RecordedChange extends Change {
   status: 'begun' | 'done' | 'failed'
@@ -64,8 +64,8 @@ export function makeHarness(sys: System, opts: HarnessOptions = {}): Harness {
       const data = (await sys.readFile(path)) ?? Buffer.alloc(0)
       const name = `${backups.size + 1}-${basename(path)}`
       backups.set(name, Buffer.from(data))
-      const sum = sha256(data)
-      return { kind: 'restore-file', path, backup: name, sha256: sum, mode: st.mode, uid: st.uid, gid: st.gid }
+      const sha256 = sha256Hex(data)
+      return { kind: 'restore-file', path, backup: name, sha256, mode: st.mode, uid: st.uid, gid: st.gid }
     },
     async change(change, fn) {
       // Like the journal: the undo is recorded before the change is made.
