@@ -12,6 +12,7 @@ import { isAbsolute, resolve } from 'node:path'
 import type { Facts } from '../engine/index.js'
 import { assertSessionId } from '../model/ids.js'
 import type { System } from '../system/port.js'
+import { systemdLiteral } from '../util/systemd.js'
 import type { ConfigFlags } from './config-layers.js'
 import { parseBool } from './parse.js'
 
@@ -125,9 +126,6 @@ export function workerEnv(env: Readonly<Record<string, string | undefined>>): Re
 
 const ALIVE = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing'])
 
-/** systemd escapes: `$` in ExecStart is expanded unless doubled. */
-const literal = (arg: string) => arg.replaceAll('$', '$$')
-
 /** The real supervisor: systemd-run, systemctl and journalctl through the System port. */
 export function systemdSupervisor(sys: System, gatherFacts: (sys: System) => Promise<Facts>): Supervisor {
   let facts: Promise<Facts> | null = null
@@ -154,7 +152,7 @@ export function systemdSupervisor(sys: System, gatherFacts: (sys: System) => Pro
           '--property=WorkingDirectory=/',
           ...env,
           '--',
-          ...unit.argv.map(literal),
+          ...unit.argv.map(systemdLiteral),
         ],
         { timeoutMs: 60_000 },
       )
