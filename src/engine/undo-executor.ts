@@ -1,14 +1,14 @@
-// Runs one typed undo through one exhaustive switch. Every kind looks before it acts, so each is
-// idempotent and safe when the forward change never happened (a crash between `begin` and the
-// change): undoing twice, or undoing what was never done, ends in 'skipped'. The kinds that put
-// files back are in undo-files.ts, the ones that change packages, accounts and units in
+// Runs one typed undo through one exhaustive table of handlers. Every kind looks before it acts,
+// so each is idempotent and safe when the forward change never happened (a crash between `begin`
+// and the change): undoing twice, or undoing what was never done, ends in 'skipped'. The kinds that
+// put files back are in undo-files.ts, the ones that change packages, accounts and units in
 // undo-system.ts.
 
 import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
 import { removeAptSource, removeDir, removeFile, restoreBlock, restoreFile } from './undo-files.js'
-import { skipped, type UndoOptions, type UndoOutcome } from './undo-outcome.js'
+import { skipped, type UndoOf, type UndoOptions, type UndoOutcome } from './undo-outcome.js'
 import {
   deleteGroup,
   deleteUser,
@@ -22,39 +22,30 @@ import {
 export { DriftError } from './undo-files.js'
 export type { UndoOptions, UndoOutcome } from './undo-outcome.js'
 
-export async function executeUndo(sys: System, undo: Undo, opts: UndoOptions): Promise<UndoOutcome> {
-  switch (undo.kind) {
-    case 'restore-file':
-      return restoreFile(sys, undo, opts)
-    case 'restore-block':
-      return restoreBlock(sys, undo)
-    case 'remove-file':
-      return removeFile(sys, undo, opts)
-    case 'remove-dir':
-      return removeDir(sys, undo)
-    case 'remove-apt-source':
-      return removeAptSource(sys, undo, opts)
-    case 'purge-packages':
-      return purgePackages(sys, undo, opts)
-    case 'delete-user':
-      return deleteUser(sys, undo)
-    case 'delete-group':
-      return deleteGroup(sys, undo)
-    case 'remove-from-group':
-      return removeFromGroup(sys, undo)
-    case 'disable-unit':
-      return disableUnit(sys, undo)
-    case 'stop-unit':
-      return stopUnit(sys, undo)
-    case 'argv':
-      return runArgv(sys, undo)
-    case 'irreversible':
-      return skipped(`cannot be undone: ${undo.reason}`)
-    default: {
-      const unknown: never = undo
-      throw new Error(`Unable to undo: unknown kind ${JSON.stringify(unknown)}`)
-    }
-  }
+type UndoKind = Undo['kind']
+type Handler<K extends UndoKind> = (sys: System, undo: UndoOf<K>, opts: UndoOptions) => Promise<UndoOutcome>
+
+/** One handler per kind; a kind added to Undo fails to compile here until it has one. */
+const HANDLERS: { [K in UndoKind]: Handler<K> } = {
+  'restore-file': restoreFile,
+  'restore-block': restoreBlock,
+  'remove-file': removeFile,
+  'remove-dir': removeDir,
+  'remove-apt-source': removeAptSource,
+  'purge-packages': purgePackages,
+  'delete-user': deleteUser,
+  'delete-group': deleteGroup,
+  'remove-from-group': removeFromGroup,
+  'disable-unit': disableUnit,
+  'stop-unit': stopUnit,
+  argv: runArgv,
+  irreversible: async (_sys, undo) => skipped(`cannot be undone: ${undo.reason}`),
+}
+
+export function executeUndo(sys: System, undo: Undo, opts: UndoOptions): Promise<UndoOutcome> {
+  // TypeScript cannot pair HANDLERS[undo.kind] with that same undo's type; the table above does.
+  const handler = HANDLERS[undo.kind] as Handler<UndoKind>
+  return handler(sys, undo, opts)
 }
 
 /** The files an undo would remove or overwrite. */
