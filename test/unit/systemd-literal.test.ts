@@ -3,6 +3,7 @@ import { systemdLiteral } from '../../src/util/systemd.js'
 
 describe('systemdLiteral', () => {
   it('doubles every $ so systemd expands nothing', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's ${VAR}, not a template
     expect(systemdLiteral('${Package} $HOME pa$$')).toBe('$${Package} $$HOME pa$$$$')
   })
 
