@@ -12,6 +12,7 @@ import { parseBool } from '../config/parse.js'
 import type { Facts } from '../engine/index.js'
 import { assertSessionId } from '../model/ids.js'
 import type { System } from '../system/port.js'
+import { systemdLiteral } from '../util/systemd.js'
 
 /** How systemd is asked to run, watch and stop a worker. The real one is systemdSupervisor(). */
 export interface Supervisor {
@@ -104,9 +105,6 @@ export function workerEnv(env: Readonly<Record<string, string | undefined>>): Re
 
 const ALIVE = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing'])
 
-/** systemd escapes: `$` in ExecStart is expanded unless doubled. */
-const literal = (arg: string) => arg.replaceAll('$', '$$')
-
 /** The real supervisor: systemd-run, systemctl and journalctl through the System port. */
 export function systemdSupervisor(sys: System, gatherFacts: (sys: System) => Promise<Facts>): Supervisor {
   let facts: Promise<Facts> | null = null
@@ -133,7 +131,7 @@ export function systemdSupervisor(sys: System, gatherFacts: (sys: System) => Pro
           '--property=WorkingDirectory=/',
           ...env,
           '--',
-          ...unit.argv.map(literal),
+          ...unit.argv.map(systemdLiteral),
         ],
         { timeoutMs: 60_000 },
       )

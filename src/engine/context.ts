@@ -1,6 +1,5 @@
 // The StepContext the runner hands to each step: the single choke point through which a step may
 // change the machine. `change` is the write-ahead protocol: begin (fsync'd) -> change -> done.
-import { createHash } from 'node:crypto'
 import { basename, join } from 'node:path'
 import type { Config } from '../config/schema.js'
 import { errorMessage, ProvisionError } from '../model/errors.js'
@@ -10,6 +9,7 @@ import { describeUndo, type Undo } from '../model/undo.js'
 import type { Facts, SessionOutputs, StepContext } from '../steps/types.js'
 import { ensurePrivateDir, writeFileAtomic } from '../system/atomic.js'
 import { redact, type System } from '../system/port.js'
+import { sha256 as sha256Hex } from '../util/hash.js'
 import { failpoint } from './failpoints.js'
 import type { Journal } from './journal.js'
 
@@ -136,9 +136,9 @@ async function backupFile(sys: System, backupDir: string, path: string): Promise
     throw new ProvisionError(`Unable to back up ${path}: it is a ${st.kind}, not a regular file`, 2)
   }
   const data = (await sys.readFile(path)) ?? Buffer.alloc(0)
-  const sha256 = createHash('sha256').update(data).digest('hex')
+  const sha256 = sha256Hex(data)
   // The path hash keeps two files with one basename apart; the sha keeps two versions apart.
-  const tag = createHash('sha256').update(path).digest('hex').slice(0, 8)
+  const tag = sha256Hex(path).slice(0, 8)
   const name = `${tag}-${sha256.slice(0, 12)}-${basename(path)}`
   await ensurePrivateDir(backupDir)
   await writeFileAtomic(join(backupDir, name), data, 0o600)

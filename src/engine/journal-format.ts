@@ -4,7 +4,8 @@
 import { z } from 'zod'
 import { ActionType, PhaseName } from '../model/schemas.js'
 import { Undo } from '../model/undo.js'
-import { readFileNoFollowSync, sha256Hex } from '../system/atomic.js'
+import { readFileNoFollowSync } from '../system/atomic.js'
+import { sha256 } from '../util/hash.js'
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
 export const GENESIS = '0'.repeat(64)
@@ -98,7 +99,7 @@ export function checkLine(text: string, prev: string, seq: Sequencer): JournalRe
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object'
   const { sum, ...rest } = raw
-  if (sum !== sha256Hex(JSON.stringify(rest))) return 'checksum mismatch'
+  if (sum !== sha256(JSON.stringify(rest))) return 'checksum mismatch'
   const parsed = JournalRecord.safeParse(raw)
   if (!parsed.success) return `invalid record: ${parsed.error.issues[0]?.message ?? 'unknown'}`
   if (parsed.data.prev !== prev) return 'chain broken (a record is missing or out of order)'

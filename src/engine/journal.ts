@@ -6,8 +6,9 @@ import { dirname } from 'node:path'
 import type { ActionType, PhaseName } from '../model/schemas.js'
 import type { Undo } from '../model/undo.js'
 import type { ChangeResult } from '../steps/types.js'
-import { fsyncDirSync, sha256Hex, UnsafePathError } from '../system/atomic.js'
+import { fsyncDirSync, UnsafePathError } from '../system/atomic.js'
 import { redact } from '../system/port.js'
+import { sha256 } from '../util/hash.js'
 import { type Body, JournalRecord, JournalWriteError, type Sequencer, scan } from './journal-format.js'
 
 export { type ActionState, type DerivedAction, deriveActions, toTransactionLog } from './journal-actions.js'
@@ -111,7 +112,7 @@ export class Journal {
     if (reason) throw new Error(`Unable to journal ${body.type} for seq ${body.seq}: ${reason}`)
     const ts = (this.opts.now?.() ?? new Date()).toISOString()
     const unsigned = redactDeep({ v: 1, ...body, ts, prev: this.lastSum }, [...this.secrets])
-    const sum = sha256Hex(JSON.stringify(unsigned))
+    const sum = sha256(JSON.stringify(unsigned))
     const parsed = JournalRecord.safeParse({ ...unsigned, sum })
     const line = Buffer.from(`${JSON.stringify({ ...unsigned, sum })}\n`)
     // A secret that overlaps the record's own structure cannot be redacted by value: refuse.

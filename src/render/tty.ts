@@ -6,115 +6,94 @@ import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from 'listr2'
 import type { PhaseOutline, RunEvent, Summary } from '../model/events.js'
 import { printSummary } from './summary.js'
 import { clean, duration } from './text.js'
+import { eta, phaseTask, type Result, settle, type Track } from './tty-tracks.js'
 import type { Renderer, RenderOptions } from './types.js'
 
-type Result =
-  | { kind: 'completed'; actions: number }
-  | { kind: 'failed'; error: string }
-  | { kind: 'skipped'; reason: string }
-  /** The client detached: the run goes on without this view (started: the phase was running). */
-  | { kind: 'detached'; started: boolean }
-
-/** The part of listr2's TaskWrapper we use: its setters redraw the task. */
-interface TaskHandle {
-  title: string
-  output: string
-  skip(message?: string): void
-}
-
-interface Track {
-  outline: PhaseOutline
-  resolve(r: Result): void
-  result: Promise<Result>
-  settled: boolean
-  task: TaskHandle | null
-  startedAt: number | null
-  steps?: number
-  step?: number
-  output?: string
-  spentMs?: number
-}
+type EventOf<K extends RunEvent['type']> = Extract<RunEvent, { type: K }>
 
 export function ttyRenderer(opts: RenderOptions): Renderer {
-  const tracks = new Map<string, Track>()
-  const notes: string[] = []
-  const c = opts.color
-  let running: Promise<unknown> | null = null
-  let ticker: NodeJS.Timeout | null = null
-  let current: Track | null = null
+  const view = new TtyView(opts)
+  return { emit: (event) => view.emit(event), close: (summary, how) => view.close(summary, how) }
+}
+
+class TtyView {
+  private readonly tracks = new Map<string, Track>()
+  private readonly notes: string[] = []
+  private running: Promise<unknown> | null = null
+  private ticker: NodeJS.Timeout | null = null
+  private current: Track | null = null
   /** A real, wide enough terminal: listr2's redrawing view, with a clock. */
-  let live = false
+  private live = false
 
-  const settle = (t: Track, r: Result) => {
-    if (t.settled) return
-    t.settled = true
-    t.resolve(r)
-  }
+  constructor(private readonly opts: RenderOptions) {}
 
-  /** Seconds left, from the time the finished phases took per unit of weight. */
-  const eta = (current: Track): string | null => {
-    let doneWeight = 0
-    let doneMs = 0
-    let leftWeight = 0
-    for (const t of tracks.values()) {
-      if (t.settled) {
-        if (t.spentMs) {
-          doneWeight += t.outline.weight
-          doneMs += t.spentMs
+  emit(event: RunEvent) {
+    const t = 'phase' in event && event.phase ? this.tracks.get(event.phase) : undefined
+    switch (event.type) {
+      case 'session-start':
+        if (!this.running) this.start(event.phases)
+        return
+      case 'phase-start':
+        return this.phaseStart(t, event)
+      case 'phase-skip':
+        if (t) settle(t, { kind: 'skipped', reason: clean(event.reason) })
+        else this.line(`${event.phase}: skipped, ${clean(event.reason)}`)
+        return
+      case 'phase-end':
+        return this.phaseEnd(t, event)
+      case 'step-start':
+        if (!t) return
+        t.step = (t.step ?? 0) + 1
+        t.output = clean(event.title)
+        return this.refresh(t)
+      case 'step-end':
+        return this.stepEnd(t, event)
+      case 'action':
+        return
+      case 'output':
+        if (t) {
+          t.output = clean(event.line)
+          this.refresh(t)
         }
-      } else leftWeight += t.outline.weight
-    }
-    if (doneWeight === 0) return null
-    const inCurrent = current.startedAt ? Date.now() - current.startedAt : 0
-    return duration(Math.max(0, (doneMs / doneWeight) * leftWeight - inCurrent) / 1000)
-  }
-
-  const refresh = (t: Track) => {
-    if (!t.task || t.settled) return
-    const bits = [t.steps ? `step ${t.step ?? 0}/${t.steps}` : null]
-    if (live && t.startedAt) bits.push(duration((Date.now() - t.startedAt) / 1000))
-    const left = live ? eta(t) : null
-    if (left) bits.push(`about ${left} left`)
-    const info = bits.filter(Boolean).join(', ')
-    t.task.title = info ? `${t.outline.title} ${c.dim(`[${info}]`)}` : t.outline.title
-    if (t.output) t.task.output = t.output
-  }
-
-  const taskFor = (t: Track) => async (_ctx: unknown, task: TaskHandle) => {
-    t.task = task
-    refresh(t)
-    const r = await t.result
-    switch (r.kind) {
-      case 'completed':
-        task.title = `${t.outline.title} (${r.actions} ${r.actions === 1 ? 'change' : 'changes'})`
         return
-      case 'skipped':
-        task.skip(`${t.outline.title} (skipped: ${r.reason})`)
-        return
-      case 'failed':
-        task.title = `${t.outline.title}: FAILED`
-        throw new Error(r.error)
-      case 'detached':
-        // listr2's "skipped" mark: this view stops here, the phase is neither done nor failed.
-        task.skip(`${t.outline.title} (${r.started ? 'still running in the background' : 'not started yet'})`)
+      case 'message':
+        return this.message(event)
+      case 'session-end':
+        for (const other of this.tracks.values()) settle(other, { kind: 'skipped', reason: 'not run' })
         return
     }
+    // Every case returns: a new event type fails to compile here until it is handled.
+    event satisfies never
   }
 
-  const start = (phases: PhaseOutline[]) => {
+  async close(summary: Summary | null, how?: { detached?: boolean }): Promise<void> {
+    for (const t of this.tracks.values()) {
+      if (how?.detached) settle(t, { kind: 'detached', started: t.startedAt !== null })
+      else
+        settle(t, t.startedAt ? { kind: 'failed', error: 'stopped' } : { kind: 'skipped', reason: 'not run' })
+    }
+    await this.running
+    if (this.ticker) clearInterval(this.ticker)
+    for (const note of this.notes) this.opts.out.line(note)
+    if (summary) printSummary(summary, this.opts)
+  }
+
+  private start(phases: PhaseOutline[]) {
     for (const outline of phases) {
       let resolve: (r: Result) => void = () => {}
       const result = new Promise<Result>((r) => (resolve = r))
-      const track: Track = { outline, resolve, result, settled: false, task: null, startedAt: null }
-      tracks.set(outline.name, track)
+      this.tracks.set(outline.name, { outline, resolve, result, settled: false, task: null, startedAt: null })
     }
-    if (tracks.size === 0) return
-    const stream = opts.out.stream as NodeJS.WriteStream
+    if (this.tracks.size === 0) return
+    const stream = this.opts.out.stream as NodeJS.WriteStream
     // A terminal that reports no width (some serial consoles, `script`) would wrap every character.
-    live = opts.tty && (stream.columns ?? 0) >= 40
+    this.live = this.opts.tty && (stream.columns ?? 0) >= 40
     const logger = new ListrLogger({ processOutput: new ProcessOutput(stream, stream), useIcons: true })
     const listr = new Listr(
-      [...tracks.values()].map((t) => ({ title: t.outline.title, task: taskFor(t) })),
+      [...this.tracks.values()].map((t) => ({
+        title: t.outline.title,
+        task: phaseTask(t, () => this.refresh(t)),
+      })),
       {
         concurrent: false,
         exitOnError: false,
@@ -123,102 +102,67 @@ export function ttyRenderer(opts: RenderOptions): Renderer {
         rendererOptions: { logger, timer: PRESET_TIMER, collapseErrors: false },
         fallbackRenderer: 'simple',
         fallbackRendererOptions: { logger, timer: PRESET_TIMER },
-        fallbackRendererCondition: !live,
+        fallbackRendererCondition: !this.live,
       },
     )
-    running = listr.run().catch(() => undefined)
-    if (live) {
-      ticker = setInterval(() => {
-        for (const t of tracks.values()) if (t.startedAt && !t.settled) refresh(t)
+    this.running = listr.run().catch(() => undefined)
+    if (this.live) {
+      this.ticker = setInterval(() => {
+        for (const t of this.tracks.values()) if (t.startedAt && !t.settled) this.refresh(t)
       }, 1000)
-      ticker.unref()
+      this.ticker.unref()
     }
+  }
+
+  private refresh(t: Track) {
+    if (!t.task || t.settled) return
+    const bits = [t.steps ? `step ${t.step ?? 0}/${t.steps}` : null]
+    if (this.live && t.startedAt) bits.push(duration((Date.now() - t.startedAt) / 1000))
+    const left = this.live ? eta(this.tracks.values(), t) : null
+    if (left) bits.push(`about ${left} left`)
+    const info = bits.filter(Boolean).join(', ')
+    t.task.title = info ? `${t.outline.title} ${this.opts.color.dim(`[${info}]`)}` : t.outline.title
+    if (t.output) t.task.output = t.output
   }
 
   /** Events for phases outside the outline (verify's checks) are shown as lines. */
-  const line = (text: string) => {
-    if (running) notes.push(text)
-    else opts.out.line(text)
+  private line(text: string) {
+    if (this.running) this.notes.push(text)
+    else this.opts.out.line(text)
   }
 
-  const emit = (event: RunEvent) => {
-    const t = 'phase' in event && event.phase ? tracks.get(event.phase) : undefined
-    switch (event.type) {
-      case 'session-start':
-        if (!running) start(event.phases)
-        return
-      case 'phase-start':
-        if (!t) return line(c.bold(event.title))
-        t.startedAt = Date.now()
-        t.steps = event.steps
-        current = t
-        return refresh(t)
-      case 'phase-skip':
-        if (t) settle(t, { kind: 'skipped', reason: clean(event.reason) })
-        else line(`${event.phase}: skipped, ${clean(event.reason)}`)
-        return
-      case 'phase-end':
-        if (!t) return line(`${event.phase}: ${event.status}`)
-        t.spentMs = event.durationMs > 0 ? event.durationMs : t.startedAt ? Date.now() - t.startedAt : 0
-        if (event.status === 'COMPLETED') settle(t, { kind: 'completed', actions: event.actions })
-        else settle(t, { kind: 'failed', error: clean(event.error ?? 'no reason given') })
-        return
-      case 'step-start':
-        if (!t) return
-        t.step = (t.step ?? 0) + 1
-        t.output = clean(event.title)
-        return refresh(t)
-      case 'step-end':
-        if (t) {
-          if (event.outcome === 'failed')
-            t.output = `${clean(event.step)}: FAILED ${clean(event.detail ?? '')}`
-          return refresh(t)
-        }
-        return line(stepLine(event, c))
-      case 'action':
-        return
-      case 'output':
-        if (t) {
-          t.output = clean(event.line)
-          refresh(t)
-        }
-        return
-      case 'message': {
-        if (event.level === 'info') return line(clean(event.text))
-        const text = `${event.level === 'warn' ? c.yellow('Warning:') : c.red('Error:')} ${clean(event.text)}`
-        if (!running) return opts.out.line(text)
-        // Shown under the running phase now, and again after the live view where it cannot scroll away.
-        notes.push(text)
-        if (current && !current.settled) {
-          current.output = text
-          refresh(current)
-        }
-        return
-      }
-      case 'session-end':
-        for (const other of tracks.values()) settle(other, { kind: 'skipped', reason: 'not run' })
-        return
+  private phaseStart(t: Track | undefined, event: EventOf<'phase-start'>) {
+    if (!t) return this.line(this.opts.color.bold(event.title))
+    t.startedAt = Date.now()
+    t.steps = event.steps
+    this.current = t
+    this.refresh(t)
+  }
+
+  private phaseEnd(t: Track | undefined, event: EventOf<'phase-end'>) {
+    if (!t) return this.line(`${event.phase}: ${event.status}`)
+    t.spentMs = event.durationMs > 0 ? event.durationMs : t.startedAt ? Date.now() - t.startedAt : 0
+    if (event.status === 'COMPLETED') settle(t, { kind: 'completed', actions: event.actions })
+    else settle(t, { kind: 'failed', error: clean(event.error ?? 'no reason given') })
+  }
+
+  private stepEnd(t: Track | undefined, event: EventOf<'step-end'>) {
+    if (!t) return this.line(stepLine(event, this.opts.color))
+    if (event.outcome === 'failed') t.output = `${clean(event.step)}: FAILED ${clean(event.detail ?? '')}`
+    this.refresh(t)
+  }
+
+  private message(event: EventOf<'message'>) {
+    const c = this.opts.color
+    if (event.level === 'info') return this.line(clean(event.text))
+    const text = `${event.level === 'warn' ? c.yellow('Warning:') : c.red('Error:')} ${clean(event.text)}`
+    if (!this.running) return this.opts.out.line(text)
+    // Shown under the running phase now, and again after the live view where it cannot scroll away.
+    this.notes.push(text)
+    if (this.current && !this.current.settled) {
+      this.current.output = text
+      this.refresh(this.current)
     }
-    // Every case returns: a new event type fails to compile here until it is handled.
-    event satisfies never
-  }
-
-  return {
-    emit,
-    async close(summary: Summary | null, how?: { detached?: boolean }) {
-      for (const t of tracks.values()) {
-        if (how?.detached) settle(t, { kind: 'detached', started: t.startedAt !== null })
-        else
-          settle(
-            t,
-            t.startedAt ? { kind: 'failed', error: 'stopped' } : { kind: 'skipped', reason: 'not run' },
-          )
-      }
-      await running
-      if (ticker) clearInterval(ticker)
-      for (const note of notes) opts.out.line(note)
-      if (summary) printSummary(summary, opts)
-    },
   }
 }
 

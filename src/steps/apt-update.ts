@@ -5,9 +5,9 @@
 import { readText } from '../facts/files.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
-import { aptGetUpdate, type RetryPolicy } from './apt.js'
+import { type AptOptions, aptGetUpdate, type RetryPolicy } from './apt.js'
 import { CACHE_DIR, ensureDir, writeJournaled } from './common.js'
-import type { Check, Step } from './types.js'
+import type { Check, Step, StepContext } from './types.js'
 
 export const APT_UPDATE_STAMP = `${CACHE_DIR}/apt-update.stamp`
 const SOURCES_LIST = '/etc/apt/sources.list'
@@ -61,27 +61,26 @@ export function aptUpdate(opts: { id?: string; retry?: Partial<RetryPolicy> } = 
     },
     async apply(ctx) {
       const fingerprint = await aptSourcesFingerprint(ctx.sys)
-      await ctx.change(
-        {
-          actionType: 'COMMAND_EXEC',
-          target: 'apt-get update',
-          undo: {
-            kind: 'irreversible',
-            reason: 'apt package lists are a cache, refreshed by every apt-get update',
-          },
-        },
-        async () => {
-          await aptGetUpdate(ctx.sys, {
-            retry: opts.retry,
-            lockTimeoutSeconds: ctx.cfg.aptLockTimeoutSeconds,
-            onLine: (l) => ctx.progress(l),
-            onRetry: (w) => ctx.warn(w),
-          })
-          return undefined
-        },
-      )
+      await refreshPackageLists(ctx, { retry: opts.retry })
       await ensureDir(ctx, CACHE_DIR)
       await writeJournaled(ctx, APT_UPDATE_STAMP, `${fingerprint}\n`, { mode: 0o644, uid: 0, gid: 0 })
     },
   }
+}
+
+/** `apt-get update` as one journaled change: the lists are a cache, so there is nothing to undo. */
+export async function refreshPackageLists(ctx: StepContext, opts: AptOptions): Promise<void> {
+  const undo = {
+    kind: 'irreversible',
+    reason: 'apt package lists are a cache, refreshed by every apt-get update',
+  } as const
+  await ctx.change({ actionType: 'COMMAND_EXEC', target: 'apt-get update', undo }, async () => {
+    await aptGetUpdate(ctx.sys, {
+      lockTimeoutSeconds: ctx.cfg.aptLockTimeoutSeconds,
+      onLine: (l) => ctx.progress(l),
+      onRetry: (w) => ctx.warn(w),
+      ...opts,
+    })
+    return undefined
+  })
 }

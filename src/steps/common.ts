@@ -2,7 +2,6 @@
 // creating cache directories so that each one we create is journaled (rollback removes it again).
 import { dirname } from 'node:path'
 import { EXIT, ProvisionError } from '../model/errors.js'
-import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
 import type { StepContext } from './types.js'
 

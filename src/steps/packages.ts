@@ -7,13 +7,13 @@ import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import {
   aptFailure,
-  aptGetUpdate,
   aptInstallArgv,
   missingPackages,
   PACKAGE_NAME,
   type RetryPolicy,
   runAptWithRetry,
 } from './apt.js'
+import { refreshPackageLists } from './apt-update.js'
 import type { Check, Step, StepContext } from './types.js'
 
 export interface PackagesOptions {
@@ -81,20 +81,7 @@ export async function installTransaction(
   let sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
   if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.
-    await ctx.change(
-      {
-        actionType: 'COMMAND_EXEC',
-        target: 'apt-get update',
-        undo: {
-          kind: 'irreversible',
-          reason: 'apt package lists are a cache, refreshed by every apt-get update',
-        },
-      },
-      async () => {
-        await aptGetUpdate(ctx.sys, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
-        return undefined
-      },
-    )
+    await refreshPackageLists(ctx, aptOpts)
     sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
   }
   if (sim.exitCode !== 0) throw await aptFailure(ctx.sys, what, simulate, sim, lockTimeoutSeconds)

@@ -1,8 +1,9 @@
 // The filesystem primitives every state file goes through. State lives in root-owned directories
 // that anyone with a foothold might try to redirect with a planted symlink, and a power cut may hit
 // at any instruction, so: never follow a symlink, never write in place, fsync before trusting.
-import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, constants, promises as fsp, fstatSync, fsyncSync, openSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync } from 'node:fs'
+import * as fsp from 'node:fs/promises'
 import { basename, dirname, join, parse, resolve, sep } from 'node:path'
 
 export class UnsafePathError extends Error {
@@ -59,7 +60,8 @@ export async function ensurePrivateDir(path: string): Promise<void> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a directory entry (a new or renamed file) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY)
   try {
     await handle.sync()
@@ -78,10 +80,13 @@ export function fsyncDirSync(dir: string): void {
   }
 }
 
-/**
- * Replaces `path` so that a crash leaves either the old or the new content, never a mix: a private
- * temp file in the same directory, fsync, rename over, fsync the directory.
- */
+export interface Ownership {
+  mode: number
+  uid?: number
+  gid?: number
+}
+
+/** A private state file: 0600 unless told otherwise; refuses a symlink or directory in its place. */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
@@ -91,16 +96,29 @@ export async function writeFileAtomic(
   const existing = await lstatOrNull(path)
   if (existing?.isSymbolicLink()) throw new UnsafePathError('write', path, 'it is a symbolic link')
   if (existing?.isDirectory()) throw new UnsafePathError('write', path, 'it is a directory')
+  await replaceFile(path, data, { mode }, hooks)
+}
+
+/**
+ * Replaces `path` so that a crash leaves either the old or the new content, never a mix: a private
+ * temp file in the same directory, fsync, rename over, fsync the directory. The rename replaces a
+ * symlink at `path` rather than following it; callers refuse one first when that matters.
+ */
+export async function replaceFile(
+  path: string,
+  data: string | Uint8Array,
+  owner: Ownership,
+  hooks: RenameHooks = {},
+): Promise<void> {
   const dir = dirname(path)
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
   let renamed = false
   try {
-    const handle = await fsp.open(temp, flags, mode)
+    const handle = await fsp.open(temp, flags, 0o600)
     try {
-      // The open mode is filtered by the umask; the state files' mode is not negotiable.
-      await handle.chmod(mode)
       await handle.writeFile(data)
+      await setOwnership(handle, owner)
       await handle.sync()
     } finally {
       await handle.close()
@@ -114,6 +132,12 @@ export async function writeFileAtomic(
     if (!renamed) await fsp.rm(temp, { force: true }).catch(() => {})
     throw err
   }
+}
+
+/** chown, then chmod: chown clears setuid bits (chrome-sandbox needs 4755), and no umask applies. */
+export async function setOwnership(handle: fsp.FileHandle, owner: Ownership): Promise<void> {
+  if (owner.uid !== undefined || owner.gid !== undefined) await handle.chown(owner.uid ?? -1, owner.gid ?? -1)
+  await handle.chmod(owner.mode)
 }
 
 function openNoFollow(path: string): number | null {
@@ -141,8 +165,4 @@ export function readFileNoFollowSync(path: string): Buffer | null {
 
 export async function readFileNoFollow(path: string): Promise<Buffer | null> {
   return readFileNoFollowSync(path)
-}
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
 }

@@ -1,8 +1,8 @@
 // The System port: every read of and change to the machine being provisioned goes through here.
 // The real implementation (real.ts) runs argv arrays with execa and touches the real filesystem;
-// the fake (fake.ts) is an in-memory Debian that understands the same argv. Nothing else in the
-// code base may spawn a process or touch a path of the managed machine. (Our own state under
-// /var/vps-provision, and the `flock` that guards it, are the engine's, not the machine's.)
+// the in-memory Debian of the tests understands the same argv. Nothing else in the code base may
+// spawn a process or touch a path of the managed machine. (Our own state under /var/vps-provision,
+// and the `flock` that guards it, are the engine's, not the machine's.)
 
 export interface ExecOptions {
   /** Written to the child's stdin (e.g. chpasswd input); stdin is closed otherwise. */

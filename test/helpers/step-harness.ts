@@ -1,7 +1,6 @@
 // A minimal in-memory StepContext for step-kind tests: records every journaled change (with its
 // undo and result), keeps backups in a Map, collects secrets, and can undo everything LIFO through
 // the real undo executor. converge() is the runner's contract in small: check -> apply -> check.
-import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { expect } from 'vitest'
 import { defaultConfig } from '../../src/config/schema.js'
@@ -9,6 +8,7 @@ import { executeUndo, type UndoOutcome } from '../../src/engine/undo-executor.js
 import type { Undo } from '../../src/model/undo.js'
 import type { Change, ChangeResult, Step, StepContext } from '../../src/steps/types.js'
 import type { System } from '../../src/system/port.js'
+import { sha256 as sha256Hex } from '../../src/util/hash.js'
 
 export interface RecordedChange extends Change {
   status: 'begun' | 'done' | 'failed'
@@ -64,7 +64,7 @@ export function makeHarness(sys: System, opts: HarnessOptions = {}): Harness {
       const data = (await sys.readFile(path)) ?? Buffer.alloc(0)
       const name = `${backups.size + 1}-${basename(path)}`
       backups.set(name, Buffer.from(data))
-      const sha256 = createHash('sha256').update(data).digest('hex')
+      const sha256 = sha256Hex(data)
       return { kind: 'restore-file', path, backup: name, sha256, mode: st.mode, uid: st.uid, gid: st.gid }
     },
     async change(change, fn) {

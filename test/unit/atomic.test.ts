@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   ensurePrivateDir,
   readFileNoFollow,
-  sha256Hex,
   UnsafePathError,
   writeFileAtomic,
 } from '../../src/system/atomic.js'
+import { sha256 as sha256Hex } from '../../src/util/hash.js'
 
 let dir: string
 beforeEach(async () => {

@@ -1,6 +1,5 @@
 // The real System against this host, limited to harmless programs (true, false, echo, cat, sleep,
 // env) and files in a temp dir, plus downloads from a local HTTP server.
-import { createHash } from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { FIXED_PATH } from '../../src/system/env.js'
 import { CommandError } from '../../src/system/port.js'
 import { createRealSystem } from '../../src/system/real.js'
+import { sha256 } from '../../src/util/hash.js'
 
 const sys = createRealSystem({ retryBaseMs: 1 })
 const isRoot = process.getuid?.() === 0
@@ -181,7 +181,7 @@ describe('files', () => {
 
 describe('download', () => {
   const body = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 251))
-  const sha = createHash('sha256').update(body).digest('hex')
+  const sha = sha256(body)
   const requests: { url: string; headers: IncomingHttpHeaders }[] = []
   let server: Server
   let base = ''

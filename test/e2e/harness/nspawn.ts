@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { chmod, chown, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { systemdLiteral } from '../../../src/util/systemd.js'
 import { killProcessesRootedIn, mountsUnder, sleep, unmountAllUnder } from '../../lab/mounts.js'
 import { type RunResult, run } from '../../lab/proc.js'
 import type { Machine } from './machine.js'
@@ -241,9 +242,7 @@ export class NspawnMachine implements Machine {
       `--property=RuntimeMaxSec=${Math.ceil(timeoutMs / 1000)}`,
       ...env,
       '--',
-      // systemd expands $VAR and ${VAR} in a unit's argv (dpkg-query's ${Package} would arrive
-      // empty); $$ is a literal $. (--expand-environment=no needs systemd 254, bookworm has 252.)
-      ...argv.map((a) => a.replaceAll('$', '$$$$')),
+      ...argv.map(systemdLiteral),
     ]
     return run(full, {
       ...(opts.stdin !== undefined ? { input: opts.stdin } : {}),

@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import net, { type AddressInfo } from 'node:net'
 import path from 'node:path'
+import { systemdLiteral } from '../../../src/util/systemd.js'
 import { sleep } from '../../lab/mounts.js'
 import { type RunResult, run } from '../../lab/proc.js'
 import type { Machine } from './machine.js'
@@ -351,8 +352,7 @@ export class QemuMachine implements Machine {
       `--property=RuntimeMaxSec=${Math.ceil(timeoutMs / 1000)}`,
       ...env,
       '--',
-      // systemd expands $VAR in a unit's argv; $$ is a literal $ (as in nspawn.ts).
-      ...argv.map((a) => a.replaceAll('$', '$$$$')),
+      ...argv.map(systemdLiteral),
     ]
     const r = await run(this.sshArgv(remote), {
       ...(opts.stdin !== undefined ? { input: opts.stdin } : {}),

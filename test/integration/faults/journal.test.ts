@@ -11,10 +11,10 @@
 //
 //   sudo npx vitest run --project integration test/integration/faults/journal.test.ts
 
-import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sha256 } from '../../../src/util/hash.js'
 import { CHROOT_BASE_ENV, type Chroot } from '../../lab/chroot.js'
 import { run } from '../../lab/proc.js'
 import { compareManifests, type Manifest } from '../support/manifest.js'
@@ -42,7 +42,6 @@ import {
 
 const FILE = 'journal.test.ts'
 warnIfSkipped(FILE)
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
 interface Rec {
   type: string

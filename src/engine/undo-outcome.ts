@@ -1,0 +1,24 @@
+// What every undo kind takes and returns: the options of one rollback and a verdict with a
+// sentence for the report.
+import type { Undo } from '../model/undo.js'
+
+export interface UndoOptions {
+  backupDir: string
+  readBackup(rel: string): Promise<Buffer | null>
+  /** What the action reported writing (path -> sha256, null = removed); null when not known to be done. */
+  written: Record<string, string | null> | null
+  force: boolean
+  /** Saves the drifted content somewhere safe; returns where. */
+  keepDrifted(path: string, data: Buffer): Promise<string>
+}
+
+export interface UndoOutcome {
+  outcome: 'undone' | 'skipped'
+  detail: string
+}
+
+export const undone = (detail: string): UndoOutcome => ({ outcome: 'undone', detail })
+export const skipped = (detail: string): UndoOutcome => ({ outcome: 'skipped', detail })
+
+/** The undo record of one kind, as each kind's function takes it. */
+export type UndoOf<K extends Undo['kind']> = Extract<Undo, { kind: K }>
