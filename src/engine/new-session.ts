@@ -18,14 +18,7 @@ export function contextFor(
   backupDir: string,
 ): ContextDeps {
   const secrets = secretsFor(journal)
-  const outputs: SessionOutputs = {
-    developerUser: null,
-    ideInstallations: [],
-    credentials: null,
-    credentialsFile: null,
-    notes: [],
-    vpsInfo: null,
-  }
+  const outputs = emptyOutputs()
   const { sys, emit, signal } = deps
   return {
     ...{ sys, cfg, facts, journal, backupDir, emit, signal, outputs },
@@ -77,5 +70,17 @@ function pendingPhase(p: Phase): PhaseExecution {
     checkpoint_exists: false,
     actions: [],
     error_message: null,
+  }
+}
+
+/** What the phases have handed to the summary before the first one runs: nothing yet. */
+export function emptyOutputs(): SessionOutputs {
+  return {
+    developerUser: null,
+    ideInstallations: [],
+    credentials: null,
+    credentialsFile: null,
+    notes: [],
+    vpsInfo: null,
   }
 }
