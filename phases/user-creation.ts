@@ -3,18 +3,16 @@
 // RDP-friendly defaults. SSH hardening comes last and only once sudo is proven to work for the user.
 import type { Config } from '../src/config/schema.js'
 import { hasSshKeys, passwordlessSudo } from '../src/facts/developer-access.js'
-import { copyRootKeys } from '../src/steps/developer-keys.js'
 import { developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
-import { assert, group, packages, sudoers, user } from '../src/steps/index.js'
+import { assert, copyRootKeys, group, packages, sshdDropIn, sudoers, user } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
-import { sshdDropIn } from '../src/steps/sshd-dropin.js'
 import type { Facts, Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
 export const DEV_GROUP = 'devusers'
 export const DEV_GROUPS = ['sudo', 'audio', 'video', 'dialout', 'plugdev', DEV_GROUP]
-export { SSHD_DROPIN } from '../src/steps/sshd-dropin.js'
+export { SSHD_DROPIN } from '../src/steps/index.js'
 
 const xfconfSeed = (channel: string) => ({
   path: `.config/xfce4/xfconf/xfce-perchannel-xml/${channel}`,
