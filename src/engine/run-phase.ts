@@ -46,7 +46,10 @@ export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> 
   exec.duration_seconds = (Date.now() - started) / 1000
 }
 
-/** Every check once; each is shown, and from the first failure on also as a line of its own. */
+/**
+ * Every check once. From the first failure on, each result is also a line of output: the person
+ * watching sees the rest of the list as it is measured, not only in the final message.
+ */
 async function checkAll(run: PhaseRun, deps: ContextDeps): Promise<void> {
   const phase = run.phase.name
   const emit = deps.emit
