@@ -1,11 +1,10 @@
-// Preflight reports every problem at once, not only the first: a person fixing a VPS wants the
-// whole list (too little RAM AND a taken port), each with what was measured, what is required and
-// what to do. The engine stops a phase at its first failing step, so the step that fails first
-// runs the remaining checks itself and raises one error that names them all. A check whose premise
-// failed (the trixie mirror on a machine that is not Debian 13) is not run: "not checked because".
-import { EXIT, errorMessage, ProvisionError } from '../src/model/errors.js'
+// Preflight's checks as read-only steps. The runner runs every one of them and lists every failure
+// (src/engine/check-every.ts); here a check whose premise failed (the trixie mirror on a machine
+// that is not Debian 13) is not run, and says so: "not checked because".
+import { errorMessage } from '../src/model/errors.js'
 import type { AssertResult } from '../src/steps/assert.js'
-import type { Step, System } from '../src/steps/types.js'
+import { ChecksFailed, type Finding } from '../src/steps/checks-failed.js'
+import type { Check, Step, System } from '../src/steps/types.js'
 
 export interface PreflightCheck {
   id: string
@@ -15,40 +14,7 @@ export interface PreflightCheck {
   check(sys: System): Promise<AssertResult>
 }
 
-export interface Finding {
-  id: string
-  title: string
-  state: 'passed' | 'failed' | 'not-checked'
-  /** What was measured against what is required, or why it was not checked. */
-  detail: string
-  /** What to do about a failure. */
-  hint?: string
-}
-
-export class PreflightFailed extends ProvisionError {
-  constructor(readonly findings: readonly Finding[]) {
-    super(preflightMessage(findings), EXIT.preflight)
-    this.name = 'PreflightFailed'
-  }
-}
-
-/**
- * The first line carries every measurement (it is what one-line views show: plain logs, `status`);
- * the lines after it say what to do and what was not checked.
- */
-export function preflightMessage(findings: readonly Finding[]): string {
-  const failed = findings.filter((f) => f.state === 'failed')
-  const notChecked = findings.filter((f) => f.state === 'not-checked')
-  const lines = [
-    `Unable to pass preflight: ${failed.length} of ${findings.length} checks failed: ${failed
-      .map((f) => `${f.title}: ${f.detail}`)
-      .join('; ')}`,
-  ]
-  const hints = failed.filter((f) => f.hint)
-  if (hints.length > 0) lines.push('What to do:', ...hints.map((f) => `  - ${f.title}: ${f.hint}`))
-  for (const f of notChecked) lines.push(`Not checked: ${f.title}, ${f.detail}`)
-  return lines.join('\n')
-}
+type Verdict = Omit<Finding, 'id' | 'title'>
 
 export function preflightSteps(checks: readonly PreflightCheck[]): Step[] {
   const position = new Map(checks.map((c, i) => [c.id, i]))
@@ -58,57 +24,49 @@ export function preflightSteps(checks: readonly PreflightCheck[]): Step[] {
         throw new Error(`Preflight check ${c.id} needs ${need}, which is not an earlier check`)
     }
   }
-  // One evaluation per check and per build of the phase: plan and run each build their own.
-  const findings = new Map<string, Promise<Finding>>()
-  const findingOf = (sys: System, c: PreflightCheck): Promise<Finding> => {
-    let f = findings.get(c.id)
-    if (!f) {
-      f = evaluate(sys, c)
-      findings.set(c.id, f)
-    }
-    return f
+  // One evaluation per check and per build of the phase: plan and run each build their own, and a
+  // premise is asked by the checks that need it.
+  const verdicts = new Map<string, Promise<Verdict>>()
+  const verdictOf = (sys: System, c: PreflightCheck): Promise<Verdict> => {
+    const known = verdicts.get(c.id) ?? evaluate(sys, c)
+    verdicts.set(c.id, known)
+    return known
   }
-  const evaluate = async (sys: System, c: PreflightCheck): Promise<Finding> => {
-    const base = { id: c.id, title: c.title }
+  const evaluate = async (sys: System, c: PreflightCheck): Promise<Verdict> => {
     for (const need of c.needs ?? []) {
-      const premise = await findingOf(sys, checks[position.get(need) as number] as PreflightCheck)
-      if (premise.state !== 'passed') {
-        const how = premise.state === 'failed' ? 'failed' : 'was not checked'
-        return { ...base, state: 'not-checked', detail: `not checked because "${premise.title}" ${how}` }
+      const premise = checks[position.get(need) as number] as PreflightCheck
+      const { state } = await verdictOf(sys, premise)
+      if (state !== 'passed') {
+        const how = state === 'failed' ? 'failed' : 'was not checked'
+        return { state: 'not-checked', detail: `not checked because "${premise.title}" ${how}` }
       }
     }
     try {
       const r = await c.check(sys)
-      return { ...base, state: r.ok ? 'passed' : 'failed', detail: r.detail, hint: r.hint }
+      return { state: r.ok ? 'passed' : 'failed', detail: r.detail, hint: r.hint }
     } catch (err) {
-      return { ...base, state: 'failed', detail: `the check itself failed: ${errorMessage(err)}` }
+      return { state: 'failed', detail: `the check itself failed: ${errorMessage(err)}` }
     }
   }
-
-  return checks.map((c, i) => ({
+  return checks.map((c) => ({
     id: c.id,
     title: c.title,
-    async check(sys) {
-      const f = await findingOf(sys, c)
-      if (f.state === 'passed') return { done: true, observed: f.detail }
-      return { done: false, observed: f.detail, why: f.detail }
-    },
-    // Reached only for the first check that did not pass (a not-checked one always follows a failed
-    // one): run the rest too, show each, and fail with all of them.
+    check: async (sys) => asCheck(await verdictOf(sys, c)),
+    // The runner never applies a read-only phase's steps; anywhere else, a failed check just fails.
     async apply(ctx) {
-      const all: Finding[] = []
-      for (const [j, other] of checks.entries()) {
-        const f = await findingOf(ctx.sys, other)
-        all.push(f)
-        if (j >= i) ctx.progress(`${other.title}: ${STATE_WORD[f.state]}: ${f.detail}`)
-      }
-      throw new PreflightFailed(all)
+      const v = await verdictOf(ctx.sys, c)
+      throw new ChecksFailed('preflight', [{ id: c.id, title: c.title, ...v }])
     },
   }))
 }
 
-const STATE_WORD: Record<Finding['state'], string> = {
-  passed: 'ok',
-  failed: 'FAILED',
-  'not-checked': 'not checked',
+function asCheck(v: Verdict): Check {
+  if (v.state === 'passed') return { done: true, observed: v.detail }
+  return {
+    done: false,
+    observed: v.detail,
+    why: v.detail,
+    hint: v.hint,
+    notChecked: v.state === 'not-checked',
+  }
 }

@@ -2,7 +2,6 @@
 // aliases, and a higher inotify watch limit for the IDEs. Edits of shared files are marker-guarded
 // blocks; all of it is reversible. The sysctl is applied now only on a real (virtual) machine: a
 // container's /proc/sys is read-only, and a chroot's belongs to the host.
-
 import { homeFiles } from '../src/steps/home-files.js'
 import { command, file, markedBlock, packages } from '../src/steps/index.js'
 import { forUser } from '../src/steps/lazy.js'

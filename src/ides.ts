@@ -1,129 +1,175 @@
-// The three IDEs: where each comes from (configurable; vendor URLs are the defaults), what it
-// installs, and how we prove it works. Electron refuses to run as root without --no-sandbox, so
-// every check runs as the developer user.
+// The three IDEs: where each comes from (configurable; vendor URLs are the defaults), where it
+// lands, and what installing it takes. VS Code and Antigravity come from their apt repositories
+// (deb822 sources with a keyring of their own, exactly the layout their packages write
+// themselves), Cursor from its .deb, Antigravity from an AppImage when so configured.
 import type { Config, IdeId } from './config/schema.js'
-import type { IDEInstallation, IdeName } from './model/schemas.js'
-import type { System } from './system/port.js'
+import type { IdeLayout } from './facts/ide-install.js'
+import type { IdeName } from './model/schemas.js'
+import { aptSource } from './steps/apt-source.js'
+import { debInstall } from './steps/deb-install.js'
+import { debconf } from './steps/debconf.js'
+import { directory } from './steps/directory.js'
+import { download } from './steps/download.js'
+import { file } from './steps/file.js'
+import { inBackground } from './steps/lazy.js'
+import { packages } from './steps/packages.js'
+import type { Step } from './steps/types.js'
+import { template } from './templates.js'
 
-export interface IdeSpec {
+export { ideWorks, verifyIde } from './facts/ide-install.js'
+
+export interface IdeSpec extends IdeLayout {
   id: IdeId
-  name: IdeName
-  command: string
-  executable: string
-  installPath: string
-  launcher: string
-  method: IDEInstallation['installation_method']
-  /** The package whose version we report (dpkg), or null for an AppImage. */
-  packageName: string | null
   /** Directory in the user's home holding argv.json. */
   argvDir: string
+  /** What installing it takes; built on demand (an AppImage without a URL cannot be planned). */
+  install(): IdeInstall
+}
+
+export interface IdeInstall {
+  /** The apt source it comes from, in place before the phase's one `apt-get update`. */
+  aptSource: Step[]
+  /** Its packages in the phase's one apt transaction. */
+  aptPackages: string[]
+  /** Fetches into the cache that need nothing else: the runner overlaps them with apt. */
+  downloads: Step[]
+  /** What turns the downloads into an installed IDE. */
+  setup: Step[]
 }
 
 export const APPIMAGE_DIR = '/opt/vps-provision/antigravity'
+export const VSCODE_KEYRING = '/usr/share/keyrings/microsoft.gpg'
+export const VSCODE_SOURCES = '/etc/apt/sources.list.d/vscode.sources'
+export const ANTIGRAVITY_KEYRING = '/etc/apt/keyrings/antigravity-repo-key.gpg'
+export const ANTIGRAVITY_SOURCES = '/etc/apt/sources.list.d/antigravity.sources'
+const APPIMAGE = `${APPIMAGE_DIR}/Antigravity.AppImage`
+const NOTHING: IdeInstall = { aptSource: [], aptPackages: [], downloads: [], setup: [] }
 
 export function ideSpec(id: IdeId, cfg: Config): IdeSpec {
   switch (id) {
     case 'vscode':
-      return {
-        id,
-        name: 'VSCODE',
-        command: 'code',
-        executable: '/usr/bin/code',
-        installPath: '/usr/share/code',
-        launcher: '/usr/share/applications/code.desktop',
-        method: 'APT_REPOSITORY',
-        packageName: 'code',
-        argvDir: '.vscode',
-      }
+      return { ...packaged(id, 'VSCODE', 'code', 'APT_REPOSITORY'), install: () => vscode(cfg) }
     case 'cursor':
-      return {
-        id,
-        name: 'CURSOR',
-        command: 'cursor',
-        executable: '/usr/bin/cursor',
-        installPath: '/usr/share/cursor',
-        launcher: '/usr/share/applications/cursor.desktop',
-        method: 'DEB_PACKAGE',
-        packageName: 'cursor',
-        argvDir: '.cursor',
-      }
+      return { ...packaged(id, 'CURSOR', 'cursor', 'DEB_PACKAGE'), install: () => cursor(cfg) }
     case 'antigravity':
       return cfg.sources.antigravity.method === 'apt'
-        ? {
-            id,
-            name: 'ANTIGRAVITY',
-            command: 'antigravity',
-            executable: '/usr/bin/antigravity',
-            installPath: '/usr/share/antigravity',
-            launcher: '/usr/share/applications/antigravity.desktop',
-            method: 'APT_REPOSITORY',
-            packageName: 'antigravity',
-            argvDir: '.antigravity',
-          }
+        ? { ...packaged(id, 'ANTIGRAVITY', 'antigravity', 'APT_REPOSITORY'), install: () => antigravity(cfg) }
         : {
-            id,
-            name: 'ANTIGRAVITY',
-            command: 'antigravity',
+            ...packaged(id, 'ANTIGRAVITY', 'antigravity', 'APPIMAGE'),
             executable: '/usr/local/bin/antigravity',
             installPath: APPIMAGE_DIR,
-            launcher: '/usr/share/applications/antigravity.desktop',
-            method: 'APPIMAGE',
             packageName: null,
-            argvDir: '.antigravity',
+            install: () => antigravityAppImage(cfg),
           }
   }
 }
 
-/** The data model's verification checks: executable, valid launcher, `--version` as the user, ldd. */
-export async function verifyIde(sys: System, spec: IdeSpec, username: string): Promise<IDEInstallation> {
-  const errors: string[] = []
-  const exe = await sys.stat(spec.executable)
-  if (!exe) errors.push(`${spec.executable} does not exist`)
-  const launcher = await sys.exec(['desktop-file-validate', spec.launcher], { allowFailure: true })
-  if (launcher.exitCode !== 0 || /error:/i.test(launcher.stdout)) {
-    errors.push(
-      `launcher ${spec.launcher} is not valid: ${(launcher.stdout || launcher.stderr).trim().slice(0, 200)}`,
-    )
-  }
-  const version = await sys.exec(['runuser', '-u', username, '--', spec.command, '--version'], {
-    allowFailure: true,
-    timeoutMs: 60_000,
-  })
-  if (version.exitCode !== 0)
-    errors.push(`${spec.command} --version failed as ${username}: ${version.stderr.trim().slice(0, 200)}`)
-  const binary = await realBinary(sys, spec)
-  if (binary) {
-    const ldd = await sys.exec(['ldd', binary], { allowFailure: true })
-    const missing = ldd.stdout.split('\n').filter((l) => l.includes('not found'))
-    if (missing.length > 0)
-      errors.push(`missing libraries: ${missing.map((l) => l.trim().split(' ')[0]).join(', ')}`)
-  }
+/** The layout a Debian package of the IDE's command gives it. */
+function packaged(id: IdeId, name: IdeName, command: string, method: IdeLayout['method']) {
   return {
-    ide_name: spec.name,
-    version: version.stdout.split('\n')[0]?.trim() || (await packageVersion(sys, spec)) || 'unknown',
-    installation_method: spec.method,
-    installation_path: spec.installPath,
-    executable_path: spec.executable,
-    desktop_launcher_path: spec.launcher,
-    command_name: spec.command,
-    installed_at: new Date().toISOString(),
-    verified: errors.length === 0,
-    verification_errors: errors,
+    id,
+    name,
+    command,
+    method,
+    executable: `/usr/bin/${command}`,
+    installPath: `/usr/share/${command}`,
+    launcher: `/usr/share/applications/${command}.desktop`,
+    packageName: command,
+    argvDir: `.${id}`,
   }
 }
 
-/** The ELF behind the launcher script, for ldd: <installPath>/<command> when the package has one. */
-async function realBinary(sys: System, spec: IdeSpec): Promise<string | null> {
-  const candidate = `${spec.installPath}/${spec.command}`
-  const head = (await sys.readFile(candidate))?.subarray(0, 4)
-  return head && head.toString('latin1') === '\x7fELF' ? candidate : null
+function vscode(cfg: Config): IdeInstall {
+  const s = cfg.sources.vscode
+  return {
+    ...NOTHING,
+    aptSource: [
+      // The code package would otherwise (re)write vscode.sources itself on install and upgrade.
+      debconf({
+        id: 'vscode-debconf',
+        package: 'code',
+        selections: [['code/add-microsoft-repo', 'boolean', 'false']],
+      }),
+      aptSource({
+        id: 'vscode-source',
+        name: 'vscode',
+        ...repository(s),
+        keyringPath: VSCODE_KEYRING,
+        sourcePath: VSCODE_SOURCES,
+        architectures: ['amd64', 'arm64', 'armhf'],
+      }),
+    ],
+    aptPackages: ['code'],
+  }
 }
 
-async function packageVersion(sys: System, spec: IdeSpec): Promise<string | null> {
-  if (!spec.packageName) return null
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format, expanded by dpkg-query
-  const r = await sys.exec(['dpkg-query', '-W', '-f=${Version}', '--', spec.packageName], {
-    allowFailure: true,
-  })
-  return r.exitCode === 0 ? r.stdout.trim() : null
+function cursor(cfg: Config): IdeInstall {
+  const s = cfg.sources.cursor
+  return {
+    ...NOTHING,
+    downloads: inBackground([
+      download({ id: 'cursor-download', url: s.url, dest: 'cursor.deb', sha256: s.sha256 }),
+    ]),
+    setup: [
+      debInstall({
+        id: 'cursor-install',
+        path: '/var/cache/vps-provision/downloads/cursor.deb',
+        packageName: 'cursor',
+      }),
+    ],
+  }
+}
+
+function antigravity(cfg: Config): IdeInstall {
+  const s = cfg.sources.antigravity.apt
+  return {
+    ...NOTHING,
+    aptSource: [
+      directory({ id: 'apt-keyrings-dir', path: '/etc/apt/keyrings', mode: 0o755 }),
+      aptSource({
+        id: 'antigravity-source',
+        name: 'antigravity',
+        ...repository(s),
+        keyringPath: ANTIGRAVITY_KEYRING,
+        sourcePath: ANTIGRAVITY_SOURCES,
+      }),
+    ],
+    aptPackages: ['antigravity'],
+  }
+}
+
+/** The config's `{ uri, suite, components, key }` as aptSource() takes them. */
+function repository(s: { uri: string; suite: string; components: string[]; key: string }) {
+  return { uri: s.uri, suite: s.suite, components: s.components, keyUrl: s.key }
+}
+
+/** The AppImage, and what it needs besides: FUSE 2, a launcher with --no-sandbox, a menu entry. */
+function antigravityAppImage(cfg: Config): IdeInstall {
+  const s = cfg.sources.antigravity
+  if (!s.appimageUrl) {
+    throw new Error('Unable to plan the Antigravity AppImage: sources.antigravity.appimageUrl is not set')
+  }
+  const url = s.appimageUrl
+  return {
+    ...NOTHING,
+    downloads: inBackground([
+      directory({ id: 'appimage-dir', path: APPIMAGE_DIR, mode: 0o755 }),
+      download({ id: 'antigravity-download', url, dest: APPIMAGE, sha256: s.sha256, mode: 0o755 }),
+    ]),
+    setup: [
+      packages(['libfuse2t64'], { id: 'fuse' }),
+      file({
+        id: 'antigravity-launcher',
+        path: '/usr/local/bin/antigravity',
+        content: template('antigravity-launcher', { appimage: APPIMAGE }),
+        mode: 0o755,
+      }),
+      file({
+        id: 'antigravity-desktop',
+        path: '/usr/share/applications/antigravity.desktop',
+        content: template('antigravity.desktop'),
+        mode: 0o644,
+      }),
+    ],
+  }
 }

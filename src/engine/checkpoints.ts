@@ -1,6 +1,7 @@
-// Checkpoints make re-runs fast; they never decide correctness. Each phase's `<phase>.done` file is
-// the truth and is written atomically on its own; metadata.json is only an index rebuilt from the
-// .done files on every change, so a crash between the two costs nothing.
+// Checkpoints record that a phase completed and what its checks saw; they never decide correctness
+// (docs/architecture.md, Checkpoints). Each phase's `<phase>.done` file is the truth and is written
+// atomically on its own; metadata.json is only an index rebuilt from the .done files on every
+// change, so a crash between the two costs nothing.
 import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'

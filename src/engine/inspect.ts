@@ -2,10 +2,11 @@
 // and the views of stored sessions and journals. None of them takes the lock or writes anything.
 import type { Config } from '../config/schema.js'
 import { gatherFacts } from '../facts/environment.js'
-import { EXIT, errorMessage } from '../model/errors.js'
+import { EXIT } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import type { ProvisioningSession } from '../model/schemas.js'
 import type { EngineDeps, LogView, PlanReport } from './api.js'
+import { checkEvery } from './check-every.js'
 import { CheckpointStore } from './checkpoints.js'
 import { usersWeCreated } from './created-users.js'
 import { deriveActions, readJournal, toTransactionLog } from './journal.js'
@@ -44,24 +45,28 @@ export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary
   const { sys, emit } = deps
   const facts = await gatherFacts(sys)
   const phase = (deps.phases ?? []).find((p) => p.name === 'verification')
+  const steps = phase?.steps({ cfg, facts, interactive: deps.interactive, createdUsers: [] }) ?? []
   const started = Date.now()
-  const failures: string[] = []
   const lines: string[] = []
   emit({ type: 'session-start', ts: now(), command: 'verify', sessionId: '-', phases: [] })
-  for (const step of phase?.steps({ cfg, facts, interactive: deps.interactive, createdUsers: [] }) ?? []) {
-    emit({ type: 'step-start', ts: now(), phase: 'verification', step: step.id, title: step.title })
-    const c = await step.check(sys).catch((err) => ({ done: false, observed: '', why: errorMessage(err) }))
-    emit({
-      type: 'step-end',
-      ts: now(),
-      phase: 'verification',
-      step: step.id,
-      outcome: c.done ? 'already-done' : 'failed',
-      detail: c.why,
-    })
-    lines.push(`${c.done ? 'ok  ' : 'FAIL'} ${step.title}${c.done ? '' : `: ${c.why ?? ''}`}`)
-    if (!c.done) failures.push(step.title)
-  }
+  const failure = await checkEvery('verification', steps, sys, {
+    start: (step) =>
+      emit({ type: 'step-start', ts: now(), phase: 'verification', step: step.id, title: step.title }),
+    end(step, f) {
+      const ok = f.state === 'passed'
+      const detail = ok ? undefined : f.detail
+      emit({
+        type: 'step-end',
+        ts: now(),
+        phase: 'verification',
+        step: step.id,
+        outcome: ok ? 'already-done' : 'failed',
+        detail,
+      })
+      lines.push(`${ok ? 'ok  ' : 'FAIL'} ${step.title}${ok ? '' : `: ${f.detail}`}`)
+    },
+  })
+  const failures = (failure?.findings ?? []).filter((f) => f.state !== 'passed').map((f) => f.title)
   const summary: Summary = {
     sessionId: '-',
     status: failures.length === 0 ? 'COMPLETED' : 'FAILED',

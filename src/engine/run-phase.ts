@@ -1,11 +1,16 @@
-// One phase: skip it when its checkpoint still matches the machine, otherwise walk its steps,
-// applying only those whose check fails, and insist that every applied step converged.
+// One phase. A phase that changes the machine is skipped while its checkpoint still matches the
+// machine; otherwise its steps are walked in order, applying only those whose check fails, with
+// background steps (downloads) overlapping the steps before them. A read-only phase (preflight,
+// verification) runs every check and fails once, listing every failed check.
 
 import { now } from '../model/events.js'
 import type { PhaseExecution, ProvisioningSession } from '../model/schemas.js'
 import { phaseTransition } from '../model/transitions.js'
+import { STATE_WORD } from '../steps/checks-failed.js'
+import { settleAll } from '../steps/lazy.js'
 import type { Phase, Step } from '../steps/types.js'
-import type { System } from '../system/port.js'
+import { checkEvery } from './check-every.js'
+import { CheckMemo } from './check-memo.js'
 import { type CheckpointStore, stateChecksum } from './checkpoints.js'
 import { type ContextDeps, makeStepContext, throwIfAborted } from './context.js'
 
@@ -19,80 +24,124 @@ export interface PhaseRun {
 }
 
 export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> {
-  const { phase, steps, exec, checkpoints } = run
-  const { sys, emit } = deps
-
+  const { phase, steps, exec } = run
+  const checks = new CheckMemo(deps.sys)
   if (!run.force && !phase.readOnly) {
-    const reason = await checkpointStillHolds(run, deps.sys)
+    const reason = await checkpointStillHolds(run, checks)
     if (reason) {
       exec.status = phaseTransition(exec.status, 'SKIPPED')
       exec.checkpoint_exists = true
-      emit({ type: 'phase-skip', ts: now(), phase: phase.name, reason })
+      deps.emit({ type: 'phase-skip', ts: now(), phase: phase.name, reason })
       return
     }
   }
-
   const started = Date.now()
   exec.status = phaseTransition(exec.status, 'RUNNING')
   exec.start_time = now()
-  emit({ type: 'phase-start', ts: now(), phase: phase.name, title: phase.title, steps: steps.length })
-
-  const observed: string[] = []
-  for (const step of steps) {
-    throwIfAborted(deps.signal)
-    emit({ type: 'step-start', ts: now(), phase: phase.name, step: step.id, title: step.title })
-    const before = await step.check(sys)
-    if (before.done) {
-      observed.push(before.observed)
-      // For checks (preflight, verification) what was measured is the news: say it.
-      const detail = phase.readOnly ? before.observed : undefined
-      emit({ type: 'step-end', ts: now(), phase: phase.name, step: step.id, outcome: 'already-done', detail })
-      continue
-    }
-    try {
-      await step.apply(makeStepContext(deps, phase.name, step.id, exec.actions))
-      const after = await step.check(sys)
-      if (!after.done) {
-        throw new Error(
-          `Unable to converge step ${step.id}: after apply its check still fails (${after.why ?? 'no reason given'}); this is a bug in the step`,
-        )
-      }
-      observed.push(after.observed)
-    } catch (err) {
-      emit({ type: 'step-end', ts: now(), phase: phase.name, step: step.id, outcome: 'failed' })
-      throw err
-    }
-    emit({
-      type: 'step-end',
-      ts: now(),
-      phase: phase.name,
-      step: step.id,
-      outcome: 'applied',
-      detail: before.why,
-    })
-  }
-
-  if (!phase.readOnly) {
-    await checkpoints.write({
-      phase_name: phase.name,
-      completed_at: now(),
-      session_id: run.session.session_id,
-      checksum: stateChecksum(observed),
-    })
-    exec.checkpoint_exists = true
-  }
+  deps.emit({ type: 'phase-start', ts: now(), phase: phase.name, title: phase.title, steps: steps.length })
+  if (phase.readOnly) await checkAll(run, deps)
+  else await converge(run, deps, checks)
   exec.status = phaseTransition(exec.status, 'COMPLETED')
   exec.end_time = now()
   exec.duration_seconds = (Date.now() - started) / 1000
 }
 
+/**
+ * Every check once. From the first failure on, each result is also a line of output: the person
+ * watching sees the rest of the list as it is measured, not only in the final message.
+ */
+async function checkAll(run: PhaseRun, deps: ContextDeps): Promise<void> {
+  const phase = run.phase.name
+  const emit = deps.emit
+  const failure = await checkEvery(phase, run.steps, deps.sys, {
+    start(step) {
+      throwIfAborted(deps.signal)
+      emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
+    },
+    end(step, f, failedYet) {
+      const outcome = f.state === 'passed' ? 'already-done' : 'failed'
+      emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome, detail: f.detail })
+      if (failedYet)
+        emit({ type: 'output', ts: now(), phase, line: `${f.title}: ${STATE_WORD[f.state]}: ${f.detail}` })
+    },
+  })
+  if (failure) throw failure
+}
+
+/** Applies what is not done yet, then records what the checks saw as the phase's checkpoint. */
+async function converge(run: PhaseRun, deps: ContextDeps, checks: CheckMemo): Promise<void> {
+  const observed = new Map<Step, string>()
+  const walk = async (steps: readonly Step[]) => {
+    for (const step of steps) observed.set(step, await convergeStep(step, run, deps, checks))
+  }
+  for (const lane of lanes(run.steps)) {
+    await settleAll([() => walk(lane.foreground), () => walk(lane.background)])
+  }
+  await run.checkpoints.write({
+    phase_name: run.phase.name,
+    completed_at: now(),
+    session_id: run.session.session_id,
+    checksum: stateChecksum(run.steps.map((s) => observed.get(s) ?? '')),
+  })
+  run.exec.checkpoint_exists = true
+}
+
+/** Returns what the step's check saw once its desired state holds. */
+async function convergeStep(
+  step: Step,
+  run: PhaseRun,
+  deps: ContextDeps,
+  checks: CheckMemo,
+): Promise<string> {
+  const phase = run.phase.name
+  throwIfAborted(deps.signal)
+  deps.emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
+  const before = await checks.of(step)
+  if (before.done) {
+    deps.emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome: 'already-done' })
+    return before.observed
+  }
+  try {
+    checks.applying()
+    await step.apply(makeStepContext(deps, phase, step.id, run.exec.actions))
+    const after = await step.check(deps.sys)
+    if (!after.done) {
+      throw new Error(
+        `Unable to converge step ${step.id}: after apply its check still fails (${after.why ?? 'no reason given'}); this is a bug in the step`,
+      )
+    }
+    deps.emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome: 'applied', detail: before.why })
+    return after.observed
+  } catch (err) {
+    deps.emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome: 'failed' })
+    throw err
+  }
+}
+
+/**
+ * The phase cut where background steps begin: each lane's foreground steps run in order while its
+ * background steps (which need nothing the foreground does) run in order beside them.
+ */
+function lanes(steps: readonly Step[]): { foreground: Step[]; background: Step[] }[] {
+  const out: { foreground: Step[]; background: Step[] }[] = []
+  for (const step of steps) {
+    let last = out.at(-1)
+    if (!last || (!step.background && last.background.length > 0)) {
+      last = { foreground: [], background: [] }
+      out.push(last)
+    }
+    ;(step.background ? last.background : last.foreground).push(step)
+  }
+  return out
+}
+
 /** Returns why the phase may be skipped, or null when it must run. check() stays the truth. */
-async function checkpointStillHolds(run: PhaseRun, sys: System): Promise<string | null> {
+async function checkpointStillHolds(run: PhaseRun, checks: CheckMemo): Promise<string | null> {
   const cp = await run.checkpoints.read(run.phase.name)
   if (!cp) return null
   const observed: string[] = []
   for (const step of run.steps) {
-    const c = await step.check(sys)
+    const c = await checks.of(step)
     if (!c.done) return null
     observed.push(c.observed)
   }

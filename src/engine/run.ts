@@ -8,150 +8,154 @@ import { now, type Summary } from '../model/events.js'
 import { assertSessionId, newSessionId } from '../model/ids.js'
 import type { PhaseExecution, PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
-import type { Facts, Phase, SessionOutputs } from '../steps/types.js'
+import type { Facts, Phase } from '../steps/types.js'
 import type { EngineDeps, RunOptions } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
-import { Aborted, type ContextDeps, secretsFor } from './context.js'
+import { Aborted, type ContextDeps } from './context.js'
 import { usersWeCreated } from './created-users.js'
 import { Journal } from './journal.js'
 import { withLock } from './lock-guard.js'
+import { contextFor, markInterruptedSessions, newSession } from './new-session.js'
 import { runPhase } from './run-phase.js'
 import { SessionStore } from './session-store.js'
 import { summarize } from './summary.js'
 
+/** One run's state while it lasts: what the phases see, and the session file it keeps up to date. */
+interface Running {
+  session: ProvisioningSession
+  phases: Phase[]
+  ctx: ContextDeps
+  journal: Journal
+  store: SessionStore
+  createdUsers: readonly string[]
+}
+
 export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions): Promise<Summary> {
   const sessionId = opts.sessionId ? assertSessionId(opts.sessionId) : newSessionId()
   return withLock(deps.paths, { sessionId, command: 'run' }, async () => {
-    const { sys, paths, emit, signal } = deps
-    const store = new SessionStore(paths)
-    await markInterruptedSessions(store)
-    const facts = await gatherFacts(sys)
-    const createdUsers = await usersWeCreated(store, paths)
-    const phases = selectPhases(deps.phases ?? [], cfg)
-    refuseWhatCannotRunHere(phases, facts)
-
-    const journal = Journal.open(paths.transactionLog(sessionId))
-    const secrets = secretsFor(journal)
-    const outputs: SessionOutputs = {
-      developerUser: null,
-      ideInstallations: [],
-      credentials: null,
-      credentialsFile: null,
-      notes: [],
-      vpsInfo: null,
-    }
-    const ctx: ContextDeps = {
-      sys,
-      cfg,
-      facts,
-      journal,
-      backupDir: paths.backupDir(sessionId),
-      emit,
-      signal,
-      secrets: {
-        add(value) {
-          secrets.add(value)
-          deps.onSecret?.(value)
-        },
-        scrub: secrets.scrub,
-      },
-      outputs,
-    }
-    const session: ProvisioningSession = {
-      session_id: sessionId,
-      command: 'run',
-      start_time: now(),
-      end_time: null,
-      status: 'INITIALIZING',
-      phases: phases.map(pendingPhase),
-      error_details: null,
-      duration_seconds: 0,
-      vps_info: await describeMachine(sys, facts),
-      developer_user: null,
-      ide_installations: [],
-    }
-    await store.save(session)
-    emit({ type: 'session-start', ts: now(), command: 'run', sessionId, phases: phases.map(outline) })
-    if (facts.container) {
-      emit({
-        type: 'message',
-        ts: now(),
-        level: 'warn',
-        text: `This machine is a ${facts.virtualization} container: kernel settings (sysctl), swap and kernel modules are skipped or apply only on a real VM.`,
-      })
-    }
-
-    const checkpoints = new CheckpointStore(paths)
+    const run = await openSession(deps, cfg, sessionId)
     const started = Date.now()
-    let exitCode: number = EXIT.ok
+    let exitCode: number
     try {
-      for (const [i, phase] of phases.entries()) {
-        const exec = session.phases[i] as PhaseExecution
-        const steps = phase.steps({ cfg, facts, interactive: deps.interactive, createdUsers })
-        try {
-          await runPhase({ phase, steps, exec, session, checkpoints, force: opts.force }, ctx)
-        } catch (err) {
-          exitCode = exitCodeFor(phase.name, err)
-          const hint = err instanceof ProvisionError && err.hint ? ` (hint: ${err.hint})` : ''
-          const message = ctx.secrets.scrub(errorMessage(err) + hint)
-          if (exec.status === 'RUNNING') exec.status = 'FAILED'
-          exec.error_message = message
-          exec.end_time = now()
-          emit({
-            type: 'phase-end',
-            ts: now(),
-            phase: phase.name,
-            status: 'FAILED',
-            durationMs: 0,
-            actions: exec.actions.length,
-            error: message,
-          })
-          session.error_details = `${phase.name}: ${message}`
-          break
-        }
-        if (exec.status === 'COMPLETED') {
-          emit({
-            type: 'phase-end',
-            ts: now(),
-            phase: phase.name,
-            status: 'COMPLETED',
-            durationMs: exec.duration_seconds * 1000,
-            actions: exec.actions.length,
-          })
-        }
-        if (phase.name === 'preflight' && session.status === 'INITIALIZING') {
-          session.status = sessionTransition(session.status, 'IN_PROGRESS')
-          if (session.vps_info) session.vps_info.validated = true
-        }
-        session.developer_user = outputs.developerUser
-        session.ide_installations = outputs.ideInstallations
-        await store.save(session)
-      }
+      exitCode = await runPhases(run, deps, opts)
     } finally {
-      journal.close()
+      run.journal.close()
     }
-
-    if (session.status === 'INITIALIZING' && exitCode === EXIT.ok) {
-      session.status = sessionTransition(session.status, 'IN_PROGRESS')
-    }
-    if (deps.describe && !(session.status === 'INITIALIZING')) {
-      const report = await deps.describe(sys, cfg, facts, session.vps_info).catch(() => null)
-      if (report) {
-        outputs.notes.push(...report.notes)
-        outputs.developerUser = report.developerUser
-        outputs.ideInstallations = report.ideInstallations
-      }
-    }
-    session.status = sessionTransition(session.status, exitCode === EXIT.ok ? 'COMPLETED' : 'FAILED')
-    session.end_time = now()
-    session.duration_seconds = (Date.now() - started) / 1000
-    session.developer_user = outputs.developerUser
-    session.ide_installations = outputs.ideInstallations
-    await store.save(session)
-    const summary = summarize(session, exitCode, outputs, deps.interactive)
-    emit({ type: 'session-end', ts: now(), summary })
-    return summary
+    return closeSession(run, deps, exitCode, started)
   })
+}
+
+async function openSession(deps: EngineDeps, cfg: Config, sessionId: string): Promise<Running> {
+  const { sys, paths, emit } = deps
+  const store = new SessionStore(paths)
+  await markInterruptedSessions(store)
+  const facts = await gatherFacts(sys)
+  const createdUsers = await usersWeCreated(store, paths)
+  const phases = selectPhases(deps.phases ?? [], cfg)
+  refuseWhatCannotRunHere(phases, facts)
+  const journal = Journal.open(paths.transactionLog(sessionId))
+  const ctx = contextFor(deps, cfg, facts, journal, paths.backupDir(sessionId))
+  const session = newSession(sessionId, phases, await describeMachine(sys, facts))
+  await store.save(session)
+  emit({ type: 'session-start', ts: now(), command: 'run', sessionId, phases: phases.map(outline) })
+  if (facts.container) {
+    emit({
+      type: 'message',
+      ts: now(),
+      level: 'warn',
+      text: `This machine is a ${facts.virtualization} container: kernel settings (sysctl), swap and kernel modules are skipped or apply only on a real VM.`,
+    })
+  }
+  return { session, phases, ctx, journal, store, createdUsers }
+}
+
+/** The phases in order, until one fails; returns the exit code. */
+async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Promise<number> {
+  const { session, ctx, store } = run
+  const checkpoints = new CheckpointStore(deps.paths)
+  const input = {
+    cfg: ctx.cfg,
+    facts: ctx.facts,
+    interactive: deps.interactive,
+    createdUsers: run.createdUsers,
+  }
+  for (const [i, phase] of run.phases.entries()) {
+    const exec = session.phases[i] as PhaseExecution
+    const steps = phase.steps(input)
+    try {
+      await runPhase({ phase, steps, exec, session, checkpoints, force: opts.force }, ctx)
+    } catch (err) {
+      recordFailure(run, phase, exec, err)
+      return exitCodeFor(phase.name, err)
+    }
+    if (exec.status === 'COMPLETED') emitPhaseEnd(ctx, exec, 'COMPLETED')
+    if (phase.name === 'preflight' && session.status === 'INITIALIZING') {
+      session.status = sessionTransition(session.status, 'IN_PROGRESS')
+      if (session.vps_info) session.vps_info.validated = true
+    }
+    session.developer_user = ctx.outputs.developerUser
+    session.ide_installations = ctx.outputs.ideInstallations
+    await store.save(session)
+  }
+  return EXIT.ok
+}
+
+function recordFailure(run: Running, phase: Phase, exec: PhaseExecution, err: unknown): void {
+  const hint = err instanceof ProvisionError && err.hint ? ` (hint: ${err.hint})` : ''
+  const message = run.ctx.secrets.scrub(errorMessage(err) + hint)
+  if (exec.status === 'RUNNING') exec.status = 'FAILED'
+  exec.error_message = message
+  exec.end_time = now()
+  emitPhaseEnd(run.ctx, exec, 'FAILED', message)
+  run.session.error_details = `${phase.name}: ${message}`
+}
+
+function emitPhaseEnd(
+  ctx: ContextDeps,
+  exec: PhaseExecution,
+  status: 'COMPLETED' | 'FAILED',
+  error?: string,
+) {
+  ctx.emit({
+    type: 'phase-end',
+    ts: now(),
+    phase: exec.phase_name,
+    status,
+    durationMs: status === 'FAILED' ? 0 : exec.duration_seconds * 1000,
+    actions: exec.actions.length,
+    ...(error === undefined ? {} : { error }),
+  })
+}
+
+/** What the run built, read from the machine, and the session's final word. */
+async function closeSession(
+  run: Running,
+  deps: EngineDeps,
+  exitCode: number,
+  started: number,
+): Promise<Summary> {
+  const { session, ctx } = run
+  const outputs = ctx.outputs
+  if (session.status === 'INITIALIZING' && exitCode === EXIT.ok) {
+    session.status = sessionTransition(session.status, 'IN_PROGRESS')
+  }
+  if (deps.describe && !(session.status === 'INITIALIZING')) {
+    const report = await deps.describe(ctx.sys, ctx.cfg, ctx.facts, session.vps_info).catch(() => null)
+    if (report) {
+      outputs.notes.push(...report.notes)
+      outputs.developerUser = report.developerUser
+      outputs.ideInstallations = report.ideInstallations
+    }
+  }
+  session.status = sessionTransition(session.status, exitCode === EXIT.ok ? 'COMPLETED' : 'FAILED')
+  session.end_time = now()
+  session.duration_seconds = (Date.now() - started) / 1000
+  session.developer_user = outputs.developerUser
+  session.ide_installations = outputs.ideInstallations
+  await run.store.save(session)
+  const summary = summarize(session, exitCode, outputs, deps.interactive)
+  deps.emit({ type: 'session-end', ts: now(), summary })
+  return summary
 }
 
 function exitCodeFor(phase: PhaseName, err: unknown): number {
@@ -178,31 +182,6 @@ function refuseWhatCannotRunHere(phases: Phase[], facts: Facts): void {
     EXIT.preflight,
     `Boot the machine normally, or choose phases that need no services, e.g. --skip ${needing.join(',')}`,
   )
-}
-
-/** A session left IN_PROGRESS by a killed process can only be noticed by the next holder of the lock. */
-async function markInterruptedSessions(store: SessionStore): Promise<void> {
-  for (const s of await store.list()) {
-    if (s.status !== 'IN_PROGRESS' && s.status !== 'INITIALIZING') continue
-    s.status = sessionTransition(s.status, 'FAILED')
-    s.error_details =
-      s.error_details ?? 'interrupted: the process stopped without finishing (killed, crash or power loss)'
-    for (const p of s.phases) if (p.status === 'RUNNING') p.status = 'FAILED'
-    await store.save(s)
-  }
-}
-
-function pendingPhase(p: Phase): PhaseExecution {
-  return {
-    phase_name: p.name,
-    status: 'PENDING',
-    start_time: null,
-    end_time: null,
-    duration_seconds: 0,
-    checkpoint_exists: false,
-    actions: [],
-    error_message: null,
-  }
 }
 
 const outline = (p: Phase) => ({ name: p.name, title: p.title, weight: p.weight })

@@ -1,6 +1,6 @@
-// assert(): a read-only verification (preflight, verification phases). check() is the whole step;
-// apply() never changes anything: it re-checks and, still failing, raises VerificationFailed
-// (exit code 4) with the detail and what to do about it.
+// assert(): a read-only verification. check() is the whole step, and says what to do when it
+// fails; in a read-only phase the runner only checks. Elsewhere (rdp-config's port), apply() never
+// changes anything: it re-checks and, still failing, raises VerificationFailed with the hint.
 
 import type { AssertResult } from '../facts/verdict.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
@@ -32,7 +32,9 @@ export function assert(args: AssertArgs): Step {
     title: args.title,
     async check(sys) {
       const r = await args.check(sys)
-      return r.ok ? { done: true, observed: r.detail } : { done: false, observed: r.detail, why: r.detail }
+      return r.ok
+        ? { done: true, observed: r.detail }
+        : { done: false, observed: r.detail, why: r.detail, hint: r.hint }
     },
     async apply(ctx) {
       const r = await args.check(ctx.sys)

@@ -3,6 +3,7 @@
 // last key of their section, missing sections at the end. Whole-file templates would drop the
 // defaults a newer xrdp ships.
 
+import { iniSection, INI_KEY as KEY, INI_SECTION as SECTION, sameIniKey as sameKey } from '../facts/ini.js'
 import { managedFile } from './file.js'
 import type { Step } from './types.js'
 
@@ -15,12 +16,6 @@ export interface IniValuesArgs {
   values: IniValues
 }
 
-const SECTION = /^\s*\[([^\]]+)\]\s*$/
-const KEY = /^(\s*)([^=;#[\s][^=]*?)(\s*)=(\s*)(.*?)(\r?)$/
-
-/** xrdp compares key names case-insensitively, so must we, or we would add duplicates. */
-const sameKey = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
-
 export function editIni(current: string | null, values: IniValues): string {
   const lines = (current ?? '').split('\n')
   const endsWithNewline = current === null || current === '' || current.endsWith('\n')
@@ -29,7 +24,7 @@ export function editIni(current: string | null, values: IniValues): string {
   const sep = firstKey ? `${firstKey[3]}=${firstKey[4]}` : '='
 
   for (const [section, keys] of Object.entries(values)) {
-    const start = lines.findIndex((l) => SECTION.exec(l)?.[1]?.trim() === section)
+    const start = lines.findIndex((l) => iniSection(l) === section)
     if (start < 0) {
       if (lines.length > 0 && lines[lines.length - 1]?.trim() !== '') lines.push('')
       lines.push(`[${section}]`, ...Object.entries(keys).map(([k, v]) => `${k}${sep}${String(v)}`))

@@ -7,8 +7,11 @@ import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
 import type { Step } from './types.js'
 
-/** The built step, or why it cannot be built yet (shown by `plan`, fails `apply`). */
-export type Resolved = Step | { waitingFor: string }
+/**
+ * The built step; or why it cannot be built yet (shown by `plan`, fails `apply`); or why this
+ * machine needs nothing from it (root has no SSH keys to copy).
+ */
+export type Resolved = Step | { waitingFor: string } | { nothingToDo: string }
 
 export function lazy(id: string, title: string, resolve: (sys: System) => Promise<Resolved>): Step {
   return {
@@ -16,12 +19,14 @@ export function lazy(id: string, title: string, resolve: (sys: System) => Promis
     title,
     async check(sys) {
       const step = await resolve(sys)
+      if ('nothingToDo' in step) return { done: true, observed: step.nothingToDo }
       if ('waitingFor' in step)
         return { done: false, observed: `waiting: ${step.waitingFor}`, why: step.waitingFor }
       return step.check(sys)
     },
     async apply(ctx) {
       const step = await resolve(ctx.sys)
+      if ('nothingToDo' in step) return
       if ('waitingFor' in step) {
         throw new ProvisionError(`Unable to ${title.toLowerCase()}: ${step.waitingFor}`, EXIT.provisioning)
       }
@@ -63,24 +68,33 @@ export function allOf(id: string, title: string, steps: readonly Step[]): Step {
   }
 }
 
+/** Steps the runner may run while the steps before them work (see Step.background). */
+export function inBackground(steps: readonly Step[]): Step[] {
+  return steps.map((s) => ({ ...s, background: true }))
+}
+
+/** Runs every task at once and waits for all of them; then raises the first failure, if any. */
+export async function settleAll<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const results = await Promise.allSettled(tasks.map((task) => task()))
+  const failed = results.find((r) => r.status === 'rejected')
+  if (failed) throw failed.reason
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value)
+}
+
 /**
- * Independent steps applied at the same time (apt work while a large download runs). Each still
- * journals every change before making it; their actions only interleave in the journal, and
- * rollback undoes them newest first all the same. All of them settle before an error is raised,
- * so nothing is left running when the runner records the failure.
+ * Independent steps applied at the same time, as one step. Each still journals every change
+ * before making it; their actions only interleave in the journal, and rollback undoes them newest
+ * first all the same. All of them settle before an error is raised.
  */
 export function concurrently(id: string, title: string, steps: readonly Step[]): Step {
-  const all = allOf(id, title, steps)
   return {
-    ...all,
+    ...allOf(id, title, steps),
     async apply(ctx) {
-      const results = await Promise.allSettled(
-        steps.map(async (s) => {
+      await settleAll(
+        steps.map((s) => async () => {
           if (!(await s.check(ctx.sys)).done) await s.apply(ctx)
         }),
       )
-      const failed = results.find((r) => r.status === 'rejected')
-      if (failed) throw failed.reason
     },
   }
 }

@@ -18,12 +18,21 @@ export interface Check {
   why?: string
   /** For file steps: a unified diff of what apply would write. */
   diff?: string
+  /** For a read-only check that failed: what to do about it. */
+  hint?: string
+  /** A read-only check not run because a check it presumes did not pass; `why` says which. */
+  notChecked?: boolean
 }
 
 export interface Step {
   /** Stable and dotted ("rdp-config.xrdp-ini"): renaming one breaks resume. */
   id: string
   title: string
+  /**
+   * Needs nothing the steps before it in its phase do (a download that only fills the cache): the
+   * runner may run it while those steps work. The next step that is not in the background waits.
+   */
+  background?: boolean
   /** Pure query: must not change the machine. */
   check(sys: System): Promise<Check>
   apply(ctx: StepContext): Promise<void>

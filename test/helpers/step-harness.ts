@@ -4,6 +4,7 @@
 import { basename } from 'node:path'
 import { expect } from 'vitest'
 import { defaultConfig } from '../../src/config/schema.js'
+import { emptyOutputs } from '../../src/engine/new-session.js'
 import { executeUndo, type UndoOutcome } from '../../src/engine/undo-executor.js'
 import type { Undo } from '../../src/model/undo.js'
 import type { Change, ChangeResult, Step, StepContext } from '../../src/steps/types.js'
@@ -44,14 +45,7 @@ export function makeHarness(sys: System, opts: HarnessOptions = {}): Harness {
     sys,
     cfg: defaultConfig(),
     facts: { virtualization: 'kvm', container: false, chroot: false, systemd: true, architecture: 'amd64' },
-    outputs: {
-      developerUser: null,
-      ideInstallations: [],
-      credentials: null,
-      credentialsFile: null,
-      notes: [],
-      vpsInfo: null,
-    },
+    outputs: emptyOutputs(),
     secret: (value) => {
       secrets.push(value)
     },

@@ -93,6 +93,25 @@ describe('runner', () => {
   })
 })
 
+describe('checkpoints', () => {
+  it('on a miss, each check asks the machine once until an apply; after it, once more', async () => {
+    const { sys, deps } = setup()
+    await engine.run(deps, cfg, { force: false })
+    // The phase's last step drifts: the checkpoint test walks every check, and the run reuses them.
+    sys.writeText('/etc/demo/demo.conf', 'greeting = edited by hand\n')
+    const before = sys.execLog.length
+    const again = await engine.run(deps, cfg, { force: false })
+    expect(again.phases.map((p) => [p.name, p.status])).toEqual([
+      ['system-prep', 'COMPLETED'],
+      ['rdp-config', 'SKIPPED'],
+      ['user-creation', 'SKIPPED'],
+    ])
+    const queries = sys.execLog.slice(before).map((e) => e.argv.join(' '))
+    const packagesQuery = queries.filter((q) => q.startsWith('dpkg-query') && q.includes(' curl'))
+    expect(packagesQuery).toHaveLength(1)
+  })
+})
+
 describe('rollback', () => {
   it('refuses drifted files, then --force keeps a 0600 copy and restores', async () => {
     const { sys, deps } = setup()

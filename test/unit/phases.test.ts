@@ -1,7 +1,7 @@
 // The phase contract on the fake Debian, for every real phase in order: a run converges, a second
 // run journals zero actions (every phase SKIPPED), and rolling the session back returns the machine
 // to exactly its initial state.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -157,5 +157,43 @@ describe('every phase on the fake Debian 13', () => {
     expect(again.exitCode).toBe(0)
     expect(again.phases.find((p) => p.name === 'rdp-config')?.status).toBe('COMPLETED')
     expect(sys.readText('/etc/xrdp/xrdp.ini')).toContain('security_layer=tls')
+  })
+
+  it('journals each IDE change under its own step, whatever the config, and overlaps the download with apt', async () => {
+    const stepsJournaled = async (cfg: Config) => {
+      const events: RunEvent[] = []
+      const d = deps(machine(), events)
+      const run = await engine.run(d, cfg, { force: false })
+      expect(run.exitCode).toBe(0)
+      const log = readFileSync(d.paths.transactionLog(run.sessionId), 'utf8')
+      const steps = log.split('\n').flatMap((l) => (l ? [JSON.parse(l).step as string | undefined] : []))
+      return { events, steps: new Set(steps.filter((s) => s?.startsWith('ide-installations.'))) }
+    }
+    const all = await stepsJournaled(config())
+    expect(all.steps).toContain('ide-installations.cursor-download')
+    expect(all.steps).toContain('ide-installations.packages')
+    expect(all.steps).not.toContain('ide-installations.fetch')
+    const at = (type: string, step: string) =>
+      all.events.findIndex((e) => e.type === type && 'step' in e && e.step === step)
+    expect(at('step-start', 'ide-installations.cursor-download')).toBeLessThan(
+      at('step-end', 'ide-installations.packages'),
+    )
+    const cursorOnly = await stepsJournaled(config({ ides: ['cursor'] }))
+    expect(cursorOnly.steps).toContain('ide-installations.cursor-download')
+  })
+
+  it('verification lists every failed check, each with what to do, and exits 4', async () => {
+    const sys = machine()
+    const d = deps(sys)
+    expect((await engine.run(d, config(), { force: false })).exitCode).toBe(0)
+    await sys.exec(['systemctl', 'stop', 'xrdp-sesman'])
+    await sys.exec(['gpasswd', '--delete', 'devuser', 'video'])
+    const summary = await engine.run(d, config({ only: ['verification'] }), { force: false })
+    expect(summary.exitCode).toBe(4)
+    const text = summary.lines.join('\n')
+    expect(text).toMatch(
+      /Unable to pass verification: 2 of \d+ checks failed: xrdp-sesman is running: xrdp-sesman is inactive; User devuser with groups .*: missing groups: video/,
+    )
+    expect(text).toContain('  - xrdp-sesman is running: systemctl status xrdp-sesman')
   })
 })

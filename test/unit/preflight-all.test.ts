@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_PHASES } from '../../phases/index.js'
-import { PreflightFailed, preflightSteps } from '../../phases/preflight-all.js'
+import { preflightSteps } from '../../phases/preflight-all.js'
 import { ConfigSchema } from '../../src/config/schema.js'
+import { checkEvery } from '../../src/engine/check-every.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { EXIT } from '../../src/model/errors.js'
 import type { RunEvent } from '../../src/model/events.js'
+import { ChecksFailed as PreflightFailed } from '../../src/steps/checks-failed.js'
 import { FakeSystem } from '../../src/system/fake/index.js'
 import { engine } from '../helpers/engine.js'
-import { makeHarness } from '../helpers/step-harness.js'
 
 const roots: string[] = []
 afterEach(() => {
@@ -128,10 +129,9 @@ describe('preflightSteps', () => {
         },
       },
     ])
-    const h = makeHarness(sys)
     expect((await steps[0]?.check(sys))?.done).toBe(true)
     expect(await steps[1]?.check(sys)).toMatchObject({ done: false })
-    const err = await steps[1]?.apply(h.ctx).catch((e) => e)
+    const err = (await checkEvery('preflight', steps, sys)) as PreflightFailed
     expect(err).toBeInstanceOf(PreflightFailed)
     expect(err.exitCode).toBe(EXIT.preflight)
     expect((err as PreflightFailed).findings.map((f) => [f.id, f.state])).toEqual([
@@ -148,7 +148,7 @@ describe('preflightSteps', () => {
         'Not checked: C, not checked because "B" failed',
       ].join('\n'),
     )
-    // Each check ran once, even though the engine checks and the failing step runs them all again.
+    // Each check ran once, even though the test asked some of them before the runner asked them all.
     expect(await steps[3]?.check(sys)).toMatchObject({ done: false })
     expect(ran).toEqual(['d'])
   })

@@ -1,0 +1,41 @@
+// Collect-every-failure mode, for read-only phases and `verify`: every check runs once, in order,
+// and the phase fails once with the list, not at the first failed check. A check that throws is a
+// failure of its own.
+import { errorMessage } from '../model/errors.js'
+import type { PhaseName } from '../model/schemas.js'
+import { ChecksFailed, type Finding, findingOf } from '../steps/checks-failed.js'
+import type { Check, Step } from '../steps/types.js'
+import type { System } from '../system/port.js'
+
+export interface CheckWatcher {
+  start?(step: Step): void
+  /** `failedYet`: this check or an earlier one did not pass. */
+  end?(step: Step, finding: Finding, failedYet: boolean): void
+}
+
+/** The findings, and the error naming every failed check (null when all passed). */
+export async function checkEvery(
+  phase: PhaseName,
+  steps: readonly Step[],
+  sys: System,
+  watch: CheckWatcher = {},
+): Promise<ChecksFailed | null> {
+  const findings: Finding[] = []
+  for (const step of steps) {
+    watch.start?.(step)
+    const c = await step
+      .check(sys)
+      .catch(
+        (err): Check => ({ done: false, observed: '', why: `the check itself failed: ${errorMessage(err)}` }),
+      )
+    const finding = findingOf(step, c)
+    findings.push(finding)
+    watch.end?.(
+      step,
+      finding,
+      findings.some((f) => f.state !== 'passed'),
+    )
+  }
+  if (findings.every((f) => f.state === 'passed')) return null
+  return new ChecksFailed(phase, findings)
+}
