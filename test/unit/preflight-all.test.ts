@@ -10,9 +10,9 @@ import { ConfigSchema } from '../../src/config/schema.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { EXIT } from '../../src/model/errors.js'
 import type { RunEvent } from '../../src/model/events.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import { engine } from '../helpers/engine.js'
 import { makeHarness } from '../helpers/step-harness.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const roots: string[] = []
 afterEach(() => {
