@@ -44,13 +44,17 @@ if (skipReason) {
   console.warn(`\n!!! SKIPPING parity (the fake against a real trixie root): ${skipReason}.\n`)
 }
 
-/** What one machine answered to the queries of one kind. */
-interface Answers {
-  machine: 'fake, fresh' | 'fake, after the run' | 'trixie root'
-  results: Map<string, ExecResult>
+/** One query and what a machine answered. */
+interface Answer {
+  argv: readonly string[]
+  result: ExecResult
 }
 
+const MACHINES = ['fake, fresh', 'fake, after the run', 'trixie root'] as const
+type Machine = (typeof MACHINES)[number]
+
 const kindOf = (argv: readonly string[]) => QUERY_KINDS.find((k) => k.matches(argv))
+
 /** An argv for a message: apt's `-o` options left out, tabs and newlines visible, cut at 120. */
 const shown = (argv: readonly string[]) => {
   const text = argv
@@ -61,53 +65,50 @@ const shown = (argv: readonly string[]) => {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text
 }
 
-async function ask(sys: FakeSystem, argvs: readonly (readonly string[])[]): Promise<Map<string, ExecResult>> {
-  const out = new Map<string, ExecResult>()
-  for (const argv of argvs) out.set(argvKey(argv), await sys.exec(argv, { allowFailure: true }))
+/** A query of a known kind that a fresh root can answer; says so loudly when it cannot. */
+function replayable(argv: readonly string[]): boolean {
+  if (!kindOf(argv)) return false
+  const why = needsTheRun(argv)
+  if (why) console.warn(`!!! parity: not replayed: ${shown(argv)}: ${why}`)
+  return why === null
+}
+
+async function askFake(sys: FakeSystem, queries: readonly (readonly string[])[]): Promise<Answer[]> {
+  const out: Answer[] = []
+  for (const argv of queries) out.push({ argv, result: await sys.exec(argv, { allowFailure: true }) })
   return out
+}
+
+/** The queries, and each kind's sample, asked in a throwaway clone of the lab's trixie root. */
+async function askTrixie(root: string, queries: readonly (readonly string[])[]): Promise<Answer[]> {
+  const samples = QUERY_KINDS.flatMap((k) => (k.sample ? [k.sample] : []))
+  return withChroot(root, async (ch) => {
+    // What boot would have made: sshd -T refuses to run without its privilege separation dir.
+    await ch.exec(['mkdir', '-p', '/run/sshd'])
+    const out: Answer[] = []
+    for (const argv of [...queries, ...samples].filter((a) => !kindOf(a)?.chrootCannot)) {
+      const result = await ch.exec(argv, { allowFailure: true, env: childEnv(), timeoutMs: 300_000 })
+      out.push({ argv, result })
+    }
+    return out
+  })
 }
 
 describe.skipIf(skipReason !== '')('the fake Debian 13 answers like a real trixie root', () => {
   let sent: (readonly string[])[] = []
-  const answers = new Map<QueryKind, Answers[]>()
+  const answers = new Map<Machine, Answer[]>()
   let scratch: ScratchRoot | null = null
 
   beforeAll(async () => {
     const run = await runWorkstation()
     expect(run.summary.exitCode, 'the phase contract run converges on the fake').toBe(0)
     sent = [...new Map(run.execLog.map((e) => [argvKey(e.argv), e.argv])).values()]
-    const queries = sent.filter((argv) => {
-      const why = kindOf(argv) ? needsTheRun(argv) : 'not a query'
-      if (why && kindOf(argv)) console.warn(`!!! parity: not replayed: ${shown(argv)}: ${why}`)
-      return why === null
-    })
-    scratch = await scratchRoot({
-      include: PARITY_INCLUDE,
-      label: 'parity',
-      log: (l) => console.log(`[lab] ${l}`),
-    })
-    const asked = [...queries, ...QUERY_KINDS.flatMap((k) => (k.sample ? [k.sample] : []))]
-    const real = await withChroot(scratch.root, async (ch) => {
-      // What boot would have made: sshd -T refuses to run without its privilege separation dir.
-      await ch.exec(['mkdir', '-p', '/run/sshd'])
-      const out = new Map<string, ExecResult>()
-      for (const argv of asked.filter((a) => !kindOf(a)?.chrootCannot)) {
-        const env = childEnv()
-        out.set(argvKey(argv), await ch.exec(argv, { allowFailure: true, env, timeoutMs: 300_000 }))
-      }
-      return out
-    })
-    const fresh = await ask(workstationMachine(), queries)
-    const after = await ask(run.sys, queries)
-    for (const kind of QUERY_KINDS) {
-      const mine = (results: Map<string, ExecResult>) =>
-        new Map([...results].filter(([key]) => kind.matches(JSON.parse(key))))
-      answers.set(kind, [
-        { machine: 'fake, fresh', results: mine(fresh) },
-        { machine: 'fake, after the run', results: mine(after) },
-        { machine: 'trixie root', results: mine(real) },
-      ])
-    }
+    const queries = sent.filter(replayable)
+    const log = (line: string) => console.log(`[lab] ${line}`)
+    scratch = await scratchRoot({ include: PARITY_INCLUDE, label: 'parity', log })
+    answers.set('trixie root', await askTrixie(scratch.root, queries))
+    answers.set('fake, fresh', await askFake(workstationMachine(), queries))
+    answers.set('fake, after the run', await askFake(run.sys, queries))
   })
 
   afterAll(async () => {
@@ -124,17 +125,14 @@ describe.skipIf(skipReason !== '')('the fake Debian 13 answers like a real trixi
       console.warn(`!!! parity: skipping ${kind.name}: ${kind.chrootCannot}`)
       ctx.skip(kind.chrootCannot)
     }
-    const all = answers.get(kind) ?? []
-    expect(
-      all.find((a) => a.machine === 'trixie root')?.results.size,
-      `${kind.name} queries asked`,
-    ).toBeGreaterThan(0)
     const problems: string[] = []
     const parsed = { fake: 0, real: 0 }
-    for (const a of all) {
-      const found = await compare(kind, a)
+    for (const machine of MACHINES) {
+      const mine = (answers.get(machine) ?? []).filter((a) => kind.matches(a.argv))
+      if (machine === 'trixie root') expect(mine.length, `${kind.name} queries asked`).toBeGreaterThan(0)
+      const found = await compare(kind, machine, mine)
       problems.push(...found.problems)
-      parsed[a.machine === 'trixie root' ? 'real' : 'fake'] += found.parsed
+      parsed[machine === 'trixie root' ? 'real' : 'fake'] += found.parsed
     }
     expect(problems).toEqual([])
     const counts = `lines the code parses: ${JSON.stringify(parsed)}`
@@ -145,13 +143,12 @@ describe.skipIf(skipReason !== '')('the fake Debian 13 answers like a real trixi
 })
 
 /** Every parsed line in the kind's form, and the kind's facts parser content with the answers. */
-async function compare(kind: QueryKind, { machine, results }: Answers) {
+async function compare(kind: QueryKind, machine: Machine, list: readonly Answer[]) {
   const problems: string[] = []
   let parsed = 0
-  const sys = answering(results)
-  for (const [key, answer] of results) {
-    const argv = JSON.parse(key) as string[]
-    const lines = answer.stdout.split('\n').filter((l) => l !== '' && (kind.parsed?.test(l) ?? true))
+  const sys = answering(new Map(list.map((a) => [argvKey(a.argv), a.result])))
+  for (const { argv, result } of list) {
+    const lines = result.stdout.split('\n').filter((l) => l !== '' && (kind.parsed?.test(l) ?? true))
     parsed += lines.length
     for (const line of lines.filter((l) => !kind.form.test(l)))
       problems.push(`${machine}: ${shown(argv)}: ${JSON.stringify(line)} is not ${kind.form}`)
