@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, expect } from 'vitest'
+import { afterAll, afterEach, expect } from 'vitest'
 import { defaultConfig } from '../../src/config/schema.js'
 import { type ContextDeps, makeStepContext, type Secrets, secretsFor } from '../../src/engine/context.js'
 import type { Failpoint } from '../../src/engine/failpoints.js'
@@ -56,13 +56,17 @@ export interface HarnessOptions {
 const PHASE: PhaseName = 'system-prep'
 const CRASH_POINT = { 'before-change': 'action.after-begin', 'after-change': 'action.after-change' } as const
 
-// RAM where there is some: a journal fsyncs every record, which halves these tests' speed on a disk,
-// and durability is the crash tests' subject (test/unit/crash.test.ts), not these.
+// RAM where there is some: a journal fsyncs every record, which made these tests take 60% longer
+// on a disk, and durability is the crash tests' subject (test/unit/crash.test.ts), not theirs.
 const TMP = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 let stateRoots: string | null = null
 const journals: Journal[] = []
-afterAll(() => {
+// A test uses its harnesses within itself: their journals close with it (a long file would
+// otherwise hold hundreds of descriptors); the state roots go with the file.
+afterEach(() => {
   for (const j of journals.splice(0)) j.close()
+})
+afterAll(() => {
   if (stateRoots) rmSync(stateRoots, { recursive: true, force: true })
   stateRoots = null
 })
