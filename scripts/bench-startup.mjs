@@ -15,7 +15,7 @@ const bundle = join(root, 'dist/vps-provision.mjs')
 const work = mkdtempSync(join(tmpdir(), 'vps-bench-'))
 
 try {
-  const { FakeSystem } = await tsImport('../src/system/fake/index.ts', import.meta.url)
+  const { FakeSystem } = await tsImport('../test/support/fake/index.ts', import.meta.url)
   const state = join(work, 'fake.json')
   writeFileSync(state, JSON.stringify(FakeSystem.debian13().toJSON()))
   const tsx = join(root, 'node_modules/.bin/tsx')

@@ -6,11 +6,11 @@ import { errorMessage, ProvisionError } from '../model/errors.js'
 import { type EventSink, now } from '../model/events.js'
 import type { PhaseName, ProvisioningAction } from '../model/schemas.js'
 import { describeUndo, type Undo } from '../model/undo.js'
-import type { Facts, SessionOutputs, StepContext } from '../steps/types.js'
+import type { Change, ChangeResult, Facts, SessionOutputs, StepContext } from '../steps/types.js'
 import { ensurePrivateDir, writeFileAtomic } from '../system/atomic.js'
 import { redact, type System } from '../system/port.js'
 import { sha256 as sha256Hex } from '../util/hash.js'
-import { failpoint } from './failpoints.js'
+import { type Failpoint, failpoint } from './failpoints.js'
 import type { Journal } from './journal.js'
 
 /** Thrown at the next safe point after SIGINT/SIGTERM: nothing half-done is left unrecorded. */
@@ -57,6 +57,8 @@ export interface ContextDeps {
   signal: AbortSignal
   secrets: Secrets
   outputs: SessionOutputs
+  /** Where an in-process crash test stops a change; unset, the SIGKILL failpoints of failpoints.ts. */
+  failpoint?: (name: Failpoint) => void
 }
 
 export function makeStepContext(
@@ -65,7 +67,7 @@ export function makeStepContext(
   step: string,
   actions: ProvisioningAction[],
 ): StepContext {
-  const { sys, journal, emit, secrets } = deps
+  const { sys, emit, secrets } = deps
   return {
     sys,
     cfg: deps.cfg,
@@ -76,57 +78,77 @@ export function makeStepContext(
     warn: (text) => emit({ type: 'message', ts: now(), level: 'warn', text: secrets.scrub(text) }),
     progress: (line) => emit({ type: 'output', ts: now(), phase, line: secrets.scrub(line) }),
     backup: (path) => backupFile(sys, deps.backupDir, path),
-
-    async change(change, fn) {
-      throwIfAborted(deps.signal)
-      failpoint('action.before-begin')
-      const seq = journal.begin({
-        phase,
-        step,
-        action_type: change.actionType,
-        target: change.target,
-        undo: change.undo,
-      })
-      failpoint('action.after-begin')
-      const target = secrets.scrub(change.target)
-      const action: ProvisioningAction = {
-        sequence_number: seq,
-        action_type: change.actionType,
-        target,
-        status: 'PENDING',
-        rollback_command: secrets.scrub(describeUndo(change.undo)),
-        timestamp: now(),
-        output: '',
-      }
-      actions.push(action)
-      emit({ type: 'action', ts: now(), seq, actionType: change.actionType, target, status: 'begin' })
-      let result: Awaited<ReturnType<typeof fn>>
-      try {
-        result = await fn()
-      } catch (err) {
-        const message = secrets.scrub(errorMessage(err))
-        journal.failed(seq, message)
-        action.status = 'FAILED'
-        action.output = message.slice(-2000)
-        emit({
-          type: 'action',
-          ts: now(),
-          seq,
-          actionType: change.actionType,
-          target,
-          status: 'failed',
-          detail: message,
-        })
-        throw err
-      }
-      failpoint('action.after-change')
-      journal.done(seq, result ?? {})
-      failpoint('action.after-done')
-      action.status = 'COMPLETED'
-      action.output = secrets.scrub(result?.output ?? '').slice(-2000)
-      emit({ type: 'action', ts: now(), seq, actionType: change.actionType, target, status: 'done' })
-    },
+    change: (change, fn) => journaledChange(deps, { phase, step, actions }, change, fn),
   }
+}
+
+interface StepPlace {
+  phase: PhaseName
+  step: string
+  /** The session's record of this phase's actions, which the change appends to. */
+  actions: ProvisioningAction[]
+}
+
+/** The write-ahead protocol: `begin` is durable before `fn` runs; `done` or `failed` follows it. */
+async function journaledChange(
+  deps: ContextDeps,
+  place: StepPlace,
+  change: Change,
+  fn: () => Promise<ChangeResult | undefined>,
+): Promise<void> {
+  const { journal, secrets } = deps
+  const stopHere = deps.failpoint ?? failpoint
+  throwIfAborted(deps.signal)
+  stopHere('action.before-begin')
+  const { actionType: action_type, target, undo } = change
+  const seq = journal.begin({ phase: place.phase, step: place.step, action_type, target, undo })
+  stopHere('action.after-begin')
+  const action: ProvisioningAction = {
+    sequence_number: seq,
+    action_type,
+    target: secrets.scrub(target),
+    status: 'PENDING',
+    rollback_command: secrets.scrub(describeUndo(undo)),
+    timestamp: now(),
+    output: '',
+  }
+  place.actions.push(action)
+  emitAction(deps.emit, action, 'begin')
+  let result: ChangeResult | undefined
+  try {
+    result = await fn()
+  } catch (err) {
+    const message = secrets.scrub(errorMessage(err))
+    journal.failed(seq, message)
+    action.status = 'FAILED'
+    action.output = message.slice(-2000)
+    emitAction(deps.emit, action, 'failed', message)
+    throw err
+  }
+  stopHere('action.after-change')
+  journal.done(seq, result ?? {})
+  stopHere('action.after-done')
+  action.status = 'COMPLETED'
+  action.output = secrets.scrub(result?.output ?? '').slice(-2000)
+  emitAction(deps.emit, action, 'done')
+}
+
+function emitAction(
+  emit: EventSink,
+  action: ProvisioningAction,
+  status: 'begin' | 'done' | 'failed',
+  detail?: string,
+): void {
+  const { sequence_number: seq, action_type: actionType, target } = action
+  emit({
+    type: 'action',
+    ts: now(),
+    seq,
+    actionType,
+    target,
+    status,
+    ...(detail === undefined ? {} : { detail }),
+  })
 }
 
 async function backupFile(sys: System, backupDir: string, path: string): Promise<Undo> {

@@ -24,37 +24,43 @@ export interface ShadowEntry {
   lastChange: string
 }
 
-async function rows(sys: System, path: string): Promise<string[][]> {
-  const data = await sys.readFile(path)
-  if (!data) return []
-  return data
-    .toString('utf8')
+/** The fields of each entry of a colon-separated account file; blank and comment lines left out. */
+export const accountRows = (text: string): string[][] =>
+  text
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('#'))
     .map((l) => l.split(':'))
-}
+
+export const parsePasswd = (text: string): PasswdEntry[] =>
+  accountRows(text).map((f) => ({
+    name: f[0] ?? '',
+    uid: Number(f[2]),
+    gid: Number(f[3]),
+    gecos: f[4] ?? '',
+    home: f[5] ?? '',
+    shell: f[6] ?? '',
+  }))
+
+export const parseGroups = (text: string): GroupEntry[] =>
+  accountRows(text).map((f) => ({
+    name: f[0] ?? '',
+    gid: Number(f[2]),
+    members: (f[3] ?? '').split(',').filter((m) => m !== ''),
+  }))
+
+const readText = async (sys: System, path: string): Promise<string> =>
+  (await sys.readFile(path))?.toString('utf8') ?? ''
 
 export async function passwdEntry(sys: System, name: string): Promise<PasswdEntry | null> {
-  const r = (await rows(sys, '/etc/passwd')).find((f) => f[0] === name)
-  if (!r) return null
-  return {
-    name,
-    uid: Number(r[2]),
-    gid: Number(r[3]),
-    gecos: r[4] ?? '',
-    home: r[5] ?? '',
-    shell: r[6] ?? '',
-  }
+  return parsePasswd(await readText(sys, '/etc/passwd')).find((u) => u.name === name) ?? null
 }
 
 export async function groupEntry(sys: System, name: string): Promise<GroupEntry | null> {
-  const r = (await rows(sys, '/etc/group')).find((f) => f[0] === name)
-  if (!r) return null
-  return { name, gid: Number(r[2]), members: (r[3] ?? '').split(',').filter((m) => m !== '') }
+  return parseGroups(await readText(sys, '/etc/group')).find((g) => g.name === name) ?? null
 }
 
 export async function shadowEntry(sys: System, name: string): Promise<ShadowEntry | null> {
-  const r = (await rows(sys, '/etc/shadow')).find((f) => f[0] === name)
+  const r = accountRows(await readText(sys, '/etc/shadow')).find((f) => f[0] === name)
   if (!r) return null
   return { name, hash: r[1] ?? '', lastChange: r[2] ?? '' }
 }
@@ -66,10 +72,7 @@ export const usableHash = (hash: string): boolean =>
 /** The user's supplementary groups plus the name of their primary group. */
 export async function groupsOf(sys: System, user: string): Promise<string[]> {
   const pw = await passwdEntry(sys, user)
-  const out: string[] = []
-  for (const r of await rows(sys, '/etc/group')) {
-    const members = (r[3] ?? '').split(',')
-    if (members.includes(user) || (pw && Number(r[2]) === pw.gid)) out.push(r[0] ?? '')
-  }
-  return out
+  return parseGroups(await readText(sys, '/etc/group'))
+    .filter((g) => g.members.includes(user) || g.gid === pw?.gid)
+    .map((g) => g.name)
 }

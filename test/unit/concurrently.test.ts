@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import { concurrently } from '../../src/steps/lazy.js'
 import type { Step } from '../../src/steps/types.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import { makeHarness } from '../helpers/step-harness.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -9,7 +9,7 @@ import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const work = mkdtempSync(join(tmpdir(), 'vps-crash-'))
 const bundle = join(work, 'engine-child.mjs')

@@ -14,9 +14,9 @@ import { saveSessionConfig } from '../../src/cli/session-config.js'
 import { ConfigSchema } from '../../src/config/schema.js'
 import { eventLogPath, parseEventLine } from '../../src/engine/event-log.js'
 import { statePaths } from '../../src/engine/paths.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import type { ExecOptions } from '../../src/system/port.js'
 import { engine } from '../helpers/engine.js'
+import { FakeSystem } from '../support/fake/index.js'
 import { recordCase } from '../support/reliability.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-detached-engine-'))

@@ -18,9 +18,9 @@ import { statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
 import { ProvisionError } from '../../src/model/errors.js'
 import type { RunEvent } from '../../src/model/events.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import { SMALL_PHASES } from '../fixtures/small-phases.js'
 import { engine } from '../helpers/engine.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const roots: string[] = []
 afterEach(() => {

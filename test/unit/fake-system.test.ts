@@ -4,9 +4,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FakeSystem, type PackageDef } from '../../src/system/fake/index.js'
-import { AVAILABLE, BASE } from '../../src/system/fake/universe.js'
 import { CommandError, type ExecOptions } from '../../src/system/port.js'
+import { FakeSystem, type PackageDef } from '../support/fake/index.js'
+import { AVAILABLE, BASE } from '../support/fake/universe.js'
 
 const APT = [
   'apt-get',

@@ -1,7 +1,7 @@
 // The RDP port check names who holds the port (name, pid, unit) so the user knows what to stop.
 import { describe, expect, it } from 'vitest'
 import { portHolders, rdpPortAvailable } from '../../src/facts/port-holder.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const SS = [
   'LISTEN 0      128          0.0.0.0:22         0.0.0.0:*    users:(("sshd",pid=612,fd=3))',

@@ -12,8 +12,8 @@ import { statePaths } from '../../src/engine/paths.js'
 import { EXIT } from '../../src/model/errors.js'
 import type { RunEvent } from '../../src/model/events.js'
 import { ChecksFailed as PreflightFailed } from '../../src/steps/checks-failed.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import { engine } from '../helpers/engine.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const roots: string[] = []
 afterEach(() => {

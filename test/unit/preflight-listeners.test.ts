@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { tcpListeners } from '../../src/facts/machine.js'
 import { rdpPortAvailable } from '../../src/facts/port-holder.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0

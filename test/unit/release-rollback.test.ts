@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_PHASES } from '../../phases/index.js'
 import { statePaths } from '../../src/engine/paths.js'
-import { type FakeJSON, FakeSystem } from '../../src/system/fake/index.js'
 import { engine } from '../helpers/engine.js'
+import { type FakeJSON, FakeSystem } from '../support/fake/index.js'
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/release-session')
 const SESSION = '20261206-022953-kpr8y9'

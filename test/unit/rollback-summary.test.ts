@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_PHASES } from '../../phases/index.js'
 import { ConfigSchema } from '../../src/config/schema.js'
 import { statePaths } from '../../src/engine/paths.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import { engine } from '../helpers/engine.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const roots: string[] = []
 afterEach(() => {

@@ -3,7 +3,7 @@
 // uid. The chroot integration test proves it with a host process; this pins the rule on the fake.
 import { describe, expect, it } from 'vitest'
 import { executeUndo, type UndoOptions } from '../../src/engine/undo-executor.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const options: UndoOptions = {
   backupDir: '/backups',

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { DriftError, executeUndo, planUndoDrift, type UndoOptions } from '../../src/engine/undo-executor.js'
 import { Undo, type UndoKind } from '../../src/model/undo.js'
 import { file, packages } from '../../src/steps/index.js'
-import { FakeSystem } from '../../src/system/fake/index.js'
 import { sha256 } from '../../src/util/hash.js'
 import { converge } from '../helpers/step-harness.js'
+import { FakeSystem } from '../support/fake/index.js'
 
 const BASHRC = '/etc/bash.bashrc'
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { shadowEntry } from '../../../src/facts/accounts.js'
 import { group, membership, password, user } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled, makeHarness, undoAll } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 const SECRET = 'correct-horse-battery-staple'
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { AptSourceArgs } from '../../../src/steps/index.js'
 import { aptSource, aptUpdate, packages, renderSources } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 const KEY_URL = 'https://packages.microsoft.com/keys/microsoft.asc'
 // Armored "123456789" with its published CRC-24: dearmored it is those nine bytes.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { download } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { sha256 } from '../../../src/util/hash.js'
 import { converge, expectContract, journaled, makeHarness } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 const URL = 'https://downloads.example.com/cursor.deb'
 const BODY = Buffer.from('cursor deb bytes')

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { editIni, iniValues, markedBlock, upsertBlock } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
-import { XRDP_INI } from '../../../src/system/fake/xrdp-files.js'
 import { converge, expectContract, journaled } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
+import { XRDP_INI } from '../../support/fake/xrdp-files.js'
 
 const B = '# >>> vps-provision:x >>>'
 const E = '# <<< vps-provision:x <<<'

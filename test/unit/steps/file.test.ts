@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { directory, file, sudoers } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled, makeHarness, undoAll } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 const SSH_DROPIN = '/etc/ssh/sshd_config.d/00-vps-provision.conf'
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { EXIT } from '../../../src/model/errors.js'
 import { assert, command, debconf, packages, VerificationFailed } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled, makeHarness, undoAll } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 describe('command', () => {
   const step = () =>

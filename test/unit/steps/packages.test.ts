@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { debInstall, packages } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled, makeHarness } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 const noWait = { sleep: async () => {} }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { restartOnChange, service } from '../../../src/steps/index.js'
-import { FakeSystem } from '../../../src/system/fake/index.js'
 import { converge, expectContract, journaled, makeHarness } from '../../helpers/step-harness.js'
+import { FakeSystem } from '../../support/fake/index.js'
 
 /** ufw installed; its postinst enabled and started it, then `state` adjusted it. */
 async function withUfw(state: { enabled: boolean; active: boolean }) {

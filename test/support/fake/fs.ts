@@ -2,7 +2,7 @@
 // kernel does (merged /usr makes /bin a symlink, so this matters). Errors carry Node's `code`s so
 // callers handle them the same way on both systems.
 import { posix } from 'node:path'
-import type { FileStat, WriteOptions } from '../port.js'
+import type { FileStat, WriteOptions } from '../../../src/system/port.js'
 
 export interface FakeNode {
   kind: 'file' | 'dir' | 'symlink'

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { ProbeResult } from '../port.js'
+import type { ProbeResult } from '../../../src/system/port.js'
 import { Accounts } from './accounts.js'
 import { FakeFs } from './fs.js'
 import type {

@@ -1,7 +1,7 @@
 // The dispatcher: finds the program on the fixed PATH of the fake filesystem (so a command whose
 // package is not installed is "command not found", exit 127, as on Debian), then runs its emulation.
 import { posix } from 'node:path'
-import { FIXED_PATH } from '../env.js'
+import { FIXED_PATH } from '../../../src/system/env.js'
 import { Accounts } from './accounts.js'
 import { updateAlternatives } from './alternatives.js'
 import { aptGet } from './apt.js'

@@ -1,5 +1,5 @@
 // The fake machine's state as plain data, so it can be persisted, snapshotted and compared.
-import type { ExecResult, ProbeResult } from '../port.js'
+import type { ExecResult, ProbeResult } from '../../../src/system/port.js'
 import type { Accounts } from './accounts.js'
 import type { FakeFs, FakeNode } from './fs.js'
 

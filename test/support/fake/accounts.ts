@@ -1,56 +1,31 @@
 // Users and groups live as text in /etc/passwd, /etc/group and /etc/shadow of the fake filesystem,
 // so code that reads those files directly sees the same thing on both systems.
+import {
+  accountRows,
+  type GroupEntry,
+  type PasswdEntry,
+  parseGroups,
+  parsePasswd,
+} from '../../../src/facts/accounts.js'
 import type { FakeFs } from './fs.js'
-
-export interface PasswdEntry {
-  name: string
-  uid: number
-  gid: number
-  gecos: string
-  home: string
-  shell: string
-}
-
-export interface GroupEntry {
-  name: string
-  gid: number
-  members: string[]
-}
 
 /** "Today" in /etc/shadow (days since 1970): fixed, so runs are reproducible. */
 export const FIXED_DAY = 20300
 const SHADOW_GID = 42
 
-const rows = (text: string | null) =>
-  (text ?? '')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.split(':'))
-
 export class Accounts {
   constructor(private readonly fs: FakeFs) {}
 
   passwd(): PasswdEntry[] {
-    return rows(this.fs.text('/etc/passwd')).map((f) => ({
-      name: f[0] ?? '',
-      uid: Number(f[2]),
-      gid: Number(f[3]),
-      gecos: f[4] ?? '',
-      home: f[5] ?? '',
-      shell: f[6] ?? '',
-    }))
+    return parsePasswd(this.fs.text('/etc/passwd') ?? '')
   }
 
   groups(): GroupEntry[] {
-    return rows(this.fs.text('/etc/group')).map((f) => ({
-      name: f[0] ?? '',
-      gid: Number(f[2]),
-      members: (f[3] ?? '').split(',').filter(Boolean),
-    }))
+    return parseGroups(this.fs.text('/etc/group') ?? '')
   }
 
   shadow(): string[][] {
-    return rows(this.fs.text('/etc/shadow'))
+    return accountRows(this.fs.text('/etc/shadow') ?? '')
   }
 
   savePasswd(list: PasswdEntry[]): void {

@@ -13,7 +13,7 @@ import {
   redact,
   type System,
   type WriteOptions,
-} from '../port.js'
+} from '../../../src/system/port.js'
 import { Accounts } from './accounts.js'
 import { runArgv } from './commands.js'
 import { buildDebian13, type Debian13Options } from './debian13.js'

@@ -1,0 +1,71 @@
+// The phase contract test's run, for other tests to look at: the fake Debian 13 set up as in
+// test/unit/phases.test.ts (the IDE keys and the Cursor .deb on its web), every real phase run once
+// by the engine in a temp state root, and the argv it sent to the machine (the fake's exec log).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ALL_PHASES, describeWorkstation } from '../../phases/index.js'
+import { type Config, ConfigSchema } from '../../src/config/schema.js'
+import { statePaths } from '../../src/engine/paths.js'
+import type { RunEvent, Summary } from '../../src/model/events.js'
+import { engine } from '../helpers/engine.js'
+import { type ExecLogEntry, FakeSystem } from './fake/index.js'
+
+export const VSCODE_KEY = 'https://packages.microsoft.com/keys/microsoft.asc'
+export const ANTIGRAVITY_KEY = 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg'
+export const CURSOR_DEB = 'https://example.test/cursor.deb'
+
+/** A fresh fake Debian 13 whose web serves the IDE signing keys and a Cursor .deb. */
+export function workstationMachine(): FakeSystem {
+  const sys = FakeSystem.debian13()
+  sys.web.set(VSCODE_KEY, Buffer.from('binary-key-vscode'))
+  sys.web.set(ANTIGRAVITY_KEY, Buffer.from('binary-key-antigravity'))
+  // The fake installs a local .deb from its JSON package definition.
+  const cursor = {
+    name: 'cursor',
+    version: '1.7.0',
+    bin: ['/usr/share/cursor/cursor', '/usr/bin/cursor'],
+    files: {
+      '/usr/share/applications/cursor.desktop':
+        '[Desktop Entry]\nName=Cursor\nExec=/usr/bin/cursor\nType=Application\n',
+    },
+  }
+  sys.web.set(CURSOR_DEB, Buffer.from(JSON.stringify(cursor)))
+  return sys
+}
+
+export const workstationConfig = (over: object = {}): Config =>
+  ConfigSchema.parse({ sources: { cursor: { url: CURSOR_DEB } }, ...over })
+
+export interface WorkstationRun {
+  /** The machine after the run. */
+  sys: FakeSystem
+  summary: Summary
+  events: RunEvent[]
+  execLog: readonly ExecLogEntry[]
+}
+
+/** One `vps-provision run` of every phase on a fresh workstationMachine(). */
+export async function runWorkstation(): Promise<WorkstationRun> {
+  const sys = workstationMachine()
+  const root = mkdtempSync(join(tmpdir(), 'vps-workstation-run-'))
+  const events: RunEvent[] = []
+  try {
+    const summary = await engine.run(
+      {
+        sys,
+        paths: statePaths(root),
+        emit: (e) => events.push(e),
+        signal: new AbortController().signal,
+        phases: ALL_PHASES,
+        describe: describeWorkstation,
+        interactive: false,
+      },
+      workstationConfig(),
+      { force: false },
+    )
+    return { sys, summary, events, execLog: sys.execLog }
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+}
