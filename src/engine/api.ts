@@ -4,14 +4,7 @@
 import type { Config } from '../config/schema.js'
 import type { EventSink, Summary } from '../model/events.js'
 import type { LogView, PlanReport, Report } from '../model/reports.js'
-import type {
-  DeveloperUser,
-  IDEInstallation,
-  PhaseName,
-  ProvisioningSession,
-  TransactionLogEntry,
-  VPSInstance,
-} from '../model/schemas.js'
+import type { PhaseName, ProvisioningSession, VPSInstance } from '../model/schemas.js'
 import type { System } from '../system/port.js'
 import type { StatePaths } from './paths.js'
 

@@ -5,7 +5,6 @@
 import { isActive, isEnabled, unitState } from '../facts/systemd.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
 import type { Undo } from '../model/undo.js'
-import type { System } from '../system/port.js'
 import type { Check, Step, StepContext } from './types.js'
 
 export interface ServiceOptions {

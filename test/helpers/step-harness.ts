@@ -22,9 +22,8 @@ import { executeUndo, type UndoOutcome } from '../../src/engine/undo-executor.js
 import type { RunEvent } from '../../src/model/events.js'
 import { newSessionId } from '../../src/model/ids.js'
 import type { PhaseName } from '../../src/model/schemas.js'
-import type { Change, ChangeResult, SessionOutputs, Step, StepContext } from '../../src/steps/types.js'
+import type { Change, ChangeResult, Step, StepContext } from '../../src/steps/types.js'
 import type { System } from '../../src/system/port.js'
-import { sha256 as sha256Hex } from '../../src/util/hash.js'
 
 export interface RecordedChange extends Change {
   /** 'in-doubt': the journal has the `begin` only (a crash came before `done`). */
