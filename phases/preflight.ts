@@ -3,9 +3,9 @@
 // change, listing each failure with what was measured, what is required and what to do.
 
 import { rdpPortAvailable } from '../src/facts/port-holder.js'
+import * as check from '../src/facts/requirements.js'
 import { definePhase } from '../src/steps/phase.js'
-import { preflightSteps } from './preflight-all.js'
-import * as check from './preflight-checks.js'
+import { preflightSteps } from '../src/steps/premised-checks.js'
 
 export const preflight = definePhase({
   name: 'preflight',
@@ -16,7 +16,7 @@ export const preflight = definePhase({
     preflightSteps([
       { id: 'root', title: 'Running as root', check: check.runningAsRoot },
       { id: 'os', title: 'Debian 13 (trixie)', check: check.debian13 },
-      { id: 'arch', title: 'CPU architecture', check: async () => check.architecture(facts, cfg) },
+      { id: 'arch', title: 'CPU architecture', check: async () => check.architecture(facts, cfg.ides) },
       { id: 'memory', title: 'Memory', check: check.memory },
       { id: 'disk-root', title: 'Free disk on /', check: (sys) => check.freeDisk(sys, '/') },
       { id: 'disk-var', title: 'Free disk on /var', check: (sys) => check.freeDisk(sys, '/var') },
@@ -26,7 +26,7 @@ export const preflight = definePhase({
         title: 'Debian mirror reachable',
         // Its sources and suite are trixie's: on another release the answer would mislead.
         needs: ['os'],
-        check: (sys) => check.mirrorReachable(sys, cfg),
+        check: (sys) => check.mirrorReachable(sys, cfg.aptMirror ?? null),
       },
       {
         id: 'rdp-port',

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { MIN_MEMTOTAL_MIB, REQUIRED_FREE_GB } from '../../phases/preflight-checks.js'
+import { MIN_MEMTOTAL_MIB, REQUIRED_FREE_GB } from '../../src/facts/requirements.js'
 import { recordCase } from '../support/reliability.js'
 import { diffManifests, type Exclusion, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { stages } from './harness/stages.js'

@@ -1,10 +1,11 @@
-// Preflight's checks as read-only steps. The runner runs every one of them and lists every failure
-// (src/engine/check-every.ts); here a check whose premise failed (the trixie mirror on a machine
-// that is not Debian 13) is not run, and says so: "not checked because".
-import { errorMessage } from '../src/model/errors.js'
-import type { AssertResult } from '../src/steps/assert.js'
-import { ChecksFailed, type Finding } from '../src/steps/checks-failed.js'
-import type { Check, Step, System } from '../src/steps/types.js'
+// preflightSteps(): read-only steps from verdict functions, each of which may presume earlier ones.
+// The runner runs every one and lists every failure (src/engine/check-every.ts); a check whose
+// premise failed (the trixie mirror on a machine that is not Debian 13) is not run, and says so:
+// "not checked because".
+import { errorMessage } from '../model/errors.js'
+import type { AssertResult } from './assert.js'
+import { ChecksFailed, type Finding } from './checks-failed.js'
+import type { Check, Step, System } from './types.js'
 
 export interface PreflightCheck {
   id: string

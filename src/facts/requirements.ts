@@ -1,10 +1,11 @@
 // The preflight checks, one small function each: what was measured, against what is required, and
 // what to do when it falls short. They only read. (The RDP port's is in port-holder.ts.)
-import type { Config } from '../src/config/schema.js'
-import { passwdEntry } from '../src/facts/accounts.js'
-import { debianMirrors, diskSpace, memTotalMiB, osRelease } from '../src/facts/machine.js'
-import type { AssertResult } from '../src/steps/assert.js'
-import type { Facts, System } from '../src/steps/types.js'
+
+import type { System } from '../system/port.js'
+import { passwdEntry } from './accounts.js'
+import type { Facts } from './environment.js'
+import { debianMirrors, diskSpace, memTotalMiB, osRelease } from './machine.js'
+import type { AssertResult } from './verdict.js'
 
 export const REQUIRED_RAM_MB = 2048
 /** Kernels keep 5-8% of RAM for themselves: a 2 GiB VPS reports about 1950 MiB as MemTotal. */
@@ -38,9 +39,9 @@ export async function debian13(sys: System): Promise<AssertResult> {
 }
 
 /** VS Code and Cursor ship arm64 builds; Antigravity only amd64 as far as we know. */
-export function architecture(facts: Facts, cfg: Config): AssertResult {
+export function architecture(facts: Facts, ides: readonly string[]): AssertResult {
   const arch = facts.architecture
-  const armOk = !cfg.ides.includes('antigravity')
+  const armOk = !ides.includes('antigravity')
   const ok = arch === 'amd64' || (arch === 'arm64' && armOk)
   return {
     ok,
@@ -68,8 +69,9 @@ export async function freeDisk(sys: System, path: string): Promise<AssertResult>
   }
 }
 
-export async function mirrorReachable(sys: System, cfg: Config): Promise<AssertResult> {
-  const mirrors = cfg.aptMirror ? [{ uri: cfg.aptMirror, suite: 'trixie' }] : await debianMirrors(sys)
+/** The configured mirror (aptMirror), or the first one apt's sources name. */
+export async function mirrorReachable(sys: System, aptMirror: string | null): Promise<AssertResult> {
+  const mirrors = aptMirror ? [{ uri: aptMirror, suite: 'trixie' }] : await debianMirrors(sys)
   const m = mirrors[0]
   if (!m)
     return {
@@ -122,10 +124,10 @@ const RESERVED = new Set([
 
 export async function usernameUsable(
   sys: System,
-  cfg: Config,
+  want: { username: string; reuseUser: boolean },
   ours: readonly string[],
 ): Promise<AssertResult> {
-  const name = cfg.username
+  const name = want.username
   if (RESERVED.has(name))
     return { ok: false, detail: `${name} is a reserved name`, hint: 'Choose another --username' }
   const entry = await passwdEntry(sys, name)
@@ -139,8 +141,8 @@ export async function usernameUsable(
     }
   }
   return {
-    ok: cfg.reuseUser,
-    detail: cfg.reuseUser
+    ok: want.reuseUser,
+    detail: want.reuseUser
       ? `${name} exists (uid ${entry.uid}) and will be reused`
       : `${name} already exists (uid ${entry.uid})`,
     hint: 'Pass --reuse-user to make the existing user the developer account, or choose another --username',
