@@ -80,21 +80,3 @@ export async function settleAll<T>(tasks: readonly (() => Promise<T>)[]): Promis
   if (failed) throw failed.reason
   return results.map((r) => (r as PromiseFulfilledResult<T>).value)
 }
-
-/**
- * Independent steps applied at the same time, as one step. Each still journals every change
- * before making it; their actions only interleave in the journal, and rollback undoes them newest
- * first all the same. All of them settle before an error is raised.
- */
-export function concurrently(id: string, title: string, steps: readonly Step[]): Step {
-  return {
-    ...allOf(id, title, steps),
-    async apply(ctx) {
-      await settleAll(
-        steps.map((s) => async () => {
-          if (!(await s.check(ctx.sys)).done) await s.apply(ctx)
-        }),
-      )
-    },
-  }
-}
