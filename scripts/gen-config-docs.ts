@@ -12,6 +12,7 @@ import { z } from 'zod'
 import { MAX_CONFIG_BYTES } from '../src/config/load.js'
 import { ConfigSchema, defaultConfig } from '../src/config/schema.js'
 import { DEFAULT_CONFIG_FILE, SETTING_LIST } from '../src/config/settings.js'
+import { RESERVED_USERNAMES } from '../src/config/usernames.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const CONFIG_DOCS = join(root, 'docs', 'configuration.md')
@@ -196,6 +197,17 @@ ${settingsTable().join('\n')}
 
 A URL for an apt repository or a download is fetched by root: point it only at sources you trust,
 and pin downloads with their \`sha256\` where the schema offers one.
+
+## Reserved usernames
+
+\`username\` cannot be any of these, on any machine: Debian 13's own accounts and groups, those of
+the packages a VPS runs or this run installs, the group \`devusers\` the run creates, and names that
+would read as the machine's administrator. The run would always refuse them (an existing system
+account) or fail creating the account (\`useradd --user-group\` and an existing group), so the
+configuration refuses them with exit 5 before anything is written. What depends on the machine
+(an existing account, and \`reuseUser\`) is checked by preflight.
+
+${RESERVED_USERNAMES.map(code).join(', ')}
 
 ## Every setting at its default
 

@@ -5,6 +5,7 @@
 import type { z } from 'zod'
 import { IDE_IDS, PHASE_NAMES } from '../model/names.js'
 import { parseBool, parseIdes, parsePhases, parseWholeNumber } from './parse.js'
+import { isReservedUsername } from './usernames.js'
 
 export const DEFAULT_CONFIG_FILE = '/etc/vps-provision/config.yaml'
 export const USERNAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/
@@ -43,12 +44,16 @@ export const SETTINGS = {
     flag: '--username',
     env: 'VPS_PROVISION_USERNAME',
     value: 'name',
-    help: 'the developer account (a-z, 0-9, _ and -, starting with a letter)',
+    help: 'the developer account (a-z, 0-9, _ and -, starting with a letter; not a system name)',
     parse: text,
     schema: (zod) =>
       zod
         .string()
         .regex(USERNAME_PATTERN, 'a lowercase name: a letter, then up to 31 of a-z 0-9 _ -')
+        .refine(
+          (name) => !isReservedUsername(name),
+          'a name that is not reserved (root, daemon, sudo, xrdp, …: see "Reserved usernames" in docs/configuration.md)',
+        )
         .default('devuser')
         .describe('the developer account to create'),
   },

@@ -110,26 +110,16 @@ export async function cloudInitFinished(sys: System): Promise<AssertResult> {
   }
 }
 
-const RESERVED = new Set([
-  'root',
-  'admin',
-  'administrator',
-  'xrdp',
-  'sshd',
-  'daemon',
-  'nobody',
-  'sudo',
-  'devusers',
-])
-
+/**
+ * What depends on the machine only: whether the account exists, and whose it is. Reserved names
+ * never get here: the configuration refuses them (src/config/usernames.ts).
+ */
 export async function usernameUsable(
   sys: System,
   want: { username: string; reuseUser: boolean },
   ours: readonly string[],
 ): Promise<AssertResult> {
   const name = want.username
-  if (RESERVED.has(name))
-    return { ok: false, detail: `${name} is a reserved name`, hint: 'Choose another --username' }
   const entry = await passwdEntry(sys, name)
   if (!entry) return { ok: true, detail: `${name} will be created` }
   if (ours.includes(name)) return { ok: true, detail: `${name} was created by an earlier run` }

@@ -3,9 +3,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { DEV_GROUPS } from '../../phases/user-creation.js'
 import { envLayer, loadCliConfig } from '../../src/cli/config-layers.js'
 import { loadConfig, MAX_CONFIG_BYTES } from '../../src/config/load.js'
-import { defaultConfig } from '../../src/config/schema.js'
+import { ConfigSchema, defaultConfig } from '../../src/config/schema.js'
+import { RESERVED_USERNAMES } from '../../src/config/usernames.js'
 import { EXIT, ProvisionError } from '../../src/model/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-config-'))
@@ -101,6 +103,18 @@ describe('schema errors name the field, what is allowed and where the value came
     expect(msg).toMatch(
       /^Unable to use the configuration: username: expected a lowercase name.*got "Admin" \(--username\)$/,
     )
+  })
+
+  it('a reserved username, whatever the machine: the one list, which holds the groups the run uses', async () => {
+    const msg = await usage(loadCliConfig({ username: 'root' }, {}, missing))
+    expect(msg).toBe(
+      'Unable to use the configuration: username: expected a name that is not reserved (root, daemon, sudo, xrdp, …: see "Reserved usernames" in docs/configuration.md), got "root" (--username)',
+    )
+    for (const name of RESERVED_USERNAMES) {
+      expect(ConfigSchema.safeParse({ username: name }).success, name).toBe(false)
+    }
+    for (const group of DEV_GROUPS) expect(RESERVED_USERNAMES, group).toContain(group)
+    expect(ConfigSchema.parse({ username: 'rooted' }).username).toBe('rooted')
   })
 
   it('a wrong type in the file, with line and column', async () => {

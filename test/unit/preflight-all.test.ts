@@ -33,9 +33,14 @@ function deps(sys: FakeSystem, events: RunEvent[]) {
   }
 }
 
-/** Debian 12, 1 GB of RAM, 4 GB free, and a reserved username: four failures at once. */
+/** Debian 12, 1 GB of RAM, 4 GB free, and a system account as the username: five failures at once. */
 function badMachine(): FakeSystem {
   const sys = FakeSystem.debian13({ disk: { size: 20e9, avail: 4e9 } })
+  // A system account the configuration cannot know about: only this machine has it.
+  sys.writeText(
+    '/etc/passwd',
+    `${sys.readText('/etc/passwd')}backupd:x:120:120::/nonexistent:/usr/sbin/nologin\n`,
+  )
   sys.writeText(
     '/usr/lib/os-release',
     'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n',
@@ -51,7 +56,7 @@ describe('preflight reports every failure', () => {
     const sys = badMachine()
     const initial = sys.snapshot()
     const events: RunEvent[] = []
-    const summary = await engine.run(deps(sys, events), ConfigSchema.parse({ username: 'admin' }), {
+    const summary = await engine.run(deps(sys, events), ConfigSchema.parse({ username: 'backupd' }), {
       force: false,
     })
     expect(summary.exitCode).toBe(EXIT.preflight)
@@ -63,11 +68,11 @@ describe('preflight reports every failure', () => {
     expect(failed).toMatch(/Memory: 980 MiB RAM \(required: 2048 MB/)
     expect(failed).toMatch(/Free disk on \/: 4\.0 GB free on \/ \(required: 10 GB\)/)
     expect(failed).toMatch(/Free disk on \/var: 4\.0 GB free on \/ \(required: 10 GB\)/)
-    expect(failed).toMatch(/Developer user admin: admin is a reserved name/)
+    expect(failed).toMatch(/Developer user backupd: backupd is a system account \(uid 120\)/)
     // What to do, one line per failure.
     expect(text).toContain('  - Debian 13 (trixie): Install Debian 13 (trixie) on the VPS')
     expect(text).toContain('  - Memory: Resize the VPS to at least 2 GB of RAM')
-    expect(text).toContain('  - Developer user admin: Choose another --username')
+    expect(text).toContain('  - Developer user backupd: Choose another --username')
     // The mirror's suite is trixie's: not asked on Debian 12, and said so.
     expect(text).toContain(
       'Not checked: Debian mirror reachable, not checked because "Debian 13 (trixie)" failed',
