@@ -6,7 +6,10 @@ import { SIGNAL_EXIT } from './signals.js'
 
 export const EXIT_CODES: readonly [number, string][] = [
   [EXIT.ok, 'success'],
-  [EXIT.preflight, 'preflight failed: this machine cannot be provisioned as it is (nothing was changed)'],
+  [
+    EXIT.preflight,
+    'preflight failed: this machine cannot be provisioned as it is (nothing on it was changed)',
+  ],
   [
     EXIT.provisioning,
     'provisioning failed: resume with `vps-provision run` or undo with `vps-provision rollback`',

@@ -153,7 +153,7 @@ async function closeSession(
   session.developer_user = outputs.developerUser
   session.ide_installations = outputs.ideInstallations
   await run.store.save(session)
-  const summary = summarize(session, exitCode, outputs, deps.interactive)
+  const summary = summarize(session, exitCode, outputs, deps.interactive, deps.paths)
   deps.emit({ type: 'session-end', ts: now(), summary })
   return summary
 }

@@ -4,15 +4,17 @@ import { EXIT } from '../model/errors.js'
 import type { Summary } from '../model/events.js'
 import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
 import type { SessionOutputs } from '../steps/types.js'
+import type { StatePaths } from './paths.js'
 
 export function summarize(
   session: ProvisioningSession,
   exitCode: number,
   outputs: SessionOutputs | null,
   interactive: boolean,
+  paths: StatePaths,
 ): Summary {
   const lines = [...(outputs?.notes ?? [])]
-  if (session.status === 'FAILED') lines.push(...failureLines(session, exitCode))
+  if (session.status === 'FAILED') lines.push(...failureLines(session, exitCode, paths))
   return {
     sessionId: session.session_id,
     status: session.status,
@@ -31,16 +33,19 @@ export function summarize(
 
 /**
  * A failure's reason (its first line is the one-line form; preflight adds what to do on the lines
- * after it), then what to do next. A session that failed in preflight changed nothing: resume and
- * rollback have nothing to work on, only the machine needs fixing.
+ * after it), then what to do next. A session that failed in preflight changed nothing on the
+ * machine: resume and rollback have nothing to work on, only the machine needs fixing. Its own
+ * record of the attempt is kept all the same (`sessions` and `log` show it), and said to be.
  */
-function failureLines(session: ProvisioningSession, exitCode: number): string[] {
+function failureLines(session: ProvisioningSession, exitCode: number, paths: StatePaths): string[] {
   const [first, ...more] = (session.error_details ?? 'see the log').split('\n')
   const reason = [`Failed: ${first}`, ...more]
+  const id = session.session_id
   if (changedNothing(session)) {
     return [
       ...reason,
-      'Nothing was changed: preflight only looks at the machine.',
+      'Nothing on the machine was changed: preflight only looks at it.',
+      `Kept for \`vps-provision log ${id}\`: the session record ${paths.sessionFile(id)} and its empty journal ${paths.transactionLog(id)}.`,
       exitCode === EXIT.preflight
         ? 'Fix the machine as listed above, then run again: vps-provision run'
         : 'Run again when ready: vps-provision run',
@@ -49,8 +54,8 @@ function failureLines(session: ProvisioningSession, exitCode: number): string[] 
   return [
     ...reason,
     'Resume: vps-provision run   (finished phases are skipped)',
-    `Undo:   vps-provision rollback ${session.session_id}`,
-    `Log:    vps-provision log ${session.session_id}`,
+    `Undo:   vps-provision rollback ${id}`,
+    `Log:    vps-provision log ${id}`,
   ]
 }
 

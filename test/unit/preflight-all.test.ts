@@ -1,5 +1,6 @@
 // Preflight lists every problem at once, each with what was measured, what is required and what to
-// do; a check whose premise failed says it was not checked; the summary says nothing was changed.
+// do; a check whose premise failed says it was not checked; the summary says nothing on the machine
+// was changed, and which records of its own it kept.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -89,10 +90,16 @@ describe('preflight reports every failure', () => {
 
   it('says nothing was changed and suggests only fixing the machine, not resume or rollback', async () => {
     const sys = badMachine()
-    const summary = await engine.run(deps(sys, []), ConfigSchema.parse({}), { force: false })
+    const d = deps(sys, [])
+    const summary = await engine.run(d, ConfigSchema.parse({}), { force: false })
     expect(summary.exitCode).toBe(EXIT.preflight)
     const text = summary.lines.join('\n')
-    expect(text).toContain('Nothing was changed: preflight only looks at the machine.')
+    expect(text).toContain('Nothing on the machine was changed: preflight only looks at it.')
+    // What it did write, it names: its own record of the attempt, for `vps-provision log`.
+    const { paths } = d
+    expect(text).toContain(
+      `Kept for \`vps-provision log ${summary.sessionId}\`: the session record ${paths.sessionFile(summary.sessionId)} and its empty journal ${paths.transactionLog(summary.sessionId)}.`,
+    )
     expect(text).toContain('Fix the machine as listed above, then run again: vps-provision run')
     expect(text).not.toMatch(/Resume:|Undo:|rollback/)
   })
@@ -107,7 +114,7 @@ describe('preflight reports every failure', () => {
     const text = summary.lines.join('\n')
     expect(text).toMatch(/^Resume: vps-provision run/m)
     expect(text).toMatch(/^Undo: {3}vps-provision rollback /m)
-    expect(text).not.toContain('Nothing was changed')
+    expect(text).not.toMatch(/Nothing on the machine was changed|Kept for/)
   })
 })
 
