@@ -13,6 +13,7 @@ import { clean } from '../render/text.js'
 import type { CliContext, OutputFlags } from './deps.js'
 import { renderOptions } from './deps.js'
 import { type DetachFlags, type Supervisor, unitName, workerArgv, workerEnv } from './detached.js'
+import { closeWithSummary } from './report.js'
 import { dropSessionConfig, saveSessionConfig } from './session-config.js'
 import { SIGNAL_EXIT } from './signals.js'
 import { confirmStop, stopAndWait } from './stop.js'
@@ -161,7 +162,7 @@ function adopt(ctx: CliContext, end: WorkerEnd): void {
 }
 
 async function ended(ctx: CliContext, renderer: Renderer, end: WorkerEnd, summary: Summary | null) {
-  await renderer.close(summary)
+  await closeWithSummary(ctx, renderer, summary)
   ctx.summarized = summary !== null
   adopt(ctx, end)
   if (!end.error) return
@@ -179,7 +180,7 @@ async function vanished(
   id: string,
   summary: Summary | null,
 ) {
-  await renderer.close(summary)
+  await closeWithSummary(ctx, renderer, summary)
   const unit = unitName(id)
   const tail = sup ? await sup.journalTail(unit).catch(() => []) : []
   for (const line of tail) ctx.err.line(`  ${clean(line)}`)

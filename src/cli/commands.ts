@@ -14,6 +14,7 @@ import { logLines, sessionsLines, statusLines } from '../render/views.js'
 import { ensurePrivateDir } from '../system/atomic.js'
 import { type ConfigFlags, loadCliConfig } from './config-layers.js'
 import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from './deps.js'
+import { closeWithSummary } from './report.js'
 import { loadSessionConfig } from './session-config.js'
 
 export interface RunFlags extends ConfigFlags, OutputFlags {
@@ -109,7 +110,7 @@ async function rendered(ctx: CliContext, flags: OutputFlags, body: (deps: Engine
     await renderer.close(null)
     throw err
   }
-  await renderer.close(summary)
+  await closeWithSummary(ctx, renderer, summary)
   ctx.summarized = true
   ctx.exitCode = summary.exitCode
 }

@@ -1,9 +1,12 @@
 // Turns anything thrown into an exit code and a message people can act on: `Unable to ...` plus a
 // `hint:` line, never a stack trace (unless VPS_PROVISION_DEBUG=1). With --json the same facts go
-// to stdout as one JSON object, so a script reading stdout always gets JSON.
+// to stdout as one JSON object, so a script reading stdout always gets JSON. A failed run's own
+// error, which comes in its summary, goes to stderr as well (closeWithSummary).
 import { CommanderError } from 'commander'
 import { EXIT, ProvisionError } from '../model/errors.js'
+import type { Summary } from '../model/events.js'
 import { InvalidSessionId } from '../model/ids.js'
+import type { Renderer } from '../render/renderer.js'
 import { clean } from '../render/text.js'
 import type { CliContext } from './deps.js'
 
@@ -78,4 +81,16 @@ export function reportError(err: unknown, ctx: CliContext): number {
   if (r.hint) ctx.err.line(`hint: ${clean(r.hint)}`)
   if (ctx.deps.env.VPS_PROVISION_DEBUG === '1' && err instanceof Error && err.stack) ctx.err.line(err.stack)
   return r.exitCode
+}
+
+/**
+ * Ends the renderer with the summary. A failed run's reason and what to do about it (the summary's
+ * lines from "Failed:" on, src/engine/summary.ts) are its error: on stderr, as every error is,
+ * while stdout keeps the report. --json keeps the whole summary on stdout, as its contract says.
+ */
+export async function closeWithSummary(ctx: CliContext, renderer: Renderer, summary: Summary | null) {
+  const at = summary && !ctx.json ? summary.lines.findIndex((l) => l.startsWith('Failed: ')) : -1
+  if (!summary || at < 0) return renderer.close(summary)
+  await renderer.close({ ...summary, lines: summary.lines.slice(0, at) })
+  for (const line of summary.lines.slice(at)) ctx.err.line(clean(line))
 }

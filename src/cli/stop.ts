@@ -9,6 +9,7 @@ import { chooseRenderer, createRenderer } from '../render/renderer.js'
 import type { CliContext, OutputFlags } from './deps.js'
 import { renderOptions, resolveLazy } from './deps.js'
 import { type Supervisor, unitName } from './detached.js'
+import { closeWithSummary } from './report.js'
 
 /** `stop [latest|SESSION]`: SIGTERM to the worker, then wait until it has recorded how it ended. */
 export async function stopCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {
@@ -77,7 +78,7 @@ export async function stopAndWait(
   if (end.kind !== 'ended') return null
   if (!flags.json) {
     const renderer = await createRenderer(chooseRenderer(flags, ctx.isTTY), renderOptions(ctx, flags))
-    await renderer.close(summary)
+    await closeWithSummary(ctx, renderer, summary)
     ctx.summarized = summary !== null
   }
   return end.end

@@ -304,11 +304,26 @@ describe('run', () => {
     expect(debug.stderr).toContain('    at ')
   })
 
-  it('a failed summary gives its exit code', async () => {
-    const { engine } = fakeEngine({
-      run: async () => summary({ status: 'FAILED', exitCode: EXIT.provisioning }),
+  it('a failed summary gives its exit code; its error goes to stderr, the report stays on stdout', async () => {
+    const failed = summary({
+      status: 'FAILED',
+      exitCode: EXIT.provisioning,
+      lines: [
+        'Username: devuser',
+        'Failed: rdp-config: Unable to start xrdp: boom',
+        `Undo:   rollback ${ID}`,
+      ],
     })
-    expect((await runCli(['run'], deps({ engine }))).exitCode).toBe(EXIT.provisioning)
+    const { engine } = fakeEngine({ run: async () => failed })
+    const r = await runCli(['run'], deps({ engine }))
+    expect(r.exitCode).toBe(EXIT.provisioning)
+    expect(r.stdout).toContain('Username: devuser')
+    expect(r.stdout).not.toContain('Failed:')
+    expect(r.stderr).toBe(`Failed: rdp-config: Unable to start xrdp: boom\nUndo:   rollback ${ID}\n`)
+    // --json: the whole summary is the last line on stdout, as before; nothing on stderr.
+    const j = await runCli(['run', '--json'], deps({ engine }))
+    expect(JSON.parse(j.stdout.trimEnd().split('\n').at(-1) ?? '')).toEqual(failed)
+    expect(j.stderr).toBe('')
   })
 
   it('keeps working when stdout is dead (EPIPE)', async () => {

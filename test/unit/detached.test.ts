@@ -54,7 +54,10 @@ const summaryOf = (sessionId: string, exitCode: number): Summary => ({
   phases: [
     { name: 'preflight', status: exitCode === 0 ? 'COMPLETED' : 'FAILED', durationSeconds: 1, actions: 0 },
   ],
-  lines: ['RDP:      203.0.113.7:3389'],
+  lines: [
+    'RDP:      203.0.113.7:3389',
+    ...(exitCode === 0 ? [] : ['Failed: preflight: Stopped by SIGTERM', 'Resume: vps-provision run']),
+  ],
   credentials: { username: 'devuser', password: SECRET },
 })
 
@@ -551,6 +554,9 @@ describe('a detached run, client and worker', () => {
     expect(r.stderr).toContain(`Stopping session ${id}`)
     expect(r.stderr).toContain('Stopped by SIGTERM: the action in progress was finished and recorded.')
     expect(r.stdout).toContain(`Session ${id}: FAILED`)
+    // The worker's error, from its summary, is the client's error: on stderr, not in the report.
+    expect(r.stderr).toContain('Failed: preflight: Stopped by SIGTERM\nResume: vps-provision run\n')
+    expect(r.stdout).not.toContain('Failed: preflight')
     expect((await unit.result).exitCode).toBe(143)
     const last = readFileSync(eventLogPath(statePaths(root), id), 'utf8')
       .trim()
