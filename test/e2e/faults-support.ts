@@ -193,9 +193,9 @@ export async function mainPid(m: NspawnMachine, unit: string): Promise<number> {
   return Number(r.stdout.trim()) || 0
 }
 
-/** The line a person reads first in --plain output: the summary's `Failed:` line, else stderr's. */
+/** The line a person reads first in --plain output: a failed run's `Failed:` line (on stderr), else stderr's first. */
 export function failedLine(r: { stdout: string; stderr: string }): string {
-  const failed = r.stdout.split('\n').find((l) => l.startsWith('Failed:'))
+  const failed = r.stderr.split('\n').find((l) => l.startsWith('Failed:'))
   if (failed) return failed.trim()
   return (
     r.stderr

@@ -140,7 +140,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
           async (seen) => {
             const r = await a.done
             seen.push(`${exitText(r)} after ${(r.durationMs / 1000).toFixed(1)} s`)
-            const failed = r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? ''
+            const failed = r.stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? ''
             seen.push(failed.slice(0, 220))
             expect(r.exitCode, tail(r)).toBe(2)
             expect(failed).toMatch(
@@ -229,7 +229,7 @@ describe.skipIf(skipReason !== '')('faults: concurrent invocations and a held dp
           try {
             await holder.waitFor((t) => t.includes('locked'), 20_000, 'flock to take the lock')
             const r = await fr.tool(ch, RUN_USER_CREATION, { timeoutMs: 120_000 })
-            const failed = r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)
+            const failed = r.stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)
             seen.push(`${exitText(r)}: ${failed.slice(0, 220)}`)
             expect(r.exitCode, tail(r)).toBe(2)
             expect(failed).toMatch(new RegExp(`held by process ${holder.pid} \\(flock\\)`))

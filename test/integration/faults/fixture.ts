@@ -140,12 +140,12 @@ export function buildTool(): Promise<string> {
 
 export type ToolResult = ChrootExecResult
 
-/** The line a person would read first: the first stderr line, else the summary's `Failed:` line. */
+/** The line a person would read first: a failed run's `Failed:` line, else the first stderr line (both on stderr). */
 export function reasonOf(r: Pick<ToolResult, 'stdout' | 'stderr'>): string {
+  const failed = r.stderr.split('\n').find((l) => l.startsWith('Failed:'))
+  if (failed) return failed.trim()
   const err = r.stderr.split('\n').find((l) => l.trim() !== '' && !l.startsWith('warning:'))
   if (err) return err.trim()
-  const failed = r.stdout.split('\n').find((l) => l.startsWith('Failed:'))
-  if (failed) return failed.trim()
   return (
     r.stdout
       .split('\n')

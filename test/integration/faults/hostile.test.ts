@@ -556,7 +556,7 @@ describe.skipIf(skipReason !== '')('faults: hostile and bad input, rejected befo
             ],
             { allowFailure: true, timeoutMs: 120_000 },
           )
-          const failed = r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)
+          const failed = r.stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)
           seen.push(`exit ${r.exitCode}: ${failed.slice(0, 160)}`)
           expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1)
           expect(failed).toMatch(/GB free on \/var \(required: 10 GB\)/)

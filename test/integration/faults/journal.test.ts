@@ -209,7 +209,7 @@ describe.skipIf(skipReason !== '')('faults: torn, damaged and unwritable journal
               { timeoutMs: 300_000, allowFailure: true },
             )
             const toolExit = Number(/tool-exit=(\d+)/.exec(r.stdout)?.[1] ?? -1)
-            const reason = (r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
+            const reason = (r.stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
             seen.push(`exit ${toolExit}: ${reason.slice(0, 160)}`)
             expect(toolExit, r.stdout + r.stderr).toBe(2)
             expect(reason).toMatch(/Unable to append to journal .*(ENOSPC|no space left)/i)

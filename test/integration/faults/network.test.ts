@@ -64,7 +64,7 @@ async function closedPort(): Promise<number> {
 }
 
 const failedLine = (r: ToolResult) =>
-  (r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
+  (r.stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
 
 describe.skipIf(skipReason !== '')('faults: the network fails, a download is tampered with', () => {
   let fr: FaultRoot

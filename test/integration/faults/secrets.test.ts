@@ -44,7 +44,7 @@ const RUN_CURSOR = [
 const CREDENTIALS = '/root/vps-provision-credentials'
 const DOWNLOADS = '/var/cache/vps-provision/downloads'
 const failedLine = (r: ToolResult) =>
-  (r.stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
+  (r.stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? reasonOf(r)).trim()
 
 describe.skipIf(skipReason !== '')('faults: secrets, permissions, planted symlinks', () => {
   let fr: FaultRoot

@@ -36,7 +36,7 @@ const FILE = 'sshd-dropin.test.ts'
 warnIfSkipped(FILE)
 const DROPIN = '/etc/ssh/sshd_config.d/00-vps-provision.conf'
 const CANDIDATE = '/etc/ssh/sshd_config.d/.00-vps-provision.conf.vps-provision-tmp'
-const failedLine = (stdout: string) => stdout.split('\n').find((l) => l.startsWith('Failed:')) ?? ''
+const failedLine = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('Failed:')) ?? ''
 
 /** The manifest's entries under /etc/ssh (type, mode, owner, sha256 of every file). */
 const etcSsh = (m: Manifest) =>
@@ -86,7 +86,7 @@ describe.skipIf(skipReason !== '')('faults: an sshd drop-in the real sshd -t rej
           await ch.sh('rm -f /etc/ssh/ssh_host_*')
           const before = await fr.manifest(ch)
           const r = await fr.tool(ch, RUN_USER_CREATION)
-          const failed = failedLine(r.stdout)
+          const failed = failedLine(r.stderr)
           // The line without its hint (what to do), so the row keeps sshd's own reason.
           seen.push(`${exitText(r)}: ${failed.split(' (hint')[0]?.replace(/^Failed: /, '')}`)
           expect(r.exitCode, tail(r, 60)).toBe(2)
