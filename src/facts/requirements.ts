@@ -2,7 +2,7 @@
 // what to do when it falls short. They only read. (The RDP port's is in port-holder.ts.)
 
 import type { System } from '../system/port.js'
-import { passwdEntry } from './accounts.js'
+import { groupEntry, passwdEntry } from './accounts.js'
 import type { Facts } from './environment.js'
 import { debianMirrors, diskSpace, memTotalMiB, osRelease } from './machine.js'
 import type { AssertResult } from './verdict.js'
@@ -121,7 +121,7 @@ export async function usernameUsable(
 ): Promise<AssertResult> {
   const name = want.username
   const entry = await passwdEntry(sys, name)
-  if (!entry) return { ok: true, detail: `${name} will be created` }
+  if (!entry) return groupFree(sys, name)
   if (ours.includes(name)) return { ok: true, detail: `${name} was created by an earlier run` }
   if (entry.uid < 1000 || entry.uid >= 60000) {
     return {
@@ -136,5 +136,16 @@ export async function usernameUsable(
       ? `${name} exists (uid ${entry.uid}) and will be reused`
       : `${name} already exists (uid ${entry.uid})`,
     hint: 'Pass --reuse-user to make the existing user the developer account, or choose another --username',
+  }
+}
+
+/** `useradd --user-group` gives the account a group of its name, and refuses one that exists. */
+async function groupFree(sys: System, name: string): Promise<AssertResult> {
+  const group = await groupEntry(sys, name)
+  if (!group) return { ok: true, detail: `${name} will be created` }
+  return {
+    ok: false,
+    detail: `${name} is already a group (gid ${group.gid}), and the new account needs a group of its own name`,
+    hint: 'Choose another --username',
   }
 }

@@ -104,6 +104,17 @@ describe('preflight reports every failure', () => {
     expect(text).not.toMatch(/Resume:|Undo:|rollback/)
   })
 
+  it('refuses a username that is already a group on this machine (useradd --user-group would fail later)', async () => {
+    const sys = FakeSystem.debian13()
+    sys.writeText('/etc/group', `${sys.readText('/etc/group')}docker:x:988:\n`)
+    const initial = sys.snapshot()
+    const cfg = ConfigSchema.parse({ username: 'docker', only: ['user-creation'] })
+    const summary = await engine.run(deps(sys, []), cfg, { force: false })
+    expect(summary.exitCode, summary.lines.join('\n')).toBe(EXIT.preflight)
+    expect(summary.lines[0]).toMatch(/Developer user docker: docker is already a group \(gid 988\)/)
+    expect(sys.snapshot()).toEqual(initial)
+  })
+
   it('a failure in a later phase still offers resume, undo and the log', async () => {
     const sys = FakeSystem.debian13()
     sys.failOn((argv) => (argv[0] === 'useradd' ? { exitCode: 1, stdout: '', stderr: 'boom\n' } : null))
