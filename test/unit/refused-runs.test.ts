@@ -51,6 +51,12 @@ describe('a reserved username is a configuration error, before anything is writt
     ['plan', ['plan', '--username', 'xrdp'], {}, '--username'],
     ['verify', ['verify', '--username', 'sudo'], {}, '--username'],
     ['run, from the file', ['run', '--config', file], {}, 'root-user.yaml:1:11'],
+    [
+      'cloud-init, from the file',
+      ['cloud-init', '--config', file, '--from-bundle', 'https://example.test/vps-provision.mjs'],
+      {},
+      'root-user.yaml:1:11',
+    ],
     ['run, from the environment', ['run', '--plain'], { VPS_PROVISION_USERNAME: 'daemon' }, 'USERNAME'],
   ])('%s: exit 5, one line and a hint on stderr, nothing on stdout', async (_, argv, env, origin) => {
     const root = stateRoot()
