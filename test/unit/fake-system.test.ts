@@ -175,13 +175,20 @@ describe('dpkg and apt', () => {
 
   it('returns the machine to its exact state when every newly installed package is purged', async () => {
     const before = sys.snapshot()
-    const debian = Object.entries(AVAILABLE).filter(([, d]) => !d.source)
+    const debian = Object.entries(AVAILABLE).filter(([, d]) => !d.source && !d.purgeRemoves)
     for (const [name] of debian) {
       const added = inst((await sys.exec([...APT, 'install', '-s', name])).stdout)
       await sys.exec([...APT, 'install', name])
       await sys.exec([...APT, 'purge', ...added])
       expect(sys.snapshot(), name).toEqual(before)
     }
+  })
+
+  it("purges what a postrm removes though the package never shipped it (locales' /etc/default/locale)", async () => {
+    expect(sys.fs.lget('/etc/default/locale')?.target).toBe('../locale.conf')
+    await sys.exec([...APT, 'install', 'locales'])
+    await sys.exec([...APT, 'purge', 'locales'])
+    expect(sys.fs.lget('/etc/default/locale')).toBeUndefined()
   })
 
   it('simulates and performs purges, taking reverse dependencies along', async () => {

@@ -68,6 +68,7 @@ export const BASE: Record<string, PackageDef> = {
       'df',
       'chmod',
       'chown',
+      'ln',
     ].map((b) => `/usr/bin/${b}`),
   },
   libc6: { version: '2.41-12', files: { '/usr/lib/x86_64-linux-gnu/libc.so.6': 'ELF' } },
@@ -76,6 +77,7 @@ export const BASE: Record<string, PackageDef> = {
     depends: ['libc6'],
     bin: ['/usr/bin/getent', '/usr/bin/ldd', '/usr/bin/locale'],
   },
+  findutils: { version: '4.10.0-3', essential: true, bin: ['/usr/bin/find'] },
   dpkg: {
     version: '1.22.21',
     essential: true,

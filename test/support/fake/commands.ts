@@ -25,6 +25,7 @@ import { ss, systemctl } from './services.js'
 import { sshd } from './sshd.js'
 import { sudo, visudo } from './sudo.js'
 import { sysctl } from './sysctl.js'
+import { find, ln } from './tree.js'
 import { type Ctx, type FakeState, fail, type Handler, type Out, ok, Unsupported } from './types.js'
 import { ufw } from './ufw.js'
 import { chage, chpasswd, useradd, userdel, usermod } from './users.js'
@@ -90,6 +91,8 @@ const HANDLERS: Record<string, Handler> = {
   chmod,
   chown,
   rm,
+  find,
+  ln,
 }
 
 function locate(fs: FakeFs, program: string): string | null {

@@ -1,4 +1,4 @@
-// The coreutils the provisioner runs: true, false, test, stat -c, df, chmod, chown, rm.
+// The coreutils the provisioner runs: true, false, test, stat -c, df, chmod, chown (-h too), rm.
 import { createHash } from 'node:crypto'
 import { type Ctx, type FakeNode, fail, type Handler, ok, Unsupported } from './types.js'
 
@@ -127,10 +127,16 @@ function operands(cmd: string, args: string[], allowed: string[]): { flags: Set<
   return { flags, rest: args.slice(i) }
 }
 
-function targets(ctx: Ctx, cmd: string, paths: string[], recursive: boolean): FakeNode[] | string {
+function targets(
+  ctx: Ctx,
+  cmd: string,
+  paths: string[],
+  recursive: boolean,
+  noDereference = false,
+): FakeNode[] | string {
   const nodes: FakeNode[] = []
   for (const p of paths) {
-    const resolved = ctx.fs.resolve(p, true)
+    const resolved = ctx.fs.resolve(p, !noDereference)
     const n = ctx.fs.nodes.get(resolved)
     if (!n) return `${cmd}: cannot access '${p}': No such file or directory\n`
     nodes.push(n)
@@ -152,7 +158,7 @@ export const chmod: Handler = (ctx, args) => {
 }
 
 export const chown: Handler = (ctx, args) => {
-  const { flags, rest } = operands('chown', args, ['R'])
+  const { flags, rest } = operands('chown', args, ['R', 'h'])
   const [spec, ...paths] = rest
   if (!spec || paths.length === 0) throw new Unsupported(`chown ${args.join(' ')}`)
   const [user, group] = spec.split(':') as [string, string | undefined]
@@ -163,7 +169,7 @@ export const chown: Handler = (ctx, args) => {
     : (ctx.accounts.group(group)?.gid ?? (/^\d+$/.test(group) ? Number(group) : null))
   if (uid === null) return fail(1, `chown: invalid user: '${spec}'\n`)
   if (gid === null) return fail(1, `chown: invalid group: '${spec}'\n`)
-  const nodes = targets(ctx, 'chown', paths, flags.has('R'))
+  const nodes = targets(ctx, 'chown', paths, flags.has('R'), flags.has('h'))
   if (typeof nodes === 'string') return fail(1, nodes)
   for (const n of nodes) {
     if (uid !== undefined) n.uid = uid

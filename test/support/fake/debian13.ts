@@ -154,6 +154,12 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
   if (opts.cloudInit) base.push(['cloud-init', AVAILABLE['cloud-init'] as (typeof base)[number][1]])
   for (const [name, def] of base) unpack(ctx, name, def, false)
   fs.symlink('/etc/os-release', '../usr/lib/os-release')
+  // systemd-tmpfiles makes it on a booted trixie (even with no /etc/locale.conf), and locales'
+  // postrm removes it on purge: rollback must put it back.
+  if (state.options.systemd) {
+    fs.mkdirp('/etc/default', { mode: 0o755 })
+    fs.symlink('/etc/default/locale', '../locale.conf')
+  }
   fs.write('/etc/hostname', 'vps\n', { mode: 0o644 })
   fs.write(
     '/etc/hosts',

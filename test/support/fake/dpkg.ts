@@ -84,6 +84,7 @@ export function purge(ctx: Ctx, name: string): string[] {
   for (const [alt, [path]] of Object.entries(rec.def.alternatives ?? {}))
     unregisterAlternative(ctx, alt, path)
   for (const f of shipped(name, rec.def)) if (ctx.fs.lget(f.path)?.kind !== 'dir') ctx.fs.remove(f.path)
+  for (const p of rec.def.purgeRemoves ?? []) if (ctx.fs.lget(p)?.kind !== 'dir') ctx.fs.remove(p)
   for (const unit of rec.def.units ?? []) ctx.state.services.delete(unit)
   for (const u of rec.createdUsers) if (acc.user(u)) acc.removeUser(u)
   for (const g of rec.createdGroups) {

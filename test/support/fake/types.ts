@@ -28,6 +28,8 @@ export interface PackageDef {
   alternatives?: Record<string, [string, number]>
   /** A third-party source file name in /etc/apt/sources.list.d: unknown to apt until it is there. */
   source?: string
+  /** Paths its postrm removes on purge though it does not ship them (locales: /etc/default/locale). */
+  purgeRemoves?: string[]
   essential?: boolean
 }
 

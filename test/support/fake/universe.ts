@@ -129,7 +129,11 @@ export const AVAILABLE: Record<string, PackageDef> = {
   jq: plain('1.7.1-6', { bin: ['/usr/bin/jq'] }),
   'man-db': plain('2.13.1-1', { bin: ['/usr/bin/man'] }),
   less: plain('668-1', { bin: ['/usr/bin/less'] }),
-  locales: plain('2.41-12', { files: { '/etc/locale.gen': '# en_US.UTF-8 UTF-8\n' } }),
+  locales: plain('2.41-12', {
+    files: { '/etc/locale.gen': '# en_US.UTF-8 UTF-8\n' },
+    // Its postrm: `rm -f /etc/default/locale` on purge, whoever made it.
+    purgeRemoves: ['/etc/default/locale'],
+  }),
   tmux: plain('3.5a-3', { bin: ['/usr/bin/tmux'] }),
   openssl: plain('3.5.1-1', { bin: ['/usr/bin/openssl'] }),
   'cloud-init': plain('25.1.4-1', { bin: ['/usr/bin/cloud-init'], units: ['cloud-init.service'] }),
