@@ -12,6 +12,7 @@ import { redact, type System } from '../system/port.js'
 import { sha256 as sha256Hex } from '../util/hash.js'
 import { type Failpoint, failpoint } from './failpoints.js'
 import type { Journal } from './journal.js'
+import { backupTree } from './tree-backup.js'
 
 /** Thrown at the next safe point after SIGINT/SIGTERM: nothing half-done is left unrecorded. */
 export class Aborted extends ProvisionError {
@@ -78,6 +79,7 @@ export function makeStepContext(
     warn: (text) => emit({ type: 'message', ts: now(), level: 'warn', text: secrets.scrub(text) }),
     progress: (line) => emit({ type: 'output', ts: now(), phase, line: secrets.scrub(line) }),
     backup: (path) => backupFile(sys, deps.backupDir, path),
+    backupTree: (root) => backupTree(sys, deps.backupDir, root),
     change: (change, fn) => journaledChange(deps, { phase, step, actions }, change, fn),
   }
 }

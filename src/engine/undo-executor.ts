@@ -9,15 +9,8 @@ import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
 import { removeAptSource, removeDir, removeFile, restoreBlock, restoreFile } from './undo-files.js'
 import { skipped, type UndoOf, type UndoOptions, type UndoOutcome } from './undo-outcome.js'
-import {
-  deleteGroup,
-  deleteUser,
-  disableUnit,
-  purgePackages,
-  removeFromGroup,
-  runArgv,
-  stopUnit,
-} from './undo-system.js'
+import { purgeAndRestore } from './undo-restore.js'
+import { deleteGroup, deleteUser, disableUnit, removeFromGroup, runArgv, stopUnit } from './undo-system.js'
 
 export { DriftError } from './undo-files.js'
 export type { UndoOptions, UndoOutcome } from './undo-outcome.js'
@@ -32,7 +25,7 @@ const HANDLERS: { [K in UndoKind]: Handler<K> } = {
   'remove-file': removeFile,
   'remove-dir': removeDir,
   'remove-apt-source': removeAptSource,
-  'purge-packages': purgePackages,
+  'purge-packages': purgeAndRestore,
   'delete-user': deleteUser,
   'delete-group': deleteGroup,
   'remove-from-group': removeFromGroup,

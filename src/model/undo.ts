@@ -10,6 +10,28 @@ const absPath = z
 const name = z.string().regex(/^[a-z_][a-z0-9_.+-]{0,63}$/, 'a plain package, user or group name')
 const unit = z.string().regex(/^[A-Za-z0-9@._:-]{1,255}$/, 'a systemd unit name')
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/)
+const mode = z.number().int()
+const owner = { uid: z.number().int(), gid: z.number().int() }
+
+/** One path of a recorded tree as it was: what it takes to put it back exactly. */
+export const RecordedPath = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('dir'), path: absPath, mode, ...owner }),
+  /** Its bytes are kept in the session's backups under contentBackupName(sha256). */
+  z.object({ kind: z.literal('file'), path: absPath, mode, ...owner, sha256 }),
+  z.object({ kind: z.literal('symlink'), path: absPath, ...owner, target: z.string().min(1) }),
+])
+export type RecordedPath = z.infer<typeof RecordedPath>
+
+/** Every path under `root` (itself excluded), parents before children. */
+export const TreeRecord = z.object({ root: absPath, paths: z.array(RecordedPath) })
+export type TreeRecord = z.infer<typeof TreeRecord>
+
+/** Where a TreeRecord is kept: a JSON file in the session's backups, and its sha256. */
+export const TreeRecordRef = z.object({ root: absPath, record: z.string(), sha256 })
+export type TreeRecordRef = z.infer<typeof TreeRecordRef>
+
+/** Files are kept once per content, however many records list them. */
+export const contentBackupName = (sha: string): string => `content-${sha}`
 
 export const Undo = z.discriminatedUnion('kind', [
   /** Put back the file as it was: the backup's bytes, mode and owner. */
@@ -38,8 +60,16 @@ export const Undo = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('remove-file'), path: absPath }),
   /** The directory did not exist before; remove it if it is empty. */
   z.object({ kind: z.literal('remove-dir'), path: absPath }),
-  /** Exactly the packages this action newly installed; ones not installed now are left alone. */
-  z.object({ kind: z.literal('purge-packages'), packages: z.array(name).min(1) }),
+  /**
+   * Exactly the packages this action newly installed; ones not installed now are left alone.
+   * `restoreMissing`: /etc as it was before the install; a path of it that is missing after the
+   * purge (a postrm removed what it did not own) is put back. Older journals have none.
+   */
+  z.object({
+    kind: z.literal('purge-packages'),
+    packages: z.array(name).min(1),
+    restoreMissing: TreeRecordRef.optional(),
+  }),
   z.object({ kind: z.literal('delete-user'), username: name, removeHome: z.boolean() }),
   z.object({ kind: z.literal('delete-group'), group: name }),
   z.object({ kind: z.literal('remove-from-group'), username: name, group: name }),
@@ -69,7 +99,7 @@ export function describeUndo(u: Undo): string {
     case 'remove-dir':
       return `remove directory ${u.path} if empty`
     case 'purge-packages':
-      return `apt-get purge ${u.packages.join(' ')}`
+      return `apt-get purge ${u.packages.join(' ')}${u.restoreMissing ? `, then put back what it removed of ${u.restoreMissing.root} as it was` : ''}`
     case 'delete-user':
       return `userdel ${u.removeHome ? '--remove ' : ''}${u.username}`
     case 'delete-group':

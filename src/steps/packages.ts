@@ -1,6 +1,8 @@
 // packages(): Debian packages installed in ONE apt transaction. The undo is the exact set apt says
 // it will newly install (simulated first), so rollback purges our dependencies too but never a
-// package that was there before.
+// package that was there before. A maintainer script may remove more than its package owns (locales'
+// postrm takes /etc/default/locale, which systemd made): /etc is recorded before the install, and the
+// undo puts back what the purge removed of it.
 
 import { dpkgQuery, isInstalled, parseSimulatedInstalls } from '../facts/packages.js'
 import type { Undo } from '../model/undo.js'
@@ -89,7 +91,8 @@ export async function installTransaction(
   const newlyInstalled = parseSimulatedInstalls(sim.stdout)
   // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.
   const undoSet = newlyInstalled.length > 0 ? newlyInstalled : [...opts.fallbackUndo]
-  const undo: Undo = { kind: 'purge-packages', packages: undoSet }
+  const restoreMissing = await ctx.backupTree('/etc')
+  const undo: Undo = { kind: 'purge-packages', packages: undoSet, restoreMissing }
 
   const argv = aptInstallArgv(targets, { recommends: opts.recommends, lockTimeoutSeconds })
   await ctx.change({ actionType: 'PACKAGE_INSTALL', target: label, undo }, async () => {

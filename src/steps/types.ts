@@ -4,7 +4,7 @@
 import type { Config } from '../config/schema.js'
 import type { Facts } from '../facts/environment.js'
 import type { ActionType, DeveloperUser, IDEInstallation, PhaseName, VPSInstance } from '../model/schemas.js'
-import type { Undo } from '../model/undo.js'
+import type { TreeRecordRef, Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 
 export type { Facts, System }
@@ -67,6 +67,11 @@ export interface StepContext {
    * restores it, or a remove-file undo when the file does not exist yet.
    */
   backup(path: string): Promise<Undo>
+  /**
+   * Records every path under `root` as it is now (kind, mode, owner, symlink target, sha256) and
+   * keeps in this session's backups what it takes to put any of them back exactly.
+   */
+  backupTree(root: string): Promise<TreeRecordRef>
   /** Registers a value that must never be written anywhere (journal, logs, JSON). */
   secret(value: string): void
   log(text: string): void

@@ -4,6 +4,11 @@ import { converge, expectContract, journaled, makeHarness } from '../../helpers/
 import { FakeSystem } from '../../support/fake/index.js'
 
 const noWait = { sleep: async () => {} }
+/** /etc as it was before the install, kept in the session's backups (test/unit/undo-restore.test.ts). */
+const etcRecord = expect.objectContaining({
+  root: '/etc',
+  record: expect.stringMatching(/^tree-.*-etc\.json$/),
+})
 
 /** A small universe of our own, so these tables do not depend on the fake's package list. */
 function withTools(sys: FakeSystem): FakeSystem {
@@ -64,7 +69,7 @@ describe('packages', () => {
     }
     const { sys, h } = await expectContract(fresh, () => [packages(names, { recommends, retry: noWait })])
     expect(journaled(h)).toEqual([`PACKAGE_INSTALL ${target} -> purge-packages`])
-    expect(h.changes[0]?.undo).toEqual({ kind: 'purge-packages', packages: purge })
+    expect(h.changes[0]?.undo).toEqual({ kind: 'purge-packages', packages: purge, restoreMissing: etcRecord })
     for (const n of names) expect(sys.packageVersion(n)).not.toBeNull()
   })
 
@@ -168,7 +173,11 @@ describe('debInstall', () => {
   it('installs the file with its dependencies and purges exactly those on undo', async () => {
     const { h } = await expectContract(fresh, () => [debInstall({ path: deb, packageName: 'cursor' })])
     expect(journaled(h)).toEqual([`PACKAGE_INSTALL cursor (${deb}) -> purge-packages`])
-    expect(h.changes[0]?.undo).toEqual({ kind: 'purge-packages', packages: ['cursor', 'git', 'git-man'] })
+    expect(h.changes[0]?.undo).toEqual({
+      kind: 'purge-packages',
+      packages: ['cursor', 'git', 'git-man'],
+      restoreMissing: etcRecord,
+    })
   })
 
   it('is done when the package is installed, whatever file is there', async () => {
