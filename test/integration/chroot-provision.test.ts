@@ -82,6 +82,9 @@ if (skipReason) {
 //   /run, /var/{lib,cache,log}/private           runtime and systemd-tmpfiles directories
 // /var/cache/vps-provision (downloads, keys, stamps) IS checked: rollback must remove it.
 
+/** systemd's symlink on a booted trixie, which locales' postrm removes on purge (issue 19). */
+const LOCALE_LINK = '/etc/default/locale'
+
 /** systemd arrives only because a minbase root has no init package. */
 const SYSTEMD_ARTIFACT =
   "systemd's postinst/tmpfiles: a minbase root has no init package, and the desktop pulls in " +
@@ -278,9 +281,14 @@ describe.skipIf(skipReason !== '')('chroot-provision: the built tool on a real D
         // Nothing but the root's own nodejs 20.19: no node_modules anywhere.
         expect((await ch.exec(['node', '--version'])).stdout).toMatch(/^v20\./)
         expect((await ch.exec(['node', TOOL_IN_ROOT, '--version'])).exitCode).toBe(0)
+        // A booted trixie has it before we run (systemd-tmpfiles makes it; this root has no systemd),
+        // and locales' postrm removes it when rollback purges locales: rollback must put it back.
+        await ch.exec(['mkdir', '-p', '/etc/default'])
+        await ch.exec(['ln', '-s', '../locale.conf', LOCALE_LINK])
         baseline = await time('baseline manifest', () => takeManifest(ch))
       })
       expect(baseline.packages.length).toBeGreaterThan(50)
+      expect(baseline.files[LOCALE_LINK]).toBe('l -> ../locale.conf')
       expect(Object.keys(baseline.files)).toContain(TOOL_IN_ROOT)
     },
   )
@@ -521,6 +529,9 @@ describe.skipIf(skipReason !== '')('chroot-provision: the built tool on a real D
         expect(output(update)).not.toContain('127.0.0.1')
         return time('manifest after rollback', () => takeManifest(ch))
       })
+      expect(after.files[LOCALE_LINK], 'put back after the purge of locales removed it').toBe(
+        'l -> ../locale.conf',
+      )
       const { problems, kept } = compareManifests(baseline, after, ALLOW)
       console.log(
         `[chroot-provision] allowed differences after rollback:\n  ${kept.join('\n  ') || '(none)'}`,
