@@ -38,11 +38,6 @@ export const ROLLBACK_EXCLUSIONS: Exclusion[] = [
     why: "the previous version that shadow's tools (useradd, userdel, groupadd) keep of each file on every change; nothing reads them",
   },
   {
-    match: (d) =>
-      d.key === '/etc/default/locale' && d.before === 'l 0777 0:0 -> ../locale.conf' && d.after === null,
-    why: 'a dangling symlink (/etc/locale.conf does not exist) that systemd-tmpfiles creates at every boot (L+ in debian.conf); purging `locales` deletes it (rm -f in its postrm). No setting is lost and the next boot puts it back',
-  },
-  {
     match: (d) => d.key === '/etc/hosts' && d.before === null && d.after === `f 0644 0:0 ${NETBASE_HOSTS}`,
     why: "netbase's postinst writes the standard localhost lines when /etc/hosts is missing; its postrm deletes the file only if the md5 matches a value its own postinst does not produce (netbase 6.5), so Debian's purge leaves it. The content is asserted to be exactly netbase's",
   },
