@@ -33,6 +33,7 @@ import { type Chroot, type ChrootExecResult, withChroot } from '../lab/chroot.js
 import { mountsUnder } from '../lab/mounts.js'
 import { hostHas, lastLines, run } from '../lab/proc.js'
 import { type ServedDir, serveDir } from '../lab/serve.js'
+import { labSkipReason, warnSkip } from '../lab/skip.js'
 import { buildStandIns, type StandIns, standInToolsMissing } from '../lab/stand-ins.js'
 import { LAB_INCLUDE, readStamp, type ScratchRoot, scratchRoot } from '../lab/trixie-root.js'
 import { type Allowances, compareManifests, type Manifest, takeManifest } from './support/manifest.js'
@@ -47,22 +48,8 @@ const RUN_ARGS = ['run', '--yes', '--plain', '--skip', SKIPPED_PHASES.join(',')]
 // ---------------------------------------------------------------------------------------------
 // Skip loudly, never silently.
 
-const missing: string[] = []
-for (const t of ['debootstrap', 'chroot', 'mount', 'umount', 'cp', 'setpriv'])
-  if (!(await hostHas(t))) missing.push(t)
-missing.push(...(await standInToolsMissing()))
-const skipReason =
-  process.getuid?.() !== 0
-    ? 'not running as root (debootstrap, chroot and mount need root)'
-    : missing.length > 0
-      ? `missing host tools: ${missing.join(', ')}`
-      : ''
-if (skipReason) {
-  console.warn(
-    `\n!!! SKIPPING chroot-provision (issue 3's proof on a real trixie root): ${skipReason}.\n` +
-      '!!! Run as root after `bash scripts/install-host-tools.sh`.\n',
-  )
-}
+const skipReason = await labSkipReason(['setpriv'], await standInToolsMissing())
+warnSkip("chroot-provision (issue 3's proof on a real trixie root)", skipReason)
 
 // ---------------------------------------------------------------------------------------------
 // What rollback may legitimately leave different from the baseline. Everything else in the

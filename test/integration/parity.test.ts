@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { childEnv } from '../../src/system/env.js'
 import type { ExecResult } from '../../src/system/port.js'
 import { withChroot } from '../lab/chroot.js'
-import { hostHas } from '../lab/proc.js'
+import { labSkipReason, warnSkip } from '../lab/skip.js'
 import { LAB_INCLUDE, type ScratchRoot, scratchRoot } from '../lab/trixie-root.js'
 import type { FakeSystem } from '../support/fake/index.js'
 import {
@@ -31,18 +31,8 @@ import { runWorkstation, workstationMachine } from '../support/workstation-run.j
 // The tools whose output the code parses, so the root can answer: ss, sshd -T, systemctl is-enabled.
 const PARITY_INCLUDE = [...LAB_INCLUDE, 'iproute2', 'openssh-server', 'systemd']
 
-const missing = []
-for (const tool of ['debootstrap', 'chroot', 'mount', 'umount', 'cp'])
-  if (!(await hostHas(tool))) missing.push(tool)
-const skipReason =
-  process.getuid?.() !== 0
-    ? 'not running as root (debootstrap, chroot and mount need root)'
-    : missing.length > 0
-      ? `missing host tools: ${missing.join(', ')}`
-      : ''
-if (skipReason) {
-  console.warn(`\n!!! SKIPPING parity (the fake against a real trixie root): ${skipReason}.\n`)
-}
+const skipReason = await labSkipReason()
+warnSkip('parity (the fake against a real trixie root)', skipReason)
 
 /** One query and what a machine answered. */
 interface Answer {

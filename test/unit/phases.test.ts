@@ -6,33 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_PHASES, describeWorkstation } from '../../phases/index.js'
-import { type Config, ConfigSchema } from '../../src/config/schema.js'
+import type { Config } from '../../src/config/schema.js'
 import { statePaths } from '../../src/engine/paths.js'
 import type { RunEvent } from '../../src/model/events.js'
 import { engine } from '../helpers/engine.js'
-import { FakeSystem } from '../support/fake/index.js'
-
-const VSCODE_KEY = 'https://packages.microsoft.com/keys/microsoft.asc'
-const ANTIGRAVITY_KEY = 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg'
-const CURSOR_DEB = 'https://example.test/cursor.deb'
-
-function machine(): FakeSystem {
-  const sys = FakeSystem.debian13()
-  sys.web.set(VSCODE_KEY, Buffer.from('binary-key-vscode'))
-  sys.web.set(ANTIGRAVITY_KEY, Buffer.from('binary-key-antigravity'))
-  // The fake installs a local .deb from its JSON package definition.
-  const cursor = {
-    name: 'cursor',
-    version: '1.7.0',
-    bin: ['/usr/share/cursor/cursor', '/usr/bin/cursor'],
-    files: {
-      '/usr/share/applications/cursor.desktop':
-        '[Desktop Entry]\nName=Cursor\nExec=/usr/bin/cursor\nType=Application\n',
-    },
-  }
-  sys.web.set(CURSOR_DEB, Buffer.from(JSON.stringify(cursor)))
-  return sys
-}
+import type { FakeSystem } from '../support/fake/index.js'
+import { workstationConfig, workstationMachine } from '../support/workstation-run.js'
 
 const roots: string[] = []
 afterEach(() => {
@@ -53,12 +32,11 @@ function deps(sys: FakeSystem, events: RunEvent[] = []) {
   }
 }
 
-const config = (over: object = {}): Config =>
-  ConfigSchema.parse({ sources: { cursor: { url: CURSOR_DEB } }, ...over })
+const config = workstationConfig
 
 describe('every phase on the fake Debian 13', () => {
   it('converges, re-runs with zero actions, and rolls back to the initial machine', async () => {
-    const sys = machine()
+    const sys = workstationMachine()
     const initial = sys.snapshot()
     const events: RunEvent[] = []
     const d = deps(sys, events)
@@ -89,7 +67,7 @@ describe('every phase on the fake Debian 13', () => {
   })
 
   it('keeps the generated password out of the journal, the session file and the events', async () => {
-    const sys = machine()
+    const sys = workstationMachine()
     const events: RunEvent[] = []
     const d = deps(sys, events)
     const summary = await engine.run(d, config(), { force: false })
@@ -108,7 +86,7 @@ describe('every phase on the fake Debian 13', () => {
   })
 
   it('refuses a machine that is not Debian 13 before any change (exit 1)', async () => {
-    const sys = machine()
+    const sys = workstationMachine()
     sys.writeText(
       '/usr/lib/os-release',
       'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n',
@@ -121,7 +99,7 @@ describe('every phase on the fake Debian 13', () => {
   })
 
   it('the desktop rewriting its settings at the first login keeps the re-run skipped and the rollback clean', async () => {
-    const sys = machine()
+    const sys = workstationMachine()
     const initial = sys.snapshot()
     const d = deps(sys)
     const cfg = config()
@@ -147,7 +125,7 @@ describe('every phase on the fake Debian 13', () => {
   })
 
   it('a manual change to a managed file sends its phase back to work and restores our state', async () => {
-    const sys = machine()
+    const sys = workstationMachine()
     const d = deps(sys)
     const cfg = config()
     expect((await engine.run(d, cfg, { force: false })).exitCode).toBe(0)
@@ -162,7 +140,7 @@ describe('every phase on the fake Debian 13', () => {
   it('journals each IDE change under its own step, whatever the config, and overlaps the download with apt', async () => {
     const stepsJournaled = async (cfg: Config) => {
       const events: RunEvent[] = []
-      const d = deps(machine(), events)
+      const d = deps(workstationMachine(), events)
       const run = await engine.run(d, cfg, { force: false })
       expect(run.exitCode).toBe(0)
       const log = readFileSync(d.paths.transactionLog(run.sessionId), 'utf8')
@@ -183,7 +161,7 @@ describe('every phase on the fake Debian 13', () => {
   })
 
   it('verification lists every failed check, each with what to do, and exits 4', async () => {
-    const sys = machine()
+    const sys = workstationMachine()
     const d = deps(sys)
     expect((await engine.run(d, config(), { force: false })).exitCode).toBe(0)
     await sys.exec(['systemctl', 'stop', 'xrdp-sesman'])

@@ -23,6 +23,7 @@ import { CHROOT_BASE_ENV, type Chroot, type ChrootExecResult, withChroot } from 
 import { killProcessesRootedIn, mountsUnder, processesRootedIn, removeTree, sleep } from '../../lab/mounts.js'
 import { hostHas, lastLines, run } from '../../lab/proc.js'
 import { type ServedDir, serveDir } from '../../lab/serve.js'
+import { labSkipReason, warnSkip } from '../../lab/skip.js'
 import { buildStandIns, type StandIns, standInToolsMissing } from '../../lab/stand-ins.js'
 import {
   acquireLock,
@@ -50,24 +51,10 @@ export const sessionOf = (stdout: string) => /session (\d{8}-\d{6}-[0-9a-z]{6})/
 // ---------------------------------------------------------------------------------------------
 // Skip loudly, never silently.
 
-const missing: string[] = []
-for (const t of ['debootstrap', 'chroot', 'mount', 'umount', 'cp', 'unshare'])
-  if (!(await hostHas(t))) missing.push(t)
-missing.push(...(await standInToolsMissing()))
-export const skipReason =
-  process.getuid?.() !== 0
-    ? 'not running as root (debootstrap, chroot and mount need root)'
-    : missing.length > 0
-      ? `missing host tools: ${missing.join(', ')}`
-      : ''
+export const skipReason = await labSkipReason(['unshare'], await standInToolsMissing())
 
 export function warnIfSkipped(file: string): boolean {
-  if (!skipReason) return false
-  console.warn(
-    `\n!!! SKIPPING ${file} (issue 5, faults on a real trixie root): ${skipReason}.\n` +
-      '!!! Run as root after `bash scripts/install-host-tools.sh`.\n',
-  )
-  return true
+  return warnSkip(`${file} (issue 5, faults on a real trixie root)`, skipReason)
 }
 
 // ---------------------------------------------------------------------------------------------
