@@ -39,9 +39,12 @@ export async function describeWorkstation(
     )
   }
   const ides = pw ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg), name))) : []
+  // The IDE lines line up with the other labels ("Password: "), and with each other when a name
+  // (ANTIGRAVITY) is longer than those.
+  const width = Math.max(9, ...ides.map((ide) => ide.ide_name.length))
   for (const ide of ides)
     notes.push(
-      `${ide.ide_name.padEnd(9)} ${ide.verified ? ide.version : `NOT verified: ${ide.verification_errors[0] ?? ''}`}`,
+      `${ide.ide_name.padEnd(width)} ${ide.verified ? ide.version : `NOT verified: ${ide.verification_errors[0] ?? ''}`}`,
     )
   return {
     notes,

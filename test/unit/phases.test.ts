@@ -49,6 +49,10 @@ describe('every phase on the fake Debian 13', () => {
     expect(first.phases.map((p) => p.status)).toEqual(ALL_PHASES.map(() => 'COMPLETED'))
     const converged = sys.snapshot()
     expect(sys.service('xrdp.service')?.active ?? sys.service('xrdp')?.active).toBeTruthy()
+    // The summary's IDE table: every version starts in the same column, ANTIGRAVITY's included.
+    const ideLines = first.lines.filter((l) => /^(VSCODE|CURSOR|ANTIGRAVITY) /.test(l))
+    expect(ideLines).toHaveLength(3)
+    expect(new Set(ideLines.map((l) => l.search(/ \S+$/))).size).toBe(1)
 
     const second = await engine.run(d, cfg, { force: false })
     expect(second.exitCode).toBe(0)
