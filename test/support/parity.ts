@@ -8,6 +8,7 @@ import { diskSpace, tcpListeners } from '../../src/facts/machine.js'
 import { DPKG_QUERY_FORMAT, dpkgQuery, parseSimulatedInstalls } from '../../src/facts/packages.js'
 import { sshdPorts } from '../../src/facts/sshd.js'
 import { unitState } from '../../src/facts/systemd.js'
+import { snapshotTree } from '../../src/facts/tree.js'
 import { CommandError, type ExecResult, type System } from '../../src/system/port.js'
 
 export interface QueryKind {
@@ -145,6 +146,22 @@ export const QUERY_KINDS: readonly QueryKind[] = [
     chrootCannot: "ufw reads the kernel's netfilter tables, and a chroot shares the host's kernel",
     form: /^.*$/,
     check: async () => [],
+  },
+  {
+    name: '/etc record',
+    matches: is('find'),
+    // src/facts/tree.ts: six NUL-terminated fields an entry, so the whole answer is one "line"
+    // (a path with a newline in it would split it; /etc has none).
+    form: /^(?:[a-zA-Z]\0[0-7]+\0\d+\0\d+\0[^\0]*\0\/[^\0]*\0)+$/,
+    // The replay answers no file reads: directories and symlinks are what the parser must find.
+    check: async (sys, argv) => {
+      const root = argv[1] ?? '/etc'
+      const { paths } = await snapshotTree(sys, root)
+      return unless(
+        paths.length > 0 && paths.every((p) => p.path.startsWith(`${root}/`)),
+        `${paths.length} paths, or one outside ${root}`,
+      )
+    },
   },
   {
     name: 'debconf answers',
