@@ -500,9 +500,13 @@ describe('a detached run, client and worker', () => {
     expect(r.stderr).not.toContain('Stopped by')
     expect(unit.alive).toBe(true)
 
-    const again = client(root, sup, engine)
+    // `latest` is the live unit only while the worker runs: let the follower pick it before the
+    // worker may end (a fixed sleep lost that race on a loaded machine).
+    let picked = false
+    const watched: Supervisor = { ...sup, running: async () => sup.running().finally(() => (picked = true)) }
+    const again = client(root, watched, engine)
     const follow = runCli(['status', '--follow', 'latest', '--json'], again.deps)
-    await new Promise((r) => setTimeout(r, 100))
+    await waitUntil('the follower to pick the running session', () => picked)
     release()
     const f = await follow
     expect(f.exitCode).toBe(0)
