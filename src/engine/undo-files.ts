@@ -6,7 +6,7 @@ import { removeBlock, upsertBlock } from '../facts/marked-block.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
-import { skipped, type UndoOf, type UndoOptions, undone } from './undo-outcome.js'
+import { skipped, type UndoOf, type UndoOptions, undone, verifiedBackup } from './undo-outcome.js'
 
 export class DriftError extends ProvisionError {
   constructor(readonly paths: string[]) {
@@ -40,13 +40,7 @@ async function removeIfPresent(sys: System, path: string, opts: UndoOptions): Pr
 }
 
 export async function restoreFile(sys: System, undo: UndoOf<'restore-file'>, opts: UndoOptions) {
-  const backup = await opts.readBackup(undo.backup)
-  if (!backup || sha256(backup) !== undo.sha256)
-    throw new ProvisionError(
-      `Unable to restore ${undo.path}: backup ${undo.backup} is ${backup ? 'corrupt (sha256 differs)' : 'missing'}`,
-      EXIT.rollback,
-      `Restore ${undo.path} by hand; the session's other backups are in ${opts.backupDir}`,
-    )
+  const backup = await verifiedBackup(undo.backup, undo.sha256, undo.path, opts)
   const st = await sys.stat(undo.path)
   const current = st?.kind === 'file' ? await sys.readFile(undo.path) : null
   const asBefore = st?.mode === undo.mode && st.uid === undo.uid && st.gid === undo.gid

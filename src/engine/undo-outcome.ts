@@ -1,6 +1,8 @@
 // What every undo kind takes and returns: the options of one rollback and a verdict with a
 // sentence for the report.
+import { EXIT, ProvisionError } from '../model/errors.js'
 import type { Undo } from '../model/undo.js'
+import { sha256 } from '../util/hash.js'
 
 export interface UndoOptions {
   backupDir: string
@@ -22,3 +24,19 @@ export const skipped = (detail: string): UndoOutcome => ({ outcome: 'skipped', d
 
 /** The undo record of one kind, as each kind's function takes it. */
 export type UndoOf<K extends Undo['kind']> = Extract<Undo, { kind: K }>
+
+/** A backup of the session whose sha256 is the recorded one; refuses a missing or corrupt one. */
+export async function verifiedBackup(
+  name: string,
+  sha: string,
+  what: string,
+  opts: UndoOptions,
+): Promise<Buffer> {
+  const data = await opts.readBackup(name)
+  if (data && sha256(data) === sha) return data
+  throw new ProvisionError(
+    `Unable to restore ${what}: backup ${name} is ${data ? 'corrupt (sha256 differs)' : 'missing'}`,
+    EXIT.rollback,
+    `Restore ${what} by hand; the session's other backups are in ${opts.backupDir}`,
+  )
+}

@@ -6,8 +6,7 @@
 import { EXIT, ProvisionError } from '../model/errors.js'
 import { contentBackupName, type RecordedPath, TreeRecord, type TreeRecordRef } from '../model/undo.js'
 import { CommandError, type System } from '../system/port.js'
-import { sha256 } from '../util/hash.js'
-import { type UndoOf, type UndoOptions, type UndoOutcome, undone } from './undo-outcome.js'
+import { type UndoOf, type UndoOptions, type UndoOutcome, undone, verifiedBackup } from './undo-outcome.js'
 import { purgePackages } from './undo-system.js'
 
 export async function purgeAndRestore(
@@ -72,14 +71,4 @@ async function restoreSymlink(sys: System, entry: RecordedSymlink): Promise<void
         hint,
       )
   }
-}
-
-async function verifiedBackup(name: string, sha: string, what: string, opts: UndoOptions): Promise<Buffer> {
-  const data = await opts.readBackup(name)
-  if (data && sha256(data) === sha) return data
-  throw new ProvisionError(
-    `Unable to restore ${what}: backup ${name} is ${data ? 'corrupt (sha256 differs)' : 'missing'}`,
-    EXIT.rollback,
-    `Restore ${what} by hand; the session's other backups are in ${opts.backupDir}`,
-  )
 }
