@@ -2,7 +2,7 @@
 // the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
 // XFCE through ~/.xsession, written for the developer user in user-creation.
 
-import { portHolders, rdpPortAvailable } from '../src/facts/port-holder.js'
+import { rdpPortAvailable, xrdpListening } from '../src/facts/port-holder.js'
 import { assert, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { tlsCertificate } from '../src/steps/tls-certificate.js'
@@ -62,18 +62,7 @@ export const rdpConfig = definePhase({
       assert({
         id: 'listening',
         title: `xrdp listens on port ${cfg.rdp.port}`,
-        check: async (sys) => {
-          // xrdp itself: any other listener on the port is not a remote desktop.
-          const holders = await portHolders(sys, cfg.rdp.port)
-          return {
-            ok: holders.length > 0 && holders.every((h) => h.process === 'xrdp'),
-            detail:
-              holders.length > 0
-                ? `${[...new Set(holders.map((h) => h.process))].join(', ')} on port ${cfg.rdp.port}`
-                : `nothing listens on ${cfg.rdp.port}`,
-            hint: 'See journalctl -u xrdp and /var/log/xrdp.log',
-          }
-        },
+        check: (sys) => xrdpListening(sys, cfg.rdp.port),
       }),
     ]
   },

@@ -3,13 +3,12 @@
 // groups and passwordless sudo, and every IDE verified as the developer user. Every check runs;
 // any failure exits 4 listing each failed check and what to do.
 import { inGroups, passwordlessSudo } from '../src/facts/developer-access.js'
-import { tcpListeners } from '../src/facts/machine.js'
+import { xrdpListening } from '../src/facts/port-holder.js'
 import { unitActive } from '../src/facts/systemd.js'
 import { xrdpTlsInPlace } from '../src/facts/xrdp-tls.js'
 import { ideSpec, ideWorks } from '../src/ides.js'
 import { assert } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
-import type { System } from '../src/steps/types.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
 import { DEV_GROUPS } from './user-creation.js'
 
@@ -33,7 +32,7 @@ export const verification = definePhase({
       assert({
         id: 'rdp-listening',
         title: `RDP port ${cfg.rdp.port} is listening`,
-        check: (sys) => listening(sys, cfg.rdp.port),
+        check: (sys) => xrdpListening(sys, cfg.rdp.port),
       }),
       assert({
         id: 'xrdp-tls',
@@ -66,12 +65,3 @@ export const verification = definePhase({
     ]
   },
 })
-
-async function listening(sys: System, port: number) {
-  const l = (await tcpListeners(sys)).find((x) => x.port === port)
-  return {
-    ok: !!l,
-    detail: l ? `${l.process} on ${l.address}:${l.port}` : 'not listening',
-    hint: 'journalctl -u xrdp',
-  }
-}

@@ -62,3 +62,19 @@ export async function rdpPortAvailable(sys: System, port: number): Promise<Asser
         : `Stop it (${first.unit ? `systemctl stop ${first.unit}` : `kill ${first.pid}`}) or choose another port with --rdp-port, then run again`,
   }
 }
+
+/**
+ * xrdp itself holds the RDP port: any other listener there is not a remote desktop. The detail
+ * names processes only (no pid): it is hashed into the checkpoint, and must not change per boot.
+ */
+export async function xrdpListening(sys: System, port: number): Promise<AssertResult> {
+  const holders = await portHolders(sys, port)
+  return {
+    ok: holders.length > 0 && holders.every((h) => h.process === 'xrdp'),
+    detail:
+      holders.length > 0
+        ? `${[...new Set(holders.map((h) => h.process))].join(', ')} on port ${port}`
+        : `nothing listens on ${port}`,
+    hint: 'See journalctl -u xrdp and /var/log/xrdp.log',
+  }
+}
