@@ -89,6 +89,8 @@ export interface WorldOptions {
   suite?: string
   include?: readonly string[]
   log?: (line: string) => void
+  /** false: every .deb comes from the mirror (a cold apt cache, for `npm run bench`). */
+  poolCache?: boolean
 }
 
 /** Builds dist/vps-provision.mjs once per process. */
@@ -202,7 +204,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       host: machine.hostAddress,
       mirror,
       standIns: served.url,
-      poolCache: path.join(DEFAULT_CACHE_DIR, 'e2e-pool-cache'),
+      poolCache: opts.poolCache === false ? null : path.join(DEFAULT_CACHE_DIR, 'e2e-pool-cache'),
     })
     cleanups.push(() => proxy.close())
     await machine.writeFile(
