@@ -60,6 +60,10 @@ export interface ContextDeps {
   outputs: SessionOutputs
   /** Where an in-process crash test stops a change; unset, the SIGKILL failpoints of failpoints.ts. */
   failpoint?: (name: Failpoint) => void
+  /** Step.packages of every phase of the run. */
+  plannedPackages?: readonly string[]
+  /** StepContext.shared's values, for one run. */
+  runScope?: Map<string, unknown>
 }
 
 export function makeStepContext(
@@ -81,6 +85,12 @@ export function makeStepContext(
     backup: (path) => backupFile(sys, deps.backupDir, path),
     backupTree: (root) => backupTree(sys, deps.backupDir, root),
     change: (change, fn) => journaledChange(deps, { phase, step, actions }, change, fn),
+    plannedPackages: deps.plannedPackages ?? [],
+    shared<T>(key: string, make: () => T): T {
+      deps.runScope ??= new Map()
+      if (!deps.runScope.has(key)) deps.runScope.set(key, make())
+      return deps.runScope.get(key) as T
+    },
   }
 }
 

@@ -39,6 +39,7 @@ export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions
     try {
       exitCode = await runPhases(run, deps, opts)
     } finally {
+      await closeShared(run.ctx)
       run.journal.close()
     }
     return closeSession(run, deps, exitCode, started)
@@ -79,9 +80,11 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     interactive: deps.interactive,
     createdUsers: run.createdUsers,
   }
+  const stepsOf = run.phases.map((phase) => phase.steps(input))
+  ctx.plannedPackages = [...new Set(stepsOf.flat().flatMap((step) => step.packages ?? []))]
   for (const [i, phase] of run.phases.entries()) {
     const exec = session.phases[i] as PhaseExecution
-    const steps = phase.steps(input)
+    const steps = stepsOf[i] as ReturnType<Phase['steps']>
     try {
       await runPhase({ phase, steps, exec, session, checkpoints, force: opts.force }, ctx)
     } catch (err) {
@@ -98,6 +101,14 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     await store.save(session)
   }
   return EXIT.ok
+}
+
+/** Work shared across phases (StepContext.shared) stops with the run. */
+async function closeShared(ctx: ContextDeps): Promise<void> {
+  for (const value of ctx.runScope?.values() ?? []) {
+    const close = (value as { close?: () => Promise<void> } | null)?.close
+    if (typeof close === 'function') await close.call(value).catch(() => undefined)
+  }
 }
 
 function recordFailure(run: Running, phase: Phase, exec: PhaseExecution, err: unknown): void {

@@ -16,6 +16,7 @@ import {
   runAptWithRetry,
 } from './apt.js'
 import { refreshPackageLists } from './apt-update.js'
+import { prefetched } from './prefetch.js'
 import type { Check, Step, StepContext } from './types.js'
 
 export interface PackagesOptions {
@@ -35,6 +36,7 @@ export function packages(names: readonly string[], opts: PackagesOptions = {}): 
   return {
     id,
     title: `Install ${names.join(', ')}`,
+    packages: names,
     check: (sys) => checkInstalled(sys, names),
     async apply(ctx) {
       const state = await dpkgQuery(ctx.sys, names)
@@ -80,6 +82,11 @@ export async function installTransaction(
     simulate: true,
     lockTimeoutSeconds,
   })
+  // The .debs arrive while apt resolves: neither takes the dpkg lock.
+  const fetching = prefetched(
+    ctx,
+    targets.filter((t) => !t.startsWith('/')),
+  )
   let sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
   if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.
@@ -87,6 +94,7 @@ export async function installTransaction(
     sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
   }
   if (sim.exitCode !== 0) throw await aptFailure(ctx.sys, what, simulate, sim, lockTimeoutSeconds)
+  await fetching
 
   const newlyInstalled = parseSimulatedInstalls(sim.stdout)
   // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.

@@ -33,6 +33,8 @@ export interface Step {
    * runner may run it while those steps work. The next step that is not in the background waits.
    */
   background?: boolean
+  /** The Debian packages its apply may install: the run fetches their .debs ahead (prefetch.ts). */
+  packages?: readonly string[]
   /** Pure query: must not change the machine. */
   check(sys: System): Promise<Check>
   apply(ctx: StepContext): Promise<void>
@@ -79,6 +81,13 @@ export interface StepContext {
   /** Streams a line of progress from long work (apt) to the renderers. */
   progress(line: string): void
   outputs: SessionOutputs
+  /** Every package the steps of this run's phases name (Step.packages), in phase order. */
+  plannedPackages: readonly string[]
+  /**
+   * One value per key for the whole run, made by `make` on first use: work that a step of one
+   * phase starts and a step of a later phase waits for (the .deb prefetch).
+   */
+  shared<T>(key: string, make: () => T): T
 }
 
 /** What phases hand to the final summary. Nothing secret goes in here except `credentials`. */

@@ -1,0 +1,131 @@
+// The .debs of the whole run, fetched ahead of apt. apt-get downloads one file at a time, and only
+// once its own transaction starts, so a run of several transactions waits on the network several
+// times while dpkg idles, and dpkg waits while the network idles. At the first package transaction
+// of a run, `apt-get install --print-uris` lists the .debs every packages() step of the run will
+// need; they are fetched a few at a time into apt's own archive cache, this transaction's first,
+// the rest while its dpkg works. apt then finds them there and checks them as its own.
+// It fills a cache and changes nothing else: nothing to journal or undo. Whatever goes wrong
+// (a proxy only apt knows of, a mirror that refuses us) only means apt downloads the file itself.
+
+import { posix } from 'node:path'
+import { errorMessage } from '../model/errors.js'
+import type { System } from '../system/port.js'
+import { aptGet, missingPackages } from './apt.js'
+import type { StepContext } from './types.js'
+
+export const ARCHIVES = '/var/cache/apt/archives'
+
+/** Enough to keep a mirror's connection busy, few enough to stay polite to it. */
+const PARALLEL = 4
+
+export interface DebFile {
+  uri: string
+  /** apt's name for the file in its archive cache. */
+  filename: string
+  size: number
+  sha256: string
+}
+
+/** `'URI' FILENAME SIZE SHA256:HEX` lines of apt-get --print-uris; other lines are skipped. */
+export function parsePrintUris(stdout: string): DebFile[] {
+  const out: DebFile[] = []
+  for (const m of stdout.matchAll(/^'(https?:\/\/[^']+)' (\S+\.deb) (\d+) SHA256:([0-9a-f]{64})$/gm)) {
+    const [, uri, filename, size, sha256] = m as unknown as [string, string, string, string, string]
+    // apt names the file; a name with a slash would leave the archive directory.
+    if (filename.includes('/') || filename.startsWith('.')) continue
+    out.push({ uri, filename, size: Number(size), sha256 })
+  }
+  return out
+}
+
+/** Waits until the .debs of `names` are fetched (or given up on): call before installing them. */
+export function prefetched(ctx: StepContext, names: readonly string[]): Promise<void> {
+  const prefetch = ctx.shared('deb-prefetch', () => new Prefetch(ctx.sys, ctx.plannedPackages, ctx.log))
+  return prefetch.ready(names)
+}
+
+/** The fetching for one run. The first transaction's files go first; later ones wait for all. */
+export class Prefetch {
+  private started: Promise<void> | null = null
+  private all: Promise<void> = Promise.resolve()
+  private closed = false
+  private readonly done = new Set<string>()
+
+  constructor(
+    private readonly sys: System,
+    private readonly planned: readonly string[],
+    private readonly log: (text: string) => void,
+  ) {}
+
+  async ready(names: readonly string[]): Promise<void> {
+    if (this.started) return this.all
+    this.started = this.start(names).catch((e) => this.log(`Prefetch of .debs skipped: ${errorMessage(e)}`))
+    return this.started
+  }
+
+  /** Stops taking new files; what is in flight finishes (a download is bounded by its timeouts). */
+  async close(): Promise<void> {
+    this.closed = true
+    await this.all.catch(() => undefined)
+  }
+
+  private async start(first: readonly string[]): Promise<void> {
+    if (await aptHasProxy(this.sys)) {
+      this.log('Prefetch of .debs skipped: apt is configured with a proxy, which only apt itself uses')
+      return
+    }
+    const [mine, every] = await Promise.all([
+      printUris(this.sys, first),
+      printUris(this.sys, [...new Set([...first, ...this.planned])]),
+    ])
+    const rest = every.filter((f) => !mine.some((m) => m.filename === f.filename))
+    const firstBatch = this.fetchAll(mine)
+    this.all = firstBatch.then(() => this.fetchAll(rest))
+    this.all.catch(() => undefined)
+    await firstBatch
+  }
+
+  private async fetchAll(files: readonly DebFile[]): Promise<void> {
+    const queue = [...files]
+    const worker = async () => {
+      for (let f = queue.shift(); f && !this.closed; f = queue.shift()) await this.fetchOne(f)
+    }
+    await Promise.all(Array.from({ length: PARALLEL }, worker))
+  }
+
+  private async fetchOne(f: DebFile): Promise<void> {
+    if (this.done.has(f.filename)) return
+    this.done.add(f.filename)
+    const dest = posix.join(ARCHIVES, f.filename)
+    try {
+      if ((await this.sys.stat(dest))?.size === f.size) return
+      const got = await this.sys.download(f.uri, dest, { mode: 0o644 })
+      // apt would refuse it too; removed, so that apt fetches a good copy itself.
+      if (got.sha256 !== f.sha256) await this.sys.removeFile(dest)
+    } catch (e) {
+      // apt fetches it itself, and reports it if it fails there too. One failure is enough to
+      // stop: a mirror that refuses us would refuse the next file too, after as many retries.
+      if (!this.closed) this.log(`Prefetch of .debs stopped, apt fetches the rest: ${errorMessage(e)}`)
+      this.closed = true
+    }
+  }
+}
+
+/** The .debs an install of `names` would download; names apt cannot locate (yet) are left out. */
+async function printUris(sys: System, names: readonly string[]): Promise<DebFile[]> {
+  let wanted = [...names]
+  for (let attempt = 0; attempt < 2 && wanted.length > 0; attempt++) {
+    const argv = [...aptGet(), 'install', '--print-uris', '-qq', '--no-install-recommends', ...wanted]
+    const r = await sys.exec(argv, { allowFailure: true })
+    if (r.exitCode === 0) return parsePrintUris(r.stdout)
+    const unknown = missingPackages(r)
+    if (unknown.length === 0) throw new Error(`apt-get --print-uris exited ${r.exitCode}`)
+    wanted = wanted.filter((n) => !unknown.includes(n))
+  }
+  return []
+}
+
+async function aptHasProxy(sys: System): Promise<boolean> {
+  const r = await sys.exec(['apt-config', 'dump', 'Acquire'], { allowFailure: true })
+  return r.exitCode !== 0 || /^Acquire::(https?|ftp)::Proxy(-Auto-Detect|::\S+)? "[^"]+"/im.test(r.stdout)
+}
