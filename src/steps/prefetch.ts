@@ -50,6 +50,7 @@ export class Prefetch {
   private all: Promise<void> = Promise.resolve()
   private closed = false
   private readonly done = new Set<string>()
+  private readonly fetched = { count: 0, bytes: 0 }
 
   constructor(
     private readonly sys: System,
@@ -80,7 +81,9 @@ export class Prefetch {
     ])
     const rest = every.filter((f) => !mine.some((m) => m.filename === f.filename))
     const firstBatch = this.fetchAll(mine)
-    this.all = firstBatch.then(() => this.fetchAll(rest))
+    this.all = firstBatch
+      .then(() => this.fetchAll(rest))
+      .then(() => this.log(`Fetched ${this.fetched.count} .debs (${mib(this.fetched.bytes)}) ahead of apt`))
     this.all.catch(() => undefined)
     await firstBatch
   }
@@ -101,7 +104,9 @@ export class Prefetch {
       if ((await this.sys.stat(dest))?.size === f.size) return
       const got = await this.sys.download(f.uri, dest, { mode: 0o644 })
       // apt would refuse it too; removed, so that apt fetches a good copy itself.
-      if (got.sha256 !== f.sha256) await this.sys.removeFile(dest)
+      if (got.sha256 !== f.sha256) return await this.sys.removeFile(dest)
+      this.fetched.count += 1
+      this.fetched.bytes += got.bytes
     } catch (e) {
       // apt fetches it itself, and reports it if it fails there too. One failure is enough to
       // stop: a mirror that refuses us would refuse the next file too, after as many retries.
@@ -115,7 +120,17 @@ export class Prefetch {
 async function printUris(sys: System, names: readonly string[]): Promise<DebFile[]> {
   let wanted = [...names]
   for (let attempt = 0; attempt < 2 && wanted.length > 0; attempt++) {
-    const argv = [...aptGet(), 'install', '--print-uris', '-qq', '--no-install-recommends', ...wanted]
+    // Without ForceHash apt prints the first hash the index lists, which may be MD5.
+    const argv = [
+      ...aptGet(),
+      'install',
+      '--print-uris',
+      '-qq',
+      '-o',
+      'Acquire::ForceHash=SHA256',
+      '--no-install-recommends',
+      ...wanted,
+    ]
     const r = await sys.exec(argv, { allowFailure: true })
     if (r.exitCode === 0) return parsePrintUris(r.stdout)
     const unknown = missingPackages(r)
@@ -123,6 +138,10 @@ async function printUris(sys: System, names: readonly string[]): Promise<DebFile
     wanted = wanted.filter((n) => !unknown.includes(n))
   }
   return []
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`
 }
 
 async function aptHasProxy(sys: System): Promise<boolean> {

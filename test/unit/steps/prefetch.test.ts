@@ -56,6 +56,15 @@ function stubSystem(opts: {
           stderr: unknown.map((n) => `E: Unable to locate package ${n}`).join('\n'),
         }
       const lines = [...new Set(names.flatMap((n) => opts.uris[n] ?? []))]
+      // As apt does: the first hash the index lists (MD5 on Debian's mirror) unless one is forced.
+      if (!argv.includes('Acquire::ForceHash=SHA256'))
+        return {
+          exitCode: 0,
+          stdout: lines
+            .map((n) => line(n, hex(n)).replace(/SHA256:.*/, `MD5Sum:${'0'.repeat(32)}`))
+            .join('\n'),
+          stderr: '',
+        }
       return { exitCode: 0, stdout: lines.map((n) => line(n, hex(n))).join('\n'), stderr: '' }
     },
     async stat(): Promise<FileStat | null> {
