@@ -6,6 +6,8 @@ import type { PhaseName } from '../model/schemas.js'
 import { ChecksFailed, type Finding, findingOf } from '../steps/checks-failed.js'
 import type { Check, Step } from '../steps/types.js'
 import type { System } from '../system/port.js'
+import { limited } from '../util/limited.js'
+import { PARALLEL_CHECKS } from './check-memo.js'
 
 export interface CheckWatcher {
   start?(step: Step): void
@@ -21,13 +23,16 @@ export async function checkEvery(
   watch: CheckWatcher = {},
 ): Promise<ChecksFailed | null> {
   const findings: Finding[] = []
-  for (const step of steps) {
+  // All asked at once (pure queries), told in order.
+  const slot = limited(PARALLEL_CHECKS)
+  const answers = steps.map((step) =>
+    slot(() => step.check(sys)).catch(
+      (err): Check => ({ done: false, observed: '', why: `the check itself failed: ${errorMessage(err)}` }),
+    ),
+  )
+  for (const [i, step] of steps.entries()) {
     watch.start?.(step)
-    const c = await step
-      .check(sys)
-      .catch(
-        (err): Check => ({ done: false, observed: '', why: `the check itself failed: ${errorMessage(err)}` }),
-      )
+    const c = (await answers[i]) as Check
     const finding = findingOf(step, c)
     findings.push(finding)
     watch.end?.(

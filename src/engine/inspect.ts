@@ -5,8 +5,11 @@ import { gatherFacts } from '../facts/environment.js'
 import { EXIT } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import type { ProvisioningSession } from '../model/schemas.js'
+import type { Check } from '../steps/types.js'
+import { limited } from '../util/limited.js'
 import type { EngineDeps, LogView, PlanReport } from './api.js'
 import { checkEvery } from './check-every.js'
+import { PARALLEL_CHECKS } from './check-memo.js'
 import { CheckpointStore } from './checkpoints.js'
 import { usersWeCreated } from './created-users.js'
 import { deriveActions, readJournal, toTransactionLog } from './journal.js'
@@ -15,15 +18,25 @@ import { selectPhases } from './run.js'
 import { SessionStore } from './session-store.js'
 
 export async function planRun(deps: EngineDeps, cfg: Config): Promise<PlanReport> {
-  const facts = await gatherFacts(deps.sys)
-  const createdUsers = await usersWeCreated(new SessionStore(deps.paths), deps.paths)
+  const [facts, createdUsers] = await Promise.all([
+    gatherFacts(deps.sys),
+    usersWeCreated(new SessionStore(deps.paths), deps.paths),
+  ])
   const checkpoints = new CheckpointStore(deps.paths)
-  const report: PlanReport = { phases: [] }
-  for (const phase of selectPhases(deps.phases ?? [], cfg)) {
+  // Every check is a pure query: they all run side by side, and are told in order.
+  const slot = limited(PARALLEL_CHECKS)
+  const phases = selectPhases(deps.phases ?? [], cfg).map((phase) => {
     const steps = phase.steps({ cfg, facts, interactive: deps.interactive, createdUsers })
+    const answers = steps.map((step) => slot(() => step.check(deps.sys)))
+    // Awaited in order below; one that fails before its turn must not count as unhandled.
+    for (const a of answers) a.catch(() => undefined)
+    return { phase, steps, answers }
+  })
+  const report: PlanReport = { phases: [] }
+  for (const { phase, steps, answers } of phases) {
     const planned = []
-    for (const step of steps) {
-      const c = await step.check(deps.sys)
+    for (const [i, step] of steps.entries()) {
+      const c = await (answers[i] as Promise<Check>)
       planned.push({
         phase: phase.name,
         step: step.id,

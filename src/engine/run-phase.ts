@@ -10,7 +10,7 @@ import { STATE_WORD } from '../steps/checks-failed.js'
 import { settleAll } from '../steps/lazy.js'
 import type { Phase, Step } from '../steps/types.js'
 import { checkEvery } from './check-every.js'
-import { CheckMemo } from './check-memo.js'
+import type { CheckMemo } from './check-memo.js'
 import { type CheckpointStore, stateChecksum } from './checkpoints.js'
 import { type ContextDeps, makeStepContext, throwIfAborted } from './context.js'
 
@@ -21,11 +21,12 @@ export interface PhaseRun {
   session: ProvisioningSession
   checkpoints: CheckpointStore
   force: boolean
+  /** The run's check answers (one memo for all phases, warmed at the start of a re-run). */
+  checks: CheckMemo
 }
 
 export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> {
-  const { phase, steps, exec } = run
-  const checks = new CheckMemo(deps.sys)
+  const { phase, steps, exec, checks } = run
   if (!run.force && !phase.readOnly) {
     const reason = await checkpointStillHolds(run, checks)
     if (reason) {
@@ -139,12 +140,8 @@ function lanes(steps: readonly Step[]): { foreground: Step[]; background: Step[]
 async function checkpointStillHolds(run: PhaseRun, checks: CheckMemo): Promise<string | null> {
   const cp = await run.checkpoints.read(run.phase.name)
   if (!cp) return null
-  const observed: string[] = []
-  for (const step of run.steps) {
-    const c = await checks.of(step)
-    if (!c.done) return null
-    observed.push(c.observed)
-  }
-  if (stateChecksum(observed) !== cp.checksum) return null
+  const answers = await Promise.all(run.steps.map((step) => checks.of(step)))
+  if (answers.some((c) => !c.done)) return null
+  if (stateChecksum(answers.map((c) => c.observed)) !== cp.checksum) return null
   return `checkpoint from session ${cp.session_id} still matches the machine`
 }

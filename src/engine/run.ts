@@ -8,8 +8,9 @@ import { now, type Summary } from '../model/events.js'
 import { assertSessionId, newSessionId } from '../model/ids.js'
 import type { PhaseExecution, PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
-import type { Facts, Phase } from '../steps/types.js'
-import type { EngineDeps, RunOptions } from './api.js'
+import type { Facts, Phase, Step } from '../steps/types.js'
+import type { EngineDeps, Report, RunOptions } from './api.js'
+import { CheckMemo } from './check-memo.js'
 import { CheckpointStore } from './checkpoints.js'
 import { Aborted, type ContextDeps } from './context.js'
 import { usersWeCreated } from './created-users.js'
@@ -28,6 +29,8 @@ interface Running {
   journal: Journal
   store: SessionStore
   createdUsers: readonly string[]
+  /** The final report, started beside the read-only phases at the end (they change nothing). */
+  describing?: Promise<Report | null>
 }
 
 export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions): Promise<Summary> {
@@ -49,14 +52,18 @@ export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions
 async function openSession(deps: EngineDeps, cfg: Config, sessionId: string): Promise<Running> {
   const { sys, paths, emit } = deps
   const store = new SessionStore(paths)
-  await markInterruptedSessions(store)
-  const facts = await gatherFacts(sys)
-  const createdUsers = await usersWeCreated(store, paths)
+  // Independent reads, side by side: they are most of what a re-run does before its checks.
+  const gathering = gatherFacts(sys)
+  const [facts, createdUsers, machine] = await Promise.all([
+    gathering,
+    markInterruptedSessions(store).then(() => usersWeCreated(store, paths)),
+    gathering.then((f) => describeMachine(sys, f)),
+  ])
   const phases = selectPhases(deps.phases ?? [], cfg)
   refuseWhatCannotRunHere(phases, facts)
   const journal = Journal.open(paths.transactionLog(sessionId))
   const ctx = contextFor(deps, cfg, facts, journal, paths.backupDir(sessionId))
-  const session = newSession(sessionId, phases, await describeMachine(sys, facts))
+  const session = newSession(sessionId, phases, machine)
   await store.save(session)
   emit({ type: 'session-start', ts: now(), command: 'run', sessionId, phases: phases.map(outline) })
   if (facts.container) {
@@ -82,11 +89,15 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
   }
   const stepsOf = run.phases.map((phase) => phase.steps(input))
   ctx.plannedPackages = [...new Set(stepsOf.flat().flatMap((step) => step.packages ?? []))]
+  const checks = new CheckMemo(ctx.sys)
+  if (!opts.force) await warmCheckpointedPhases(run.phases, stepsOf, checkpoints, checks)
   for (const [i, phase] of run.phases.entries()) {
     const exec = session.phases[i] as PhaseExecution
     const steps = stepsOf[i] as ReturnType<Phase['steps']>
+    if (run.phases.slice(i).every((p) => p.readOnly) && session.status !== 'INITIALIZING')
+      startDescribing(run, deps)
     try {
-      await runPhase({ phase, steps, exec, session, checkpoints, force: opts.force }, ctx)
+      await runPhase({ phase, steps, exec, session, checkpoints, force: opts.force, checks }, ctx)
     } catch (err) {
       recordFailure(run, phase, exec, err)
       return exitCodeFor(phase.name, err)
@@ -101,6 +112,29 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     await store.save(session)
   }
   return EXIT.ok
+}
+
+function startDescribing(run: Running, deps: EngineDeps): Promise<Report | null> {
+  const { ctx, session } = run
+  run.describing ??= deps.describe
+    ? deps.describe(ctx.sys, ctx.cfg, ctx.facts, session.vps_info).catch(() => null)
+    : Promise.resolve(null)
+  return run.describing
+}
+
+/**
+ * A re-run mostly finds every phase's checkpoint still holding, which takes every check of those
+ * phases: they start at once, so that they run side by side rather than one after another.
+ */
+async function warmCheckpointedPhases(
+  phases: readonly Phase[],
+  stepsOf: readonly (readonly Step[])[],
+  checkpoints: CheckpointStore,
+  checks: CheckMemo,
+): Promise<void> {
+  for (const [i, phase] of phases.entries()) {
+    if (!phase.readOnly && (await checkpoints.read(phase.name))) checks.warm(stepsOf[i] ?? [])
+  }
 }
 
 /** Work shared across phases (StepContext.shared) stops with the run. */
@@ -151,7 +185,7 @@ async function closeSession(
     session.status = sessionTransition(session.status, 'IN_PROGRESS')
   }
   if (deps.describe && !(session.status === 'INITIALIZING')) {
-    const report = await deps.describe(ctx.sys, ctx.cfg, ctx.facts, session.vps_info).catch(() => null)
+    const report = await (run.describing ?? startDescribing(run, deps))
     if (report) {
       outputs.notes.push(...report.notes)
       outputs.developerUser = report.developerUser

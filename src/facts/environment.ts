@@ -30,11 +30,14 @@ const CONTAINERS = new Set([
 ])
 
 export async function gatherFacts(sys: System): Promise<Facts> {
-  const virt = await sys.exec(['systemd-detect-virt'], { allowFailure: true }).catch(() => null)
+  const [virt, chroot, comm, arch] = await Promise.all([
+    sys.exec(['systemd-detect-virt'], { allowFailure: true }).catch(() => null),
+    inChroot(sys),
+    sys.readFile('/proc/1/comm').catch(() => null),
+    sys.exec(['dpkg', '--print-architecture'], { allowFailure: true }).catch(() => null),
+  ])
   const virtualization = virt?.stdout.trim() || 'none'
-  const chroot = await inChroot(sys)
-  const pid1 = (await sys.readFile('/proc/1/comm').catch(() => null))?.toString().trim()
-  const arch = await sys.exec(['dpkg', '--print-architecture'], { allowFailure: true }).catch(() => null)
+  const pid1 = comm?.toString().trim()
   return {
     virtualization,
     container: CONTAINERS.has(virtualization),

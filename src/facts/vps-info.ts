@@ -8,11 +8,14 @@ import type { Facts } from './environment.js'
 import { diskSpace, memTotalMiB, osRelease } from './machine.js'
 
 export async function describeMachine(sys: System, facts: Facts): Promise<VPSInstance> {
-  const os = await osRelease(sys)
-  const ram = await memTotalMiB(sys)
-  const root = await diskSpace(sys, '/')
-  const local = sys.name === 'real' ? await fromSystemInformation() : null
-  const hostname = (await sys.readFile('/etc/hostname'))?.toString('utf8').trim() || 'localhost'
+  const [os, ram, root, local, etcHostname] = await Promise.all([
+    osRelease(sys),
+    memTotalMiB(sys),
+    diskSpace(sys, '/'),
+    sys.name === 'real' ? fromSystemInformation() : null,
+    sys.readFile('/etc/hostname'),
+  ])
+  const hostname = etcHostname?.toString('utf8').trim() || 'localhost'
   return {
     hostname: local?.hostname ?? hostname,
     ip_address: local?.ip ?? '127.0.0.1',
