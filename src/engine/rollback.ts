@@ -7,6 +7,7 @@ import { EXIT, errorMessage } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
+import type { Undo } from '../model/undo.js'
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../system/atomic.js'
 import type { EngineDeps, RollbackOptions } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
@@ -99,31 +100,72 @@ async function undoNewestFirst(
   const journal = Journal.open(deps.paths.transactionLog(id))
   const progress: Progress = { undone: [], reverted: new Set(), failure: null }
   try {
-    for (const action of pending) {
+    for (const group of undoGroups(pending)) {
       throwIfAborted(deps.signal)
-      const tally = tallyFor(progress.undone, action.phase as PhaseName)
+      const newest = group[0] as DerivedAction
+      const oldest = group.at(-1) as DerivedAction
       const actionStarted = Date.now()
       failpoint('undo.before-undone')
       let outcome: UndoOutcome
       try {
-        outcome = await executeUndo(deps.sys, action.undo, undoOptions(backupDir, written, action, force))
+        const undo = group.length === 1 ? newest.undo : mergedPurge(group)
+        outcome = await executeUndo(deps.sys, undo, undoOptions(backupDir, written, oldest, force))
       } catch (err) {
-        progress.failure = `action ${action.seq} (${action.action_type} ${action.target}): ${errorMessage(err)}`
+        progress.failure = `action ${newest.seq} (${newest.action_type} ${newest.target}): ${errorMessage(err)}`
+        const tally = tallyFor(progress.undone, newest.phase as PhaseName)
         tally.stopped = true
         tally.seconds += (Date.now() - actionStarted) / 1000
         break
       }
-      journal.undone(action.seq, outcome.outcome, outcome.detail)
-      failpoint('undo.after-undone')
-      progress.reverted.add(action.phase as PhaseName)
-      tally.actions += 1
-      tally.seconds += (Date.now() - actionStarted) / 1000
-      deps.emit(actionEvent(action, outcome))
+      const seconds = (Date.now() - actionStarted) / 1000
+      for (const action of group) {
+        journal.undone(action.seq, outcome.outcome, outcome.detail)
+        failpoint('undo.after-undone')
+        progress.reverted.add(action.phase as PhaseName)
+        const tally = tallyFor(progress.undone, action.phase as PhaseName)
+        tally.actions += 1
+        tally.seconds += seconds * shareOf(action, group)
+        deps.emit(actionEvent(action, outcome))
+      }
     }
   } finally {
     journal.close()
   }
   return progress
+}
+
+/**
+ * The order of the work: each action alone, newest first, except the package purges, which are one
+ * `apt-get purge` at the place of the oldest of them. One dpkg pass runs each trigger once instead
+ * of once per transaction. Moving a purge later is safe: an action older than a package cannot
+ * need it (it ran before the package was there), and a purge needs nothing they undo.
+ */
+export function undoGroups(pending: readonly DerivedAction[]): DerivedAction[][] {
+  const purges = pending.filter((a) => a.undo.kind === 'purge-packages')
+  if (purges.length < 2) return pending.map((a) => [a])
+  const oldest = purges.at(-1)
+  return pending.flatMap((a) => (a.undo.kind !== 'purge-packages' ? [[a]] : a === oldest ? [purges] : []))
+}
+
+/**
+ * One purge of every package of `group` (newest first). What the maintainer scripts removed of
+ * /etc is put back from the record taken before the oldest install: what existed before any of
+ * them. A newer record also holds what the older installs created, which must stay gone.
+ */
+function mergedPurge(group: readonly DerivedAction[]): Undo {
+  const packages = [
+    ...new Set(group.flatMap((a) => (a.undo.kind === 'purge-packages' ? a.undo.packages : []))),
+  ]
+  const oldest = group.at(-1)?.undo
+  const restoreMissing = oldest?.kind === 'purge-packages' ? oldest.restoreMissing : undefined
+  return { kind: 'purge-packages', packages, ...(restoreMissing ? { restoreMissing } : {}) }
+}
+
+/** An action's part of its group's time: by the packages it purges. */
+function shareOf(action: DerivedAction, group: readonly DerivedAction[]): number {
+  const count = (a: DerivedAction) => (a.undo.kind === 'purge-packages' ? a.undo.packages.length : 1)
+  const total = group.reduce((sum, a) => sum + count(a), 0)
+  return count(action) / total
 }
 
 function undoOptions(
