@@ -13,6 +13,7 @@ import { logLines, sessionsLines, statusLines } from '../render/views.js'
 import { ensurePrivateDir } from '../system/atomic.js'
 import { type ConfigFlags, loadCliConfig } from './config-layers.js'
 import { type CliContext, type OutputFlags, rendererFor, renderOptions, resolveLazy } from './deps.js'
+import { confirmFirstRun } from './first-run.js'
 import { closeWithSummary } from './report.js'
 import { loadSessionConfig } from './session-config.js'
 
@@ -121,6 +122,8 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<void
   if (flags.worker !== undefined) return runWorker(ctx, flags, flags.worker)
   // Checked here first, so a bad configuration never starts a unit.
   const config = await configFor(ctx, flags)
+  // Asked before a unit, a lock or a session exists: a "no" leaves nothing behind.
+  await confirmFirstRun(ctx, flags, config.username)
   if (ctx.deps.supervisor) {
     const sup = await resolveLazy(ctx.deps.supervisor)
     const { foregroundReason } = await import('./detached.js')

@@ -91,7 +91,10 @@ function addWorkCommands(program: Command, ctx: CliContext): void {
     .command('run')
     .description('provision this machine (resumes where an earlier run stopped); needs root')
     .option('--force', 're-check every step even when a checkpoint says its phase is done')
-    .option('--yes', 'never ask; assume yes (run asks nothing today, so scripts may always pass it)')
+    .option(
+      '-y, --yes',
+      'do not ask before the first run on a machine that already has a desktop or users of its own (without a terminal it never asks)',
+    )
     .addOption(
       new Option(
         '--verbose',
