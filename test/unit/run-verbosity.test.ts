@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Chalk } from 'chalk'
 import { afterAll, describe, expect, it } from 'vitest'
+import { bashCompletion, manPage } from '../../scripts/debian/assets.js'
 import type { CliDeps } from '../../src/cli/deps.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import type { Engine } from '../../src/engine/api.js'
@@ -227,5 +228,22 @@ describe('the terminal view under --verbose', () => {
     expect(lines.filter((l) => l.includes('Setting up ufw'))).toHaveLength(1)
     expect(verbose.indexOf('Unpacking ufw')).toBeLessThan(verbose.indexOf('Setting up ufw'))
     expect(verbose).toContain('System preparation (1 change)')
+  })
+})
+
+describe('where the flags are documented', () => {
+  it('run --help, the man page and the completion offer them for run only', async () => {
+    const help = await run(['run', '--help'])
+    expect(help.stdout).toMatch(/--verbose .*\n(.*\n)*.*--json show them anyway/)
+    expect(help.stdout).toMatch(/--quiet .*errors only, on stderr/)
+    expect(help.stdout).toContain('--json is unchanged')
+    const completion = bashCompletion('0.0.0')
+    const flagsOf = (cmd: string) =>
+      new RegExp(`^ {6}${cmd}\\) flags='([^']*)'`, 'm').exec(completion)?.[1] ?? ''
+    expect(flagsOf('run').split(' ')).toEqual(expect.arrayContaining(['--verbose', '--quiet', '-y', '--yes']))
+    expect(flagsOf('plan')).not.toContain('--verbose')
+    const man = manPage({ version: '0.0.0', date: '2026-11-26' })
+    expect(man).toContain('\\fB\\-\\-verbose\\fR')
+    expect(man).toContain('\\fB\\-\\-quiet\\fR')
   })
 })
