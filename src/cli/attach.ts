@@ -8,10 +8,10 @@ import { eventLogPath, type FollowEnd, followEventLog, type WorkerEnd } from '..
 import { EXIT, type ExitCode, ProvisionError } from '../model/errors.js'
 import type { Summary } from '../model/events.js'
 import { newSessionId } from '../model/ids.js'
-import { chooseRenderer, createRenderer, type Renderer } from '../render/renderer.js'
+import type { Renderer } from '../render/renderer.js'
 import { clean } from '../render/text.js'
 import type { CliContext, OutputFlags } from './deps.js'
-import { renderOptions } from './deps.js'
+import { rendererFor } from './deps.js'
 import { type DetachFlags, type Supervisor, unitName, workerArgv, workerEnv } from './detached.js'
 import { closeWithSummary } from './report.js'
 import { dropSessionConfig, saveSessionConfig } from './session-config.js'
@@ -50,12 +50,15 @@ export async function runDetached(
       'Run it in this terminal instead: vps-provision run --foreground',
     )
   }
-  ctx.err.line(
-    `Running as the systemd unit ${unit}: closing this terminal or SSH connection does not stop it.`,
-  )
-  ctx.err.line(
-    `Ctrl-C detaches. Re-attach: vps-provision status --follow ${id}   Stop: vps-provision stop ${id}`,
-  )
+  // --quiet says nothing on success; how to re-attach is said again if Ctrl-C detaches.
+  if (!flags.quiet) {
+    ctx.err.line(
+      `Running as the systemd unit ${unit}: closing this terminal or SSH connection does not stop it.`,
+    )
+    ctx.err.line(
+      `Ctrl-C detaches. Re-attach: vps-provision status --follow ${id}   Stop: vps-provision stop ${id}`,
+    )
+  }
   await attach(ctx, flags, sup, id)
 }
 
@@ -64,7 +67,7 @@ export async function runDetached(
  * become this process's) or the user detaches.
  */
 export async function attach(ctx: CliContext, flags: OutputFlags, sup: Supervisor | null, id: string) {
-  const renderer = await createRenderer(chooseRenderer(flags, ctx.isTTY), renderOptions(ctx, flags))
+  const renderer = await rendererFor(ctx, flags)
   const control = takeSignals(ctx)
   try {
     const { end, summary } = await follow(ctx, sup, id, renderer, control.signal)

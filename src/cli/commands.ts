@@ -8,12 +8,12 @@ import type { EventSink, Summary } from '../model/events.js'
 import { assertSessionId } from '../model/ids.js'
 import type { PhaseName } from '../model/schemas.js'
 import { planLines } from '../render/plan-view.js'
-import { chooseRenderer, createRenderer } from '../render/renderer.js'
 import { clean } from '../render/text.js'
 import { logLines, sessionsLines, statusLines } from '../render/views.js'
 import { ensurePrivateDir } from '../system/atomic.js'
 import { type ConfigFlags, loadCliConfig } from './config-layers.js'
-import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from './deps.js'
+import { type CliContext, type OutputFlags, rendererFor, renderOptions, resolveLazy } from './deps.js'
+import { confirmFirstRun } from './first-run.js'
 import { closeWithSummary } from './report.js'
 import { loadSessionConfig } from './session-config.js'
 
@@ -49,9 +49,10 @@ export function checkSession(session: string): string {
   return session === 'latest' ? session : assertSessionId(session)
 }
 
-async function configFor(ctx: CliContext, flags: ConfigFlags) {
+async function configFor(ctx: CliContext, flags: ConfigFlags & OutputFlags) {
   const { config, warnings } = await loadCliConfig(flags, ctx.deps.env, ctx.deps.defaultConfigFile)
-  for (const w of warnings) ctx.err.line(`warning: ${clean(w)}`)
+  // --quiet is errors only; a warning is not one.
+  if (!flags.quiet) for (const w of warnings) ctx.err.line(`warning: ${clean(w)}`)
   return config
 }
 
@@ -81,7 +82,8 @@ const messagesOnly =
 async function engineDeps(ctx: CliContext, flags: OutputFlags, emit: EventSink): Promise<EngineDeps> {
   const sys = await resolveLazy(ctx.deps.system)
   const log = ctx.eventLog
-  // A generated password is shown only to a person at a terminal, never into JSON or a pipe.
+  // A generated password is shown only to a person at a terminal, never into JSON or a pipe; under
+  // --quiet no summary shows it, so it is filed as when nobody watches.
   return {
     sys,
     paths: ctx.deps.paths,
@@ -96,13 +98,13 @@ async function engineDeps(ctx: CliContext, flags: OutputFlags, emit: EventSink):
         : emit,
     ),
     signal: ctx.signal,
-    interactive: ctx.isTTY && !flags.json && !log,
+    interactive: ctx.isTTY && !flags.json && !flags.quiet && !log,
     ...(log ? { onSecret: (value: string) => log.addSecret(value) } : {}),
   }
 }
 
 async function rendered(ctx: CliContext, flags: OutputFlags, body: (deps: EngineDeps) => Promise<Summary>) {
-  const renderer = await createRenderer(chooseRenderer(flags, ctx.isTTY), renderOptions(ctx, flags))
+  const renderer = await rendererFor(ctx, flags)
   let summary: Summary
   try {
     summary = await body(await engineDeps(ctx, flags, renderer.emit))
@@ -120,6 +122,8 @@ export async function runCommand(ctx: CliContext, flags: RunFlags): Promise<void
   if (flags.worker !== undefined) return runWorker(ctx, flags, flags.worker)
   // Checked here first, so a bad configuration never starts a unit.
   const config = await configFor(ctx, flags)
+  // Asked before a unit, a lock or a session exists: a "no" leaves nothing behind.
+  await confirmFirstRun(ctx, flags, config.username)
   if (ctx.deps.supervisor) {
     const sup = await resolveLazy(ctx.deps.supervisor)
     const { foregroundReason } = await import('./detached.js')

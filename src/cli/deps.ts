@@ -2,7 +2,7 @@
 // fake Engine, a fake System, captured output and any uid. bin/vps-provision.ts builds the real ones.
 import { Chalk, type ChalkInstance } from 'chalk'
 import type { Engine, EventLog, StatePaths } from '../engine/index.js'
-import type { RenderOptions } from '../render/renderer.js'
+import { chooseRenderer, createRenderer, type Renderer, type RenderOptions } from '../render/renderer.js'
 import { makeOut, type Out, type OutStream } from '../render/text.js'
 import type { System } from '../system/port.js'
 import type { Supervisor } from './detached.js'
@@ -74,6 +74,10 @@ export interface OutputFlags {
   json?: boolean
   plain?: boolean
   color?: boolean
+  /** run only: every apt/dpkg line on the terminal view too (plain and JSON show them anyway). */
+  verbose?: boolean
+  /** run only: errors alone, on stderr; nothing at all on success. */
+  quiet?: boolean
 }
 
 export function colorFor(ctx: CliContext, flags: OutputFlags): ChalkInstance {
@@ -82,7 +86,14 @@ export function colorFor(ctx: CliContext, flags: OutputFlags): ChalkInstance {
 }
 
 export function renderOptions(ctx: CliContext, flags: OutputFlags): RenderOptions {
-  return { out: ctx.out, color: colorFor(ctx, flags), tty: ctx.isTTY }
+  return { out: ctx.out, color: colorFor(ctx, flags), tty: ctx.isTTY, verbose: flags.verbose === true }
+}
+
+/** The renderer the flags ask for; --quiet's says only errors, so it writes to stderr. */
+export async function rendererFor(ctx: CliContext, flags: OutputFlags): Promise<Renderer> {
+  const kind = chooseRenderer(flags, ctx.isTTY)
+  const opts = renderOptions(ctx, flags)
+  return createRenderer(kind, kind === 'quiet' ? { ...opts, out: ctx.err } : opts)
 }
 
 export function memoryStream(): OutStream & { text(): string } {

@@ -57,6 +57,8 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'sudo vps-provision run --plain > /var/log/provision.log   # for cloud-init',
     'sudo VPS_PROVISION_USERNAME=alice vps-provision run --yes --json',
     'sudo vps-provision run --foreground      # in this process: Ctrl-C stops it, an SSH drop too',
+    'sudo vps-provision run --verbose         # also every line apt and dpkg print',
+    'sudo vps-provision run --quiet --yes     # errors only (stderr); nothing on success',
   ],
   plan: [
     'sudo vps-provision plan',

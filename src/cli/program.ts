@@ -91,7 +91,22 @@ function addWorkCommands(program: Command, ctx: CliContext): void {
     .command('run')
     .description('provision this machine (resumes where an earlier run stopped); needs root')
     .option('--force', 're-check every step even when a checkpoint says its phase is done')
-    .option('--yes', 'never ask; assume yes (run asks nothing today, so scripts may always pass it)')
+    .option(
+      '-y, --yes',
+      'do not ask before the first run on a machine that already has a desktop or users of its own (without a terminal it never asks)',
+    )
+    .addOption(
+      new Option(
+        '--verbose',
+        'also show every line apt and dpkg print (on a terminal: line by line instead of the live view; --plain and --json show them anyway)',
+      ).conflicts('quiet'),
+    )
+    .addOption(
+      new Option(
+        '--quiet',
+        'errors only, on stderr: nothing on success but the exit code (--json is unchanged; a generated password is filed as without a terminal)',
+      ).conflicts('verbose'),
+    )
     .option(
       '--foreground',
       'run in this process, not as a systemd unit (also: VPS_PROVISION_FOREGROUND=1); an SSH drop then stops the run',

@@ -27,6 +27,8 @@ export interface Track {
   steps?: number
   step?: number
   output?: string
+  /** --verbose: lines not yet handed to the task, each shown once and in order. */
+  lines: string[]
   spentMs?: number
 }
 

@@ -2,6 +2,8 @@
 // time and an ETA from the phase weights. The engine drives progress through events, not through
 // listr tasks, so each phase task just waits for its phase-end/phase-skip event. Events may run ahead
 // of listr (it starts the next task a tick later), so everything is buffered per phase.
+// --verbose keeps every line apt and dpkg print: a redrawing view can only show the latest, so it
+// uses listr2's line-by-line form, which prints each task output as its own line.
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput } from 'listr2'
 import type { PhaseOutline, RunEvent, Summary } from '../model/events.js'
 import { printSummary } from './summary.js'
@@ -44,17 +46,13 @@ class TtyView {
       case 'step-start':
         if (!t) return
         t.step = (t.step ?? 0) + 1
-        t.output = clean(event.title)
-        return this.refresh(t)
+        return this.say(t, clean(event.title))
       case 'step-end':
         return this.stepEnd(t, event)
       case 'action':
         return
       case 'output':
-        if (t) {
-          t.output = clean(event.line)
-          this.refresh(t)
-        }
+        if (t) this.say(t, clean(event.line))
         return
       case 'message':
         return this.message(event)
@@ -82,12 +80,13 @@ class TtyView {
     for (const outline of phases) {
       let resolve: (r: Result) => void = () => {}
       const result = new Promise<Result>((r) => (resolve = r))
-      this.tracks.set(outline.name, { outline, resolve, result, settled: false, task: null, startedAt: null })
+      const track = { outline, resolve, result, settled: false, task: null, startedAt: null, lines: [] }
+      this.tracks.set(outline.name, track)
     }
     if (this.tracks.size === 0) return
     const stream = this.opts.out.stream as NodeJS.WriteStream
     // A terminal that reports no width (some serial consoles, `script`) would wrap every character.
-    this.live = this.opts.tty && (stream.columns ?? 0) >= 40
+    this.live = this.opts.tty && (stream.columns ?? 0) >= 40 && !this.opts.verbose
     const logger = new ListrLogger({ processOutput: new ProcessOutput(stream, stream), useIcons: true })
     const listr = new Listr(
       [...this.tracks.values()].map((t) => ({
@@ -114,7 +113,16 @@ class TtyView {
     }
   }
 
+  /** The task's current line: under --verbose every one is kept, otherwise only the latest. */
+  private say(t: Track, text: string) {
+    if (this.opts.verbose) t.lines.push(text)
+    else t.output = text
+    this.refresh(t)
+  }
+
   private refresh(t: Track) {
+    // Lines that came before listr started the task are shown even if the phase already ended.
+    if (t.task && this.opts.verbose) for (const line of t.lines.splice(0)) t.task.output = line
     if (!t.task || t.settled) return
     const bits = [t.steps ? `step ${t.step ?? 0}/${t.steps}` : null]
     if (this.live && t.startedAt) bits.push(duration((Date.now() - t.startedAt) / 1000))
@@ -148,8 +156,8 @@ class TtyView {
 
   private stepEnd(t: Track | undefined, event: EventOf<'step-end'>) {
     if (!t) return this.line(stepLine(event, this.opts.color))
-    if (event.outcome === 'failed') t.output = `${clean(event.step)}: FAILED ${clean(event.detail ?? '')}`
-    this.refresh(t)
+    if (event.outcome === 'failed') this.say(t, `${clean(event.step)}: FAILED ${clean(event.detail ?? '')}`)
+    else this.refresh(t)
   }
 
   private message(event: EventOf<'message'>) {
@@ -159,10 +167,7 @@ class TtyView {
     if (!this.running) return this.opts.out.line(text)
     // Shown under the running phase now, and again after the live view where it cannot scroll away.
     this.notes.push(text)
-    if (this.current && !this.current.settled) {
-      this.current.output = text
-      this.refresh(this.current)
-    }
+    if (this.current && !this.current.settled) this.say(this.current, text)
   }
 }
 

@@ -3,7 +3,7 @@ import type { ChalkInstance } from 'chalk'
 import type { EventSink, Summary } from '../model/events.js'
 import type { Out } from './text.js'
 
-export type RendererKind = 'tty' | 'plain' | 'json'
+export type RendererKind = 'tty' | 'plain' | 'json' | 'quiet'
 
 export interface Renderer {
   emit: EventSink
@@ -19,4 +19,9 @@ export interface RenderOptions {
   color: ChalkInstance
   /** stdout is a terminal: decides whether credentials may be shown. */
   tty: boolean
+  /**
+   * run --verbose: the terminal view keeps every line apt and dpkg print (plain lines and NDJSON
+   * carry them anyway).
+   */
+  verbose?: boolean
 }
