@@ -83,7 +83,10 @@ export class Prefetch {
     const firstBatch = this.fetchAll(mine)
     this.all = firstBatch
       .then(() => this.fetchAll(rest))
-      .then(() => this.log(`Fetched ${this.fetched.count} .debs (${mib(this.fetched.bytes)}) ahead of apt`))
+      .then(() => {
+        const { count, bytes } = this.fetched
+        if (count > 0) this.log(`Fetched ${count} .debs (${mib(bytes)}) ahead of apt`)
+      })
     this.all.catch(() => undefined)
     await firstBatch
   }
