@@ -2,8 +2,8 @@
 // once its own transaction starts, so a run of several transactions waits on the network several
 // times while dpkg idles, and dpkg waits while the network idles. At the first package transaction
 // of a run, `apt-get install --print-uris` lists the .debs every packages() step of the run will
-// need; they are fetched a few at a time into apt's own archive cache, this transaction's first,
-// the rest while its dpkg works. apt then finds them there and checks them as its own.
+// need but its own (apt is fetching those); they are fetched a few at a time into apt's own archive
+// cache while that transaction works. Later transactions wait for them, and apt finds them there.
 // It fills a cache and changes nothing else: nothing to journal or undo. Whatever goes wrong
 // (a proxy only apt knows of, a mirror that refuses us) only means apt downloads the file itself.
 
@@ -44,10 +44,9 @@ export function prefetched(ctx: StepContext, names: readonly string[]): Promise<
   return prefetch.ready(names)
 }
 
-/** The fetching for one run. The first transaction's files go first; later ones wait for all. */
+/** The fetching for one run. */
 export class Prefetch {
-  private started: Promise<void> | null = null
-  private all: Promise<void> = Promise.resolve()
+  private all: Promise<void> | null = null
   private closed = false
   private readonly done = new Set<string>()
   private readonly fetched = { count: 0, bytes: 0 }
@@ -58,19 +57,26 @@ export class Prefetch {
     private readonly log: (text: string) => void,
   ) {}
 
-  async ready(names: readonly string[]): Promise<void> {
-    if (this.started) return this.all
-    this.started = this.start(names).catch((e) => this.log(`Prefetch of .debs skipped: ${errorMessage(e)}`))
-    return this.started
+  /**
+   * The first call (the run's first package transaction) starts the fetching and returns at once:
+   * apt fetches that transaction's own files as fast as we would. Later calls wait for the rest.
+   */
+  ready(names: readonly string[]): Promise<void> {
+    if (this.all) return this.all
+    this.all = this.fetchTheRest(names).catch((e) =>
+      this.log(`Prefetch of .debs skipped: ${errorMessage(e)}`),
+    )
+    return Promise.resolve()
   }
 
   /** Stops taking new files; what is in flight finishes (a download is bounded by its timeouts). */
   async close(): Promise<void> {
     this.closed = true
-    await this.all.catch(() => undefined)
+    await this.all
   }
 
-  private async start(first: readonly string[]): Promise<void> {
+  /** The run's .debs but those of `first`, which apt is fetching now into the same directory. */
+  private async fetchTheRest(first: readonly string[]): Promise<void> {
     if (await aptHasProxy(this.sys)) {
       this.log('Prefetch of .debs skipped: apt is configured with a proxy, which only apt itself uses')
       return
@@ -79,16 +85,11 @@ export class Prefetch {
       printUris(this.sys, first),
       printUris(this.sys, [...new Set([...first, ...this.planned])]),
     ])
+    // Never a file apt may be writing: apt's partial/ and our .part differ, the final name not.
     const rest = every.filter((f) => !mine.some((m) => m.filename === f.filename))
-    const firstBatch = this.fetchAll(mine)
-    this.all = firstBatch
-      .then(() => this.fetchAll(rest))
-      .then(() => {
-        const { count, bytes } = this.fetched
-        if (count > 0) this.log(`Fetched ${count} .debs (${mib(bytes)}) ahead of apt`)
-      })
-    this.all.catch(() => undefined)
-    await firstBatch
+    await this.fetchAll(rest)
+    const { count, bytes } = this.fetched
+    if (count > 0) this.log(`Fetched ${count} .debs (${mib(bytes)}) ahead of apt`)
   }
 
   private async fetchAll(files: readonly DebFile[]): Promise<void> {
