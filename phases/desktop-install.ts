@@ -32,7 +32,7 @@ export const desktopInstall = definePhase({
   title: 'Desktop (XFCE)',
   weight: 10,
   steps: () => [
-    packages(DESKTOP_PACKAGES, { id: 'packages' }),
+    packages(DESKTOP_PACKAGES, { id: 'packages', joinsEarlier: true }),
     file({ id: 'polkit-colord', path: POLKIT_RULE, content: template('polkit-colord.rules'), mode: 0o644 }),
   ],
 })

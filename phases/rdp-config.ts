@@ -28,7 +28,7 @@ export const rdpConfig = definePhase({
         title: `Port ${cfg.rdp.port} free for xrdp`,
         check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
       }),
-      packages(['xrdp', 'xorgxrdp', 'ssl-cert', 'openssl'], { id: 'packages' }),
+      packages(['xrdp', 'xorgxrdp', 'ssl-cert', 'openssl'], { id: 'packages', joinsEarlier: true }),
       tlsCertificate({
         id: 'tls',
         certPath: XRDP_CERT,

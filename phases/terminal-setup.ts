@@ -21,7 +21,7 @@ export const terminalSetup = definePhase({
     const applySysctl = !facts.chroot && !facts.container
     return [
       // Usually installed by desktop-install already; listed so this phase also runs on its own.
-      packages(['xfce4-terminal', 'bash-completion', 'git'], { id: 'packages' }),
+      packages(['xfce4-terminal', 'bash-completion', 'git'], { id: 'packages', joinsEarlier: true }),
       command({
         id: 'default-terminal',
         title: 'xfce4-terminal as the system default terminal',

@@ -30,7 +30,7 @@ export const userCreation = definePhase({
     return [
       // Usually installed by system-prep already; listed so this phase also runs on its own (visudo
       // validates the drop-in and `sudo -n true` proves it; without sudo, /etc/sudoers.d is missing).
-      packages(['sudo'], { id: 'packages' }),
+      packages(['sudo'], { id: 'packages', joinsEarlier: true }),
       group({ id: 'group', name: DEV_GROUP }),
       ...user({ id: 'account', name, fullName: cfg.fullName, shell: '/bin/bash', groups: DEV_GROUPS }),
       developerPassword(name, { expire: cfg.expirePassword, interactive }),

@@ -6,7 +6,14 @@ import { errorMessage, ProvisionError } from '../model/errors.js'
 import { type EventSink, now } from '../model/events.js'
 import type { PhaseName, ProvisioningAction } from '../model/schemas.js'
 import { describeUndo, type Undo } from '../model/undo.js'
-import type { Change, ChangeResult, Facts, SessionOutputs, StepContext } from '../steps/types.js'
+import type {
+  Change,
+  ChangeResult,
+  Facts,
+  PlannedPackages,
+  SessionOutputs,
+  StepContext,
+} from '../steps/types.js'
 import { ensurePrivateDir, writeFileAtomic } from '../system/atomic.js'
 import { redact, type System } from '../system/port.js'
 import { sha256 as sha256Hex } from '../util/hash.js'
@@ -61,7 +68,9 @@ export interface ContextDeps {
   /** Where an in-process crash test stops a change; unset, the SIGKILL failpoints of failpoints.ts. */
   failpoint?: (name: Failpoint) => void
   /** Step.packages of every phase of the run. */
-  plannedPackages?: readonly string[]
+  plannedPackages?: readonly PlannedPackages[]
+  /** The session's record of a phase's actions (a change journaled for a later phase goes there). */
+  actionsOf?: (phase: PhaseName) => ProvisioningAction[]
   /** StepContext.shared's values, for one run. */
   runScope?: Map<string, unknown>
 }
@@ -85,6 +94,7 @@ export function makeStepContext(
     backup: (path) => backupFile(sys, deps.backupDir, path),
     backupTree: (root) => backupTree(sys, deps.backupDir, root),
     change: (change, fn) => journaledChange(deps, { phase, step, actions }, change, fn),
+    place: { phase, step },
     plannedPackages: deps.plannedPackages ?? [],
     shared<T>(key: string, make: () => T): T {
       deps.runScope ??= new Map()
@@ -113,6 +123,10 @@ async function journaledChange(
   throwIfAborted(deps.signal)
   stopHere('action.before-begin')
   const { actionType: action_type, target, undo } = change
+  if (change.for) {
+    const phase = change.for.phase
+    place = { phase, step: change.for.step, actions: deps.actionsOf?.(phase) ?? place.actions }
+  }
   const seq = journal.begin({ phase: place.phase, step: place.step, action_type, target, undo })
   stopHere('action.after-begin')
   const action: ProvisioningAction = {

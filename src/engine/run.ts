@@ -88,7 +88,21 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     createdUsers: run.createdUsers,
   }
   const stepsOf = run.phases.map((phase) => phase.steps(input))
-  ctx.plannedPackages = [...new Set(stepsOf.flat().flatMap((step) => step.packages ?? []))]
+  ctx.plannedPackages = run.phases.flatMap((phase, i) =>
+    (stepsOf[i] ?? []).flatMap((step) =>
+      step.packages
+        ? [
+            {
+              phase: phase.name,
+              step: step.id,
+              names: step.packages,
+              joinsEarlier: step.joinsEarlier ?? false,
+            },
+          ]
+        : [],
+    ),
+  )
+  ctx.actionsOf = (name) => session.phases.find((p) => p.phase_name === name)?.actions ?? []
   const checks = new CheckMemo(ctx.sys)
   if (!opts.force) await warmCheckpointedPhases(run.phases, stepsOf, checkpoints, checks)
   for (const [i, phase] of run.phases.entries()) {

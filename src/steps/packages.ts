@@ -4,7 +4,7 @@
 // postrm takes /etc/default/locale, which systemd made): /etc is recorded before the install, and the
 // undo puts back what the purge removed of it.
 
-import { dpkgQuery, isInstalled, parseSimulatedInstalls } from '../facts/packages.js'
+import { dpkgQuery, isInstalled } from '../facts/packages.js'
 import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import {
@@ -16,6 +16,7 @@ import {
   runAptWithRetry,
 } from './apt.js'
 import { refreshPackageLists } from './apt-update.js'
+import { installableCount, joinableSteps, splitSimulations } from './joined-install.js'
 import { prefetched } from './prefetch.js'
 import type { Check, Step, StepContext } from './types.js'
 
@@ -24,6 +25,8 @@ export interface PackagesOptions {
   id?: string
   /** Install Recommends too (default false: ~6x fewer packages on trixie). */
   recommends?: boolean
+  /** May be installed by an earlier package step's transaction (joined-install.ts). */
+  joinsEarlier?: boolean
   retry?: Partial<RetryPolicy>
 }
 
@@ -37,6 +40,7 @@ export function packages(names: readonly string[], opts: PackagesOptions = {}): 
     id,
     title: `Install ${names.join(', ')}`,
     packages: names,
+    joinsEarlier: opts.joinsEarlier ?? false,
     check: (sys) => checkInstalled(sys, names),
     async apply(ctx) {
       const state = await dpkgQuery(ctx.sys, names)
@@ -46,6 +50,7 @@ export function packages(names: readonly string[], opts: PackagesOptions = {}): 
         recommends: opts.recommends ?? false,
         retry: opts.retry,
         fallbackUndo: missing,
+        join: !(opts.recommends ?? false),
       })
     },
   }
@@ -66,46 +71,84 @@ export async function checkInstalled(sys: System, names: readonly string[]): Pro
 
 /**
  * Simulates, journals the purge of exactly what the simulation says will be new, then installs.
- * `targets` are apt arguments: package names or a local .deb path.
+ * `targets` are apt arguments: package names or a local .deb path. With `join`, later steps that
+ * allow it are installed in the same transaction, each journaled as its own change (joined-install.ts).
  */
 export async function installTransaction(
   ctx: StepContext,
   targets: readonly string[],
   label: string,
-  opts: { recommends: boolean; retry?: Partial<RetryPolicy>; fallbackUndo: readonly string[] },
+  opts: {
+    recommends: boolean
+    retry?: Partial<RetryPolicy>
+    fallbackUndo: readonly string[]
+    join?: boolean
+  },
 ): Promise<void> {
-  const what = `install ${label}`
   const lockTimeoutSeconds = ctx.cfg.aptLockTimeoutSeconds
   const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why), lockTimeoutSeconds }
-  const simulate = aptInstallArgv(targets, {
-    recommends: opts.recommends,
-    simulate: true,
-    lockTimeoutSeconds,
-  })
+  const simulateArgv = (t: readonly string[]) =>
+    aptInstallArgv(t, { recommends: opts.recommends, simulate: true, lockTimeoutSeconds })
   // The .debs arrive while apt resolves: neither takes the dpkg lock.
   const fetching = prefetched(
     ctx,
     targets.filter((t) => !t.startsWith('/')),
   )
-  let sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
+  let sim = await runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts)
   if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.
     await refreshPackageLists(ctx, aptOpts)
-    sim = await runAptWithRetry(ctx.sys, simulate, aptOpts)
+    sim = await runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts)
   }
-  if (sim.exitCode !== 0) throw await aptFailure(ctx.sys, what, simulate, sim, lockTimeoutSeconds)
-  await fetching
+  if (sim.exitCode !== 0)
+    throw await aptFailure(ctx.sys, `install ${label}`, simulateArgv(targets), sim, lockTimeoutSeconds)
 
-  const newlyInstalled = parseSimulatedInstalls(sim.stdout)
+  // Cumulative simulations, side by side: this step's targets, then each joining step's added.
+  const candidates = opts.join ? await joinableSteps(ctx) : []
+  const sets = candidates.map((_, i) => [...targets, ...candidates.slice(0, i + 1).flatMap((c) => c.missing)])
+  const more = await Promise.all(sets.map((t) => ctx.sys.exec(simulateArgv(t), { allowFailure: true })))
+  const joining = candidates.slice(0, installableCount([sim, ...more]))
+  const { own, parts } = splitSimulations([sim, ...more.slice(0, joining.length)], joining)
   // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.
-  const undoSet = newlyInstalled.length > 0 ? newlyInstalled : [...opts.fallbackUndo]
+  const undoSet = own.length > 0 ? own : [...opts.fallbackUndo]
   const restoreMissing = await ctx.backupTree('/etc')
-  const undo: Undo = { kind: 'purge-packages', packages: undoSet, restoreMissing }
-
-  const argv = aptInstallArgv(targets, { recommends: opts.recommends, lockTimeoutSeconds })
-  await ctx.change({ actionType: 'PACKAGE_INSTALL', target: label, undo }, async () => {
-    const r = await runAptWithRetry(ctx.sys, argv, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
-    if (r.exitCode !== 0) throw await aptFailure(ctx.sys, what, argv, r, lockTimeoutSeconds)
-    return { output: `${newlyInstalled.length} newly installed: ${newlyInstalled.join(' ')}`.slice(0, 2000) }
+  const purge = (packages: readonly string[]): Undo => ({
+    kind: 'purge-packages',
+    packages: [...packages],
+    restoreMissing,
   })
+
+  const all = [...targets, ...joining.flatMap((j) => j.missing)]
+  const argv = aptInstallArgv(all, { recommends: opts.recommends, lockTimeoutSeconds })
+  const install = async () => {
+    await fetching
+    const r = await runAptWithRetry(ctx.sys, argv, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
+    if (r.exitCode !== 0) throw await aptFailure(ctx.sys, `install ${label}`, argv, r, lockTimeoutSeconds)
+  }
+  // Outermost this step's change, then each joining step's: all `begin`s are durable before dpkg
+  // starts, and each gets its `done` (or `failed`) when the one transaction ends.
+  const journaled = parts.reduceRight<() => Promise<void>>(
+    (inner, part) => () =>
+      ctx.change(
+        {
+          actionType: 'PACKAGE_INSTALL',
+          target: part.missing.join(' '),
+          undo: purge(part.adds),
+          for: { phase: part.phase, step: part.step },
+        },
+        async () => {
+          await inner()
+          return { output: newlyInstalled(part.adds, `with ${ctx.place.step}'s transaction`) }
+        },
+      ),
+    install,
+  )
+  await ctx.change({ actionType: 'PACKAGE_INSTALL', target: label, undo: purge(undoSet) }, async () => {
+    await journaled()
+    return { output: newlyInstalled(own) }
+  })
+}
+
+function newlyInstalled(names: readonly string[], note = ''): string {
+  return `${names.length} newly installed${note ? ` ${note}` : ''}: ${names.join(' ')}`.slice(0, 2000)
 }

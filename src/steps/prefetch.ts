@@ -40,7 +40,8 @@ export function parsePrintUris(stdout: string): DebFile[] {
 
 /** Waits until the .debs of `names` are fetched (or given up on): call before installing them. */
 export function prefetched(ctx: StepContext, names: readonly string[]): Promise<void> {
-  const prefetch = ctx.shared('deb-prefetch', () => new Prefetch(ctx.sys, ctx.plannedPackages, ctx.log))
+  const planned = [...new Set(ctx.plannedPackages.flatMap((p) => p.names))]
+  const prefetch = ctx.shared('deb-prefetch', () => new Prefetch(ctx.sys, planned, ctx.log))
   return prefetch.ready(names)
 }
 

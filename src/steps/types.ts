@@ -35,6 +35,11 @@ export interface Step {
   background?: boolean
   /** The Debian packages its apply may install: the run fetches their .debs ahead (prefetch.ts). */
   packages?: readonly string[]
+  /**
+   * Its packages may be installed by an earlier phase's package transaction, journaled as this
+   * step's own change (packages.ts): one dpkg pass instead of one per phase.
+   */
+  joinsEarlier?: boolean
   /** Pure query: must not change the machine. */
   check(sys: System): Promise<Check>
   apply(ctx: StepContext): Promise<void>
@@ -45,6 +50,16 @@ export interface Change {
   actionType: ActionType
   target: string
   undo: Undo
+  /** Journaled as a later step's own change (its phase, its id): that step's part of this one. */
+  for?: { phase: PhaseName; step: string }
+}
+
+/** The packages a step of the run will install (Step.packages), where it stands in the run. */
+export interface PlannedPackages {
+  phase: PhaseName
+  step: string
+  names: readonly string[]
+  joinsEarlier: boolean
 }
 
 /** What the change left behind, recorded in the `done` record so rollback can detect drift. */
@@ -81,8 +96,10 @@ export interface StepContext {
   /** Streams a line of progress from long work (apt) to the renderers. */
   progress(line: string): void
   outputs: SessionOutputs
-  /** Every package the steps of this run's phases name (Step.packages), in phase order. */
-  plannedPackages: readonly string[]
+  /** The step this context belongs to. */
+  place: { phase: PhaseName; step: string }
+  /** What the package steps of this run's phases install (Step.packages), in run order. */
+  plannedPackages: readonly PlannedPackages[]
   /**
    * One value per key for the whole run, made by `make` on first use: work that a step of one
    * phase starts and a step of a later phase waits for (the .deb prefetch).
