@@ -71,8 +71,6 @@ export interface ContextDeps {
   plannedPackages?: readonly PlannedPackages[]
   /** The session's record of a phase's actions (a change journaled for a later phase goes there). */
   actionsOf?: (phase: PhaseName) => ProvisioningAction[]
-  /** StepContext.shared's values, for one run. */
-  runScope?: Map<string, unknown>
 }
 
 export function makeStepContext(
@@ -96,11 +94,6 @@ export function makeStepContext(
     change: (change, fn) => journaledChange(deps, { phase, step, actions }, change, fn),
     place: { phase, step },
     plannedPackages: deps.plannedPackages ?? [],
-    shared<T>(key: string, make: () => T): T {
-      deps.runScope ??= new Map()
-      if (!deps.runScope.has(key)) deps.runScope.set(key, make())
-      return deps.runScope.get(key) as T
-    },
   }
 }
 

@@ -42,7 +42,6 @@ export async function runSession(deps: EngineDeps, cfg: Config, opts: RunOptions
     try {
       exitCode = await runPhases(run, deps, opts)
     } finally {
-      await closeShared(run.ctx)
       run.journal.close()
     }
     return closeSession(run, deps, exitCode, started)
@@ -148,14 +147,6 @@ async function warmCheckpointedPhases(
 ): Promise<void> {
   for (const [i, phase] of phases.entries()) {
     if (!phase.readOnly && (await checkpoints.read(phase.name))) checks.warm(stepsOf[i] ?? [])
-  }
-}
-
-/** Work shared across phases (StepContext.shared) stops with the run. */
-async function closeShared(ctx: ContextDeps): Promise<void> {
-  for (const value of ctx.runScope?.values() ?? []) {
-    const close = (value as { close?: () => Promise<void> } | null)?.close
-    if (typeof close === 'function') await close.call(value).catch(() => undefined)
   }
 }
 

@@ -17,7 +17,6 @@ import {
 } from './apt.js'
 import { refreshPackageLists } from './apt-update.js'
 import { installableCount, joinableSteps, splitSimulations } from './joined-install.js'
-import { prefetched } from './prefetch.js'
 import type { Check, Step, StepContext } from './types.js'
 
 export interface PackagesOptions {
@@ -89,11 +88,6 @@ export async function installTransaction(
   const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why), lockTimeoutSeconds }
   const simulateArgv = (t: readonly string[]) =>
     aptInstallArgv(t, { recommends: opts.recommends, simulate: true, lockTimeoutSeconds })
-  // The .debs arrive while apt resolves: neither takes the dpkg lock.
-  const fetching = prefetched(
-    ctx,
-    targets.filter((t) => !t.startsWith('/')),
-  )
   let sim = await runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts)
   if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.
@@ -121,7 +115,6 @@ export async function installTransaction(
   const all = [...targets, ...joining.flatMap((j) => j.missing)]
   const argv = aptInstallArgv(all, { recommends: opts.recommends, lockTimeoutSeconds })
   const install = async () => {
-    await fetching
     const r = await runAptWithRetry(ctx.sys, argv, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
     if (r.exitCode !== 0) throw await aptFailure(ctx.sys, `install ${label}`, argv, r, lockTimeoutSeconds)
   }

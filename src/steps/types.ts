@@ -33,7 +33,7 @@ export interface Step {
    * runner may run it while those steps work. The next step that is not in the background waits.
    */
   background?: boolean
-  /** The Debian packages its apply may install: the run fetches their .debs ahead (prefetch.ts). */
+  /** The Debian packages its apply may install (for joinsEarlier, below). */
   packages?: readonly string[]
   /**
    * Its packages may be installed by an earlier phase's package transaction, journaled as this
@@ -100,11 +100,6 @@ export interface StepContext {
   place: { phase: PhaseName; step: string }
   /** What the package steps of this run's phases install (Step.packages), in run order. */
   plannedPackages: readonly PlannedPackages[]
-  /**
-   * One value per key for the whole run, made by `make` on first use: work that a step of one
-   * phase starts and a step of a later phase waits for (the .deb prefetch).
-   */
-  shared<T>(key: string, make: () => T): T
 }
 
 /** What phases hand to the final summary. Nothing secret goes in here except `credentials`. */
