@@ -1,7 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The executable: builds the real dependencies, wires signals and dead terminals, runs one command
 // and exits. The only file that calls process.exit. Heavy modules (the engine with its phases, the
-// real System with execa) load on first use, so --help and status start fast.
+// real System with execa) load on first use, so --help and status start fast. The small young
+// generation (V8's default lets it grow to 16 MiB a half) keeps a run's peak RSS down by ~10 MiB at
+// the cost of more, shorter scavenges, which a program that mostly waits on apt does not notice.
 import { supportsColor } from 'chalk'
 import pkg from '../package.json' with { type: 'json' }
 import { askOnTerminal } from '../src/cli/confirm.js'

@@ -54,9 +54,11 @@ try {
   const bin = join(stage, 'usr/bin/vps-provision')
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--outfile', bin], { stdio: 'inherit' })
   const bundle = readFileSync(bin, 'utf8')
-  if (!bundle.startsWith('#!/usr/bin/env node\n'))
-    throw new Error('the bundle does not start with #!/usr/bin/env node')
-  put('usr/bin/vps-provision', bundle.replace(/^#!\/usr\/bin\/env node\n/, '#!/usr/bin/node\n'), 0o755)
+  const shebang = /^#!\/usr\/bin\/env -S node( --max-semi-space-size=\d+)\n/
+  const flags = shebang.exec(bundle)?.[1]
+  if (flags === undefined) throw new Error(`the bundle does not start with ${shebang}`)
+  // One argument after the interpreter is what a shebang may carry without env -S.
+  put('usr/bin/vps-provision', bundle.replace(shebang, `#!/usr/bin/node${flags}\n`), 0o755)
 
   const date = entry.date.toISOString().slice(0, 10)
   put('usr/share/man/man1/vps-provision.1.gz', gz(assets.manPage({ version: pkg.version, date })))

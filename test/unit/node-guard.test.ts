@@ -37,7 +37,7 @@ describe('the bundle on an old Node.js', () => {
     const { readFileSync } = await import('node:fs')
     const head = readFileSync(bundle, 'utf8').split('\n').slice(0, 4).join('\n')
     expect(head).toMatch(
-      /^#!\/usr\/bin\/env node\nimport \{ readFileSync as __vpsGuardRead \} from 'node:fs';\n;\(function \(\) \{\n/,
+      /^#!\/usr\/bin\/env -S node --max-semi-space-size=2\nimport \{ readFileSync as __vpsGuardRead \} from 'node:fs';\n;\(function \(\) \{\n/,
     )
   })
 

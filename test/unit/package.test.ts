@@ -205,7 +205,7 @@ describe.skipIf(skipLoudly('building the .deb', 'dpkg-deb'))('the .deb', () => {
     const tree = join(dir, 'tree')
     dpkgDeb('-x', deb, tree)
     const bin = join(tree, 'usr/bin/vps-provision')
-    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/node\n')).toBe(true)
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/node --max-semi-space-size=2\n')).toBe(true)
     // Extension-less, so node >= 20.19 detects it as an ES module: what Depends promises.
     const version = execFileSync(process.execPath, [bin, '--version'], { cwd: tree, encoding: 'utf8' })
     expect(version.trim()).toBe(pkg.version)
