@@ -7,6 +7,7 @@ import { dirname } from 'node:path'
 import { sha256OfChunks } from '../util/hash.js'
 import { type RetryPolicy, realClock, retry } from '../util/retry.js'
 import { fsyncDir, setOwnership } from './atomic.js'
+import { type HttpAnswer, httpRequest } from './http-request.js'
 import type { DownloadResult, ProbeResult, WriteOptions } from './port.js'
 import { requireFileOrNothing, stat } from './real-files.js'
 
@@ -28,6 +29,9 @@ const NETWORK: RetryPolicy = {
 }
 
 const PROBE_TIMEOUT_MS = 30_000
+/** A download whose server sends nothing for this long is cut, and retried from where it stopped. */
+const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000
+const USER_AGENT = { 'user-agent': 'vps-provision' }
 
 /**
  * HEAD, or GET when the server refuses HEAD; never throws. 30 seconds per attempt, and a second
@@ -40,17 +44,18 @@ export async function probe(url: string): Promise<ProbeResult> {
 }
 
 async function probeOnce(url: string): Promise<ProbeResult> {
+  const ask = async (method: 'HEAD' | 'GET') => {
+    const res = await httpRequest(url, { method, headers: USER_AGENT, idleTimeoutMs: PROBE_TIMEOUT_MS })
+    res.discard()
+    return res
+  }
   try {
-    const signal = () => AbortSignal.timeout(PROBE_TIMEOUT_MS)
-    let res = await fetch(url, { method: 'HEAD', redirect: 'follow', signal: signal() })
-    if (res.status === 405 || res.status === 501) {
-      res = await fetch(url, { redirect: 'follow', signal: signal() })
-      await res.body?.cancel()
-    }
-    return { status: res.status, date: res.headers.get('date'), error: null }
+    let res = await ask('HEAD')
+    if (res.status === 405 || res.status === 501) res = await ask('GET')
+    return { status: res.status, date: header(res.headers.date), error: null }
   } catch (e) {
-    const cause = (e as Error).cause as { code?: string; message?: string } | undefined
-    return { status: null, date: null, error: cause?.code ?? cause?.message ?? (e as Error).message }
+    const err = e as Error & { code?: string }
+    return { status: null, date: null, error: err.code ?? err.message }
   }
 }
 
@@ -86,28 +91,29 @@ export async function download(
 /** One request into `part`, resuming what is there. null when complete, else why it may be retried. */
 async function fetchOnce(url: string, part: string): Promise<string | null> {
   const offset = (await stat(part))?.size ?? 0
-  const headers: Record<string, string> = { 'user-agent': 'vps-provision' }
+  const headers: Record<string, string> = { ...USER_AGENT }
   if (offset > 0) headers.range = `bytes=${offset}-`
-  let res: Response
+  let res: HttpAnswer
   try {
-    res = await fetch(url, { headers, redirect: 'follow' })
+    res = await httpRequest(url, { headers, idleTimeoutMs: DOWNLOAD_IDLE_TIMEOUT_MS })
   } catch (e) {
-    return `network error: ${(e as Error).cause ?? (e as Error).message}`
+    const err = e as Error & { code?: string }
+    return `network error: ${err.code ?? err.message}`
   }
   if (res.status === 429 || res.status >= 500 || res.status === 416) {
-    await res.body?.cancel()
+    res.discard()
     // 416: the partial file no longer fits what the server has; start over.
     if (res.status === 416) await fsp.rm(part, { force: true })
     return `HTTP ${res.status}`
   }
   if (res.status !== 200 && res.status !== 206) {
-    await res.body?.cancel()
+    res.discard()
     throw new Error(`Unable to download ${url}: HTTP ${res.status}`)
   }
-  const start = Number(/^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1] ?? Number.NaN)
+  const start = Number(/^bytes (\d+)-/.exec(header(res.headers['content-range']) ?? '')?.[1] ?? Number.NaN)
   const append = res.status === 206 && start === offset
   if (res.status === 206 && !append) {
-    await res.body?.cancel()
+    res.discard()
     await fsp.rm(part, { force: true })
     return 'unexpected partial content'
   }
@@ -115,16 +121,14 @@ async function fetchOnce(url: string, part: string): Promise<string | null> {
 }
 
 /** Streams the body into `part` (appended or from scratch) and fsyncs it; why not, if it fell short. */
-async function writeBody(res: Response, part: string, append: boolean): Promise<string | null> {
+async function writeBody(res: HttpAnswer, part: string, append: boolean): Promise<string | null> {
   const mode = append ? constants.O_APPEND : constants.O_TRUNC
   const fh = await fsp.open(part, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | mode, 0o600)
   let received = 0
   try {
-    if (res.body) {
-      for await (const chunk of res.body) {
-        await fh.write(chunk)
-        received += chunk.byteLength
-      }
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      await fh.write(chunk)
+      received += chunk.byteLength
     }
     await fh.sync()
   } catch (e) {
@@ -132,7 +136,11 @@ async function writeBody(res: Response, part: string, append: boolean): Promise<
   } finally {
     await fh.close()
   }
-  const expected = Number(res.headers.get('content-length') ?? Number.NaN)
+  const expected = Number(header(res.headers['content-length']) ?? Number.NaN)
   if (Number.isFinite(expected) && received < expected) return `short read (${received} of ${expected} bytes)`
   return null
+}
+
+function header(value: string | string[] | undefined): string | null {
+  return (Array.isArray(value) ? value[0] : value) ?? null
 }

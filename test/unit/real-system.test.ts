@@ -192,6 +192,8 @@ describe('download', () => {
       requests.push({ url: req.url ?? '', headers: req.headers })
       if (req.url === '/flaky' && flaky++ === 0) return res.writeHead(500).end('oops')
       if (req.url === '/down') return res.writeHead(503).end()
+      // A CDN's way: the "latest" URL answers with where the file really is.
+      if (req.url === '/latest') return res.writeHead(302, { location: '/file.bin' }).end()
       if (req.url === '/norange') return res.writeHead(200, { 'content-length': body.length }).end(body)
       if (req.url !== '/file.bin' && req.url !== '/flaky') return res.writeHead(404).end('not found')
       const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0)
@@ -218,6 +220,12 @@ describe('download', () => {
     expect(await fsp.readFile(dest)).toEqual(body)
     expect(await sys.stat(dest)).toMatchObject({ mode: 0o640 })
     expect(await sys.stat(`${dest}.part`)).toBeNull()
+  })
+
+  it('follows a redirect to the file', async () => {
+    const dest = join(dir, 'latest.bin')
+    expect((await sys.download(`${base}/latest`, dest, { mode: 0o644 })).sha256).toBe(sha)
+    expect(requests.map((r) => r.url)).toEqual(['/latest', '/file.bin'])
   })
 
   it('resumes a half-written .part with a Range request', async () => {
