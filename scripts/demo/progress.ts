@@ -28,8 +28,8 @@ export type Shown =
   | { kind: 'step'; text: string }
   /** A step started: names what the stage is busy with, on the live line only. */
   | { kind: 'current'; text: string }
-  /** Log only, unless --verbose. */
-  | { kind: 'raw'; text: string }
+  /** Log only, unless --verbose; `current`: what it says the stage is busy with. */
+  | { kind: 'raw'; text: string; current?: string }
 
 const MARKER = /^\S+ demo: @(stage|note|error) ?(.*)$/
 const KEEPER = /^\S+ demo: /
@@ -39,6 +39,7 @@ const PLAIN = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (\[[^\]]+\]) (.*)$/
  * directly (its Tunnel line says root@10.213.N.2): the demo prints a login that works instead.
  */
 const OWN_LOGIN = /^(RDP|Tunnel|Username|Password):/
+const DPKG = /^(Unpacking|Setting up) (\S+) \(/
 
 export function isStage(id: string): id is StageId {
   return STAGES.some((s) => s.id === id)
@@ -66,6 +67,9 @@ export function classify(line: string, stage: StageId | null): Shown {
   }
   // After the run's last event comes its summary (phase table); every other bare line is raw.
   if (stage === 'provision' && !OWN_LOGIN.test(line)) return { kind: 'step', text: line }
+  // debootstrap's and apt's dpkg lines say how far a long, otherwise silent stage is.
+  const dpkg = stage === 'root' || stage === 'install' ? DPKG.exec(line) : null
+  if (dpkg) return { kind: 'raw', text: line, current: `${dpkg[1]} ${dpkg[2]}` }
   return { kind: 'raw', text: line }
 }
 

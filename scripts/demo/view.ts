@@ -55,6 +55,7 @@ export class View {
       this.current = shown.text
       if (this.level === 'verbose') this.print(`${raw}\n`)
     } else if (shown.kind === 'raw') {
+      if (shown.current) this.current = shown.current
       if (this.level === 'verbose') this.print(`${shown.text}\n`)
     } else if (this.level !== 'quiet') this.print(shown.text ? `      ${shown.text}\n` : '\n')
   }

@@ -33,7 +33,17 @@ describe('classify', () => {
     expect(
       classify(`${P} [user-creation] action #3 file /etc/sudoers.d/devuser: done`, 'provision').kind,
     ).toBe('raw')
-    for (const stage of ['package', 'root', 'install', null] as const) {
+    // ...though a dpkg line of debootstrap or apt says what a long stage is busy with.
+    expect(classify('Unpacking libc6:amd64 (2.41-12) ...', 'root')).toEqual({
+      kind: 'raw',
+      text: 'Unpacking libc6:amd64 (2.41-12) ...',
+      current: 'Unpacking libc6:amd64',
+    })
+    expect(classify(`${P} [system-prep] | Unpacking perl (5.40) ...`, 'provision')).toEqual({
+      kind: 'raw',
+      text: `${P} [system-prep] | Unpacking perl (5.40) ...`,
+    })
+    for (const stage of ['package', null] as const) {
       expect(classify('Setting up vps-provision (0.1.0-1) ...', stage).kind).toBe('raw')
       expect(classify('I: Retrieving InRelease', stage).kind).toBe('raw')
     }
@@ -159,6 +169,9 @@ describe('View', () => {
     for (let t = 0; t <= 95_000; t += 1000) v.tick(t)
     expect(pipe.text().match(/ \.\.\. /g)).toHaveLength(3)
     expect(pipe.text()).toContain('      ... 1m 30s')
+    v.line('Setting up libc6:amd64 (2.41-12) ...', 96_000)
+    v.tick(125_000)
+    expect(pipe.text()).toContain('      ... 2m 05s, now: Setting up libc6:amd64')
     const tty = fakeScreen(80)
     const w = new View('normal', tty, 0)
     w.line(`${K} @stage root`, 0)
