@@ -134,7 +134,7 @@ async function up(level: Level): Promise<number> {
   await follower.stop()
   if (outcome === 'ready') {
     view.end()
-    console.log('')
+    if (level !== 'quiet') console.log('')
     await printLogin(readState() as DemoState)
     return 0
   }
