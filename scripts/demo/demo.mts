@@ -86,13 +86,20 @@ async function alreadyUp(): Promise<number | null> {
 }
 
 /** Stage 1, in this process: the .deb. Its path, or it stops the demo with the build's output. */
-async function packageStage(view: View, level: Level): Promise<string> {
+async function packageStage(view: View, level: Level, interrupted: () => boolean): Promise<string> {
   logLine('@stage package')
   const pkg = await buildPackage()
   const deb = pkg.code === 0 ? builtDeb() : null
-  if (!deb) {
+  // ^C reaches npm too (same process group): the build's failure is then no news.
+  if (interrupted() || !deb) {
     view.abort()
     removeState()
+  }
+  if (interrupted()) {
+    console.error('\nInterrupted while building the package: nothing was started.')
+    process.exit(130)
+  }
+  if (!deb) {
     if (level !== 'verbose') console.error(pkg.output.trim().split('\n').slice(-30).join('\n'))
     fail(
       `build the package: npm run package exited ${pkg.code}${pkg.code === 0 ? ' without a .deb in dist/' : ''}.`,
@@ -123,7 +130,7 @@ async function up(level: Level): Promise<number> {
   process.once('SIGINT', () => {
     interrupted = true
   })
-  const deb = await packageStage(view, level).catch(async (e) => {
+  const deb = await packageStage(view, level, () => interrupted).catch(async (e) => {
     await follower.stop()
     throw e
   })
