@@ -1,27 +1,27 @@
 // `npm run demo`: the main job on a development machine. Builds the .deb, has a detached keeper
 // (keeper.ts) boot a throwaway Debian 13 container through the e2e harness, install the .deb with
-// apt and run `vps-provision run --yes` in it, shows that progress here, and prints the RDP address,
-// username, password and the commands to connect and to stop.
-//   npm run demo                 start one (or show the one that is up)
-//   npm run demo -- --status     is one up?
-//   npm run demo -- --down       tear it down: container, apt proxy, stand-in server
-import { spawn } from 'node:child_process'
-import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+// apt and run `vps-provision run --yes` in it, shows that progress here stage by stage (the raw
+// output goes to the log only, unless --verbose), and prints the RDP login and how to reach it.
+// Flags: args.ts (--help).
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freerdpBinary } from '../../test/e2e/harness/rdp.js'
 import { e2eSkipReason, REPO_ROOT } from '../../test/e2e/harness/world.js'
 import { sleep } from '../../test/lab/mounts.js'
+import { parseArgs, USAGE } from './args.js'
+import { cachesReport, demoCaches, LAB_DIR, labUsers, mb, purge } from './caches.js'
 import { keep } from './keeper.js'
+import { buildPackage, builtDeb, freshLog, logLine, spawnKeeper } from './launch.js'
 import { cleanLeftovers, leftovers, nothingLeft } from './leftovers.js'
+import type { Level } from './progress.js'
+import { thisHost } from './reach.js'
 import {
   claimState,
   type DemoState,
   isDemoProcess,
   KEEPER_LOG,
   liveState,
-  MAX_LIFETIME_MS,
   readState,
   removeState,
   SCENARIO,
@@ -30,15 +30,7 @@ import {
   writeState,
 } from './state.js'
 import { summary } from './summary.js'
-
-const USAGE = `Usage: npm run demo [-- --status | --down]
-
-  (none)     build the .deb, boot a throwaway Debian 13 container, install and run vps-provision
-             in it, and print the RDP address, username and password (needs root)
-  --status   say whether a demo is up, and its details
-  --down     tear the demo down: container, apt proxy, stand-in server
-
-The container stays up until --down, or ${MAX_LIFETIME_MS / 3_600_000} hours at most. Keeper log: ${KEEPER_LOG}`
+import { follow, LogTail, View } from './view.js'
 
 /** How long the foreground waits for the keeper to provision, at most. */
 const UP_TIMEOUT_MS = 75 * 60_000
@@ -67,49 +59,16 @@ async function preconditions(verb: string, opts: { tools: boolean }): Promise<vo
   }
 }
 
-/** The .deb `npm run package` just built for package.json's version (newest, if several). */
-function builtDeb(): string {
-  const version = (
-    JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
-  ).version
-  const dist = path.join(REPO_ROOT, 'dist')
-  const debs = readdirSync(dist)
-    .filter((f) => f.startsWith(`vps-provision_${version}-`) && f.endsWith('_all.deb'))
-    .map((f) => path.join(dist, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
-  const deb = debs[0]
-  if (!deb)
-    fail(
-      `find the package: no dist/vps-provision_${version}-*_all.deb after npm run package.`,
-      'Run: npm run package',
-    )
-  return deb
+async function printLogin(s: DemoState): Promise<void> {
+  console.log(summary(s, await freerdpBinary(), await thisHost()))
 }
 
-function printLogFrom(offset: number): Promise<number> {
-  return (async () => {
-    const fh = await open(KEEPER_LOG, 'r').catch(() => null)
-    if (!fh) return offset
-    try {
-      const buf = Buffer.alloc(64 * 1024)
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, offset)
-        if (bytesRead === 0) return offset
-        offset += bytesRead
-        process.stdout.write(buf.subarray(0, bytesRead))
-      }
-    } finally {
-      await fh.close()
-    }
-  })()
-}
-
-async function up(): Promise<number> {
-  await preconditions('start the demo', { tools: true })
+/** Nothing may be up or half-started before a new demo; returns an exit code when it stops here. */
+async function alreadyUp(): Promise<number | null> {
   const live = liveState()
   if (live?.phase === 'ready') {
     console.log('A demo is already up: not starting a second one. Stop it with: npm run demo -- --down\n')
-    console.log(summary(live, await freerdpBinary()))
+    await printLogin(live)
     return 0
   }
   if (live) {
@@ -123,19 +82,38 @@ async function up(): Promise<number> {
     await cleanLeftovers((l) => console.log(l))
     removeState()
   }
+  return null
+}
 
-  console.log('==> npm run package (the .deb the container installs)')
+/** Stage 1, in this process: the .deb. Its path, or it stops the demo with the build's output. */
+async function packageStage(view: View, level: Level, interrupted: () => boolean): Promise<string> {
+  logLine('@stage package')
   const pkg = await buildPackage()
-  if (pkg.code !== 0) {
-    console.error(pkg.output.trim())
+  const deb = pkg.code === 0 ? builtDeb() : null
+  // ^C reaches npm too (same process group): the build's failure is then no news.
+  if (interrupted() || !deb) {
+    view.abort()
+    removeState()
+  }
+  if (interrupted()) {
+    console.error('\nInterrupted while building the package: nothing was started.')
+    process.exit(130)
+  }
+  if (!deb) {
+    if (level !== 'verbose') console.error(pkg.output.trim().split('\n').slice(-30).join('\n'))
     fail(
-      `build the package: npm run package exited ${pkg.code}.`,
-      'Fix the build (output above), then run npm run demo again.',
+      `build the package: npm run package exited ${pkg.code}${pkg.code === 0 ? ' without a .deb in dist/' : ''}.`,
+      `Fix the build (output above; all of it in ${KEEPER_LOG}), then run npm run demo again.`,
     )
   }
-  const deb = builtDeb()
-  console.log(`    ${path.relative(REPO_ROOT, deb)}`)
+  logLine(`@note ${path.relative(REPO_ROOT, deb)}`)
+  return deb
+}
 
+async function up(level: Level): Promise<number> {
+  await preconditions('start the demo', { tools: true })
+  const shown = await alreadyUp()
+  if (shown !== null) return shown
   const startedAt = new Date().toISOString()
   if (!claimState({ phase: 'launching', owner: process.pid, startedAt })) {
     fail(
@@ -143,108 +121,85 @@ async function up(): Promise<number> {
       'See it with: npm run demo -- --status',
     )
   }
-  const logFd = openSync(KEEPER_LOG, 'w', 0o600)
-  const keeper = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--keeper', deb],
-    {
-      cwd: REPO_ROOT,
-      detached: true, // its own session: it outlives this command and the terminal's ^C
-      stdio: ['ignore', logFd, logFd],
-      env: process.env,
-    },
-  )
-  closeSync(logFd)
-  keeper.unref()
-  writeState({ phase: 'launching', owner: keeper.pid ?? process.pid, startedAt })
-  console.log(`==> keeper ${keeper.pid} boots the container (log: ${KEEPER_LOG})`)
-
+  freshLog()
+  if (level !== 'quiet') console.log(`Log (everything, raw output included, as it happens): ${KEEPER_LOG}`)
+  const view = new View(level)
+  const follower = follow(new LogTail(KEEPER_LOG), view)
   // ^C while it starts: the user gave up, so nothing may stay half-started.
   let interrupted = false
   process.once('SIGINT', () => {
     interrupted = true
   })
-  let offset = 0
+  const deb = await packageStage(view, level, () => interrupted).catch(async (e) => {
+    await follower.stop()
+    throw e
+  })
+  const pid = spawnKeeper(fileURLToPath(import.meta.url), deb)
+  writeState({ phase: 'launching', owner: pid ?? process.pid, startedAt })
+  logLine(`keeper ${pid} boots the container`)
+  const outcome = await waitReady(() => interrupted)
+  await follower.stop()
+  if (outcome === 'ready') {
+    view.end()
+    if (level !== 'quiet') console.log('')
+    await printLogin(readState() as DemoState)
+    return 0
+  }
+  view.abort()
+  return await startFailed(outcome)
+}
+
+/** Waits until the keeper is ready, fails, or the user or the clock gives up. */
+async function waitReady(
+  interrupted: () => boolean,
+): Promise<'ready' | 'interrupted' | 'timeout' | 'failed'> {
   const deadline = Date.now() + UP_TIMEOUT_MS
   for (;;) {
-    offset = await printLogFrom(offset)
     const s = readState()
-    if (s?.phase === 'ready') break
-    if (interrupted || Date.now() > deadline) {
-      console.error(
-        interrupted ? '\nInterrupted: stopping the demo...' : '\nThe demo took too long: stopping it...',
-      )
-      await down({ quiet: true })
-      return interrupted ? 130 : 1
-    }
-    const alive = s ? isDemoProcess(s.owner) : false
-    if (s?.phase === 'failed' || s?.phase === 'stopped' || !alive) {
-      // Let the keeper finish its teardown (it is still printing), then make sure of it.
-      while (s && isDemoProcess(s.owner) && Date.now() < deadline) {
-        offset = await printLogFrom(offset)
-        await sleep(500)
-      }
-      offset = await printLogFrom(offset)
-      const reason = readState()?.reason ?? s?.reason ?? 'the keeper ended unexpectedly'
-      await down({ quiet: true })
-      fail(
-        `start the demo: ${reason}.`,
-        `Its whole log: ${KEEPER_LOG}; the harness's files: test/e2e/artifacts/${SCENARIO}/. Nothing was left running.`,
-      )
+    if (s?.phase === 'ready') return 'ready'
+    if (interrupted()) return 'interrupted'
+    if (Date.now() > deadline) return 'timeout'
+    if (s?.phase === 'failed' || s?.phase === 'stopped' || !(s && isDemoProcess(s.owner))) {
+      // Let the keeper finish its teardown (the view shows it), then make sure of it.
+      while (s && isDemoProcess(s.owner) && Date.now() < deadline) await sleep(500)
+      return 'failed'
     }
     await sleep(500)
   }
-  await printLogFrom(offset)
-  const ready = readState() as DemoState
-  console.log(`\n${summary(ready, await freerdpBinary())}`)
-  return 0
 }
 
-/**
- * `npm run package`, its output kept for a failure. In this command's process group (not
- * detached), so a ^C in the terminal stops the build along with us.
- */
-function buildPackage(): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('npm', ['run', 'package'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, npm_config_loglevel: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (d) => {
-      output += d
-    })
-    child.stderr.on('data', (d) => {
-      output += d
-    })
-    child.once('error', (e) => resolve({ code: 127, output: String(e) }))
-    child.once('close', (code) => resolve({ code: code ?? 1, output }))
-  })
+async function startFailed(outcome: 'interrupted' | 'timeout' | 'failed'): Promise<number> {
+  if (outcome !== 'failed') {
+    console.error(
+      outcome === 'interrupted'
+        ? '\nInterrupted: stopping the demo...'
+        : '\nThe demo took too long: stopping it...',
+    )
+    await down({ level: 'quiet', purge: false, internal: true })
+    return outcome === 'interrupted' ? 130 : 1
+  }
+  const reason = readState()?.reason ?? 'the keeper ended unexpectedly'
+  await down({ level: 'quiet', purge: false, internal: true })
+  fail(
+    `start the demo: ${reason}.`,
+    `Its whole log: ${KEEPER_LOG}; the harness's files: test/e2e/artifacts/${SCENARIO}/. Nothing was left running.`,
+  )
 }
 
-async function down(opts: { quiet?: boolean } = {}): Promise<number> {
+interface DownOptions {
+  level: Level
+  purge: boolean
+  /** Called by a failed start: no caches report, it is not the user's --down. */
+  internal?: boolean
+}
+
+async function down(opts: DownOptions): Promise<number> {
   await preconditions('stop the demo', { tools: false })
   const s = readState()
-  let offset = statSafe(KEEPER_LOG)
-  if (s && isDemoProcess(s.owner)) {
-    if (!opts.quiet) console.log(`Stopping the demo (keeper ${s.owner})...`)
-    process.kill(s.owner, 'SIGTERM')
-    const deadline = Date.now() + DOWN_TIMEOUT_MS
-    while (isDemoProcess(s.owner) && Date.now() < deadline) {
-      offset = await printLogFrom(offset)
-      await sleep(500)
-    }
-    await printLogFrom(offset)
-    if (isDemoProcess(s.owner)) {
-      console.error(`The keeper did not finish in ${DOWN_TIMEOUT_MS / 1000} s: killing it.`)
-      process.kill(s.owner, 'SIGKILL')
-      await sleep(1000)
-    }
-  } else if (!opts.quiet) {
+  if (s && isDemoProcess(s.owner)) await stopKeeper(s.owner, opts.level)
+  else if (opts.level !== 'quiet')
     console.log('No demo keeper is running; removing whatever a previous one left.')
-  }
-  await cleanLeftovers((l) => console.log(l))
+  await cleanLeftovers((l) => (opts.level === 'quiet' ? undefined : console.log(l)))
   removeState()
   const left = await leftovers()
   if (!nothingLeft(left)) {
@@ -253,11 +208,61 @@ async function down(opts: { quiet?: boolean } = {}): Promise<number> {
       `Look at ${KEEPER_LOG}; kill the nspawn pids, ip link delete ${VETH}, then run npm run demo -- --down again.`,
     )
   }
-  console.log(`The demo is down: no container, no ${VETH}, no root under ${WORLDS_DIR}.`)
+  if (opts.internal) return 0
+  if (opts.level !== 'quiet')
+    console.log(`The demo is down: no container, no ${VETH}, no root under ${WORLDS_DIR}.`)
+  return opts.purge ? await purgeCaches(opts.level) : await reportCaches(opts.level)
+}
+
+/** SIGTERM to the keeper, its teardown shown as it goes; SIGKILL if it takes too long. */
+async function stopKeeper(owner: number, level: Level): Promise<void> {
+  if (level !== 'quiet') console.log(`Stopping the demo (keeper ${owner})...`)
+  const follower = follow(new LogTail(KEEPER_LOG, sizeOf(KEEPER_LOG)), new View(level))
+  process.kill(owner, 'SIGTERM')
+  const deadline = Date.now() + DOWN_TIMEOUT_MS
+  while (isDemoProcess(owner) && Date.now() < deadline) await sleep(500)
+  await follower.stop()
+  if (isDemoProcess(owner)) {
+    console.error(`The keeper did not finish in ${DOWN_TIMEOUT_MS / 1000} s: killing it.`)
+    process.kill(owner, 'SIGKILL')
+    await sleep(1000)
+  }
+}
+
+async function reportCaches(level: Level): Promise<number> {
+  if (level === 'quiet') return 0
+  const { own, otherBytes } = await demoCaches()
+  console.log(`\n${cachesReport(own, otherBytes)}`)
   return 0
 }
 
-function statSafe(file: string): number {
+async function purgeCaches(level: Level): Promise<number> {
+  const users = await labUsers()
+  if (users.length > 0) {
+    fail(
+      `remove the caches: a test run uses ${LAB_DIR} now (${users.join(', ')}).`,
+      'Run npm run demo -- --down --purge again once it has finished.',
+    )
+  }
+  const { own } = await demoCaches()
+  try {
+    await purge(own)
+  } catch (e) {
+    fail(`remove the caches: ${(e as Error).message}.`, `Nothing outside ${LAB_DIR} was touched.`)
+  }
+  if (level !== 'quiet') {
+    const total = own.reduce((a, c) => a + c.bytes, 0)
+    const names = own.map((c) => path.basename(c.path)).join(', ')
+    console.log(
+      own.length
+        ? `Removed the demo's caches: ${mb(total)} (${names} in ${LAB_DIR}).`
+        : 'No demo caches to remove.',
+    )
+  }
+  return 0
+}
+
+function sizeOf(file: string): number {
   try {
     return statSync(file).size
   } catch {
@@ -271,22 +276,29 @@ async function status(): Promise<number> {
     console.log('No demo is up. Start one with: npm run demo')
     return 1
   }
-  if (s.phase === 'ready') console.log(summary(s, await freerdpBinary()))
+  if (s.phase === 'ready') await printLogin(s)
   else console.log(`A demo is ${s.phase} (pid ${s.owner}, since ${s.startedAt}); log: ${KEEPER_LOG}`)
   return 0
 }
 
-const args = process.argv.slice(2)
-let code: number
-if (args[0] === '--keeper' && args[1]) code = await keep(args[1])
-else if (args.length === 0) code = await up()
-else if (args.length === 1 && args[0] === '--down') code = await down()
-else if (args.length === 1 && args[0] === '--status') code = await status()
-else if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
-  console.log(USAGE)
-  code = 0
-} else {
-  console.error(`Unable to parse the arguments: ${args.join(' ')}\n${USAGE}`)
-  code = 2
+async function main(args: string[]): Promise<number> {
+  const a = parseArgs(args)
+  switch (a.cmd) {
+    case 'keeper':
+      return keep(a.deb)
+    case 'up':
+      return up(a.level)
+    case 'down':
+      return down({ level: a.level, purge: a.purge })
+    case 'status':
+      return status()
+    case 'help':
+      console.log(USAGE)
+      return 0
+    case 'error':
+      console.error(`Unable to parse the arguments: ${a.message}\n\n${USAGE}`)
+      return 2
+  }
 }
-process.exit(code)
+
+process.exit(await main(process.argv.slice(2)))

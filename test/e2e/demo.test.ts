@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect } from 'vitest'
 import { leftovers, nothingLeft } from '../../scripts/demo/leftovers.js'
-import { liveState, readState, STATE_FILE } from '../../scripts/demo/state.js'
+import { KEEPER_LOG, liveState, readState, STATE_FILE } from '../../scripts/demo/state.js'
 import { shellQuote } from '../../scripts/demo/summary.js'
 import { type RunResult, run } from '../lab/proc.js'
 import { connectRdp, DRAWN_DESKTOP, type RdpClient, waitForDesktop } from './harness/rdp.js'
@@ -66,9 +66,17 @@ describe.skipIf(skip !== null)('e2e demo: npm run demo, an RDP login with what i
     up = await npmDemo([], 'npm-run-demo', 60 * 60_000)
     expect(up.exitCode, `${up.stdout.slice(-3000)}\n${up.stderr}`).toBe(0)
     const out = up.stdout
-    // The tool's own progress was shown on the way.
+    // The log is named before anything else, and written as it went: raw output is there...
+    expect(out.split('\n').slice(0, 6).join('\n')).toContain(
+      `Log (everything, raw output included, as it happens): ${KEEPER_LOG}`,
+    )
+    const log = await readFile(KEEPER_LOG, 'utf8')
+    expect(log).toMatch(/Setting up vps-provision \(/)
+    expect(log).toMatch(/\[system-prep\] \| /)
+    // ...not on the screen, which shows each stage with its time and the tool's own progress.
+    for (const n of [1, 2, 3, 4, 5]) expect(out).toMatch(new RegExp(`^\\[${n}/5\\] done in \\S+`, 'm'))
     expect(out).toMatch(/\[desktop-install\] phase started/)
-    expect(out).toMatch(/Setting up vps-provision \(/)
+    expect(out).not.toMatch(/Setting up vps-provision \(|\[system-prep\] \| |^Get:\d+ /m)
     const rdp = /^\s+RDP:\s+(10\.213\.\d+\.2):(\d+)$/m.exec(out)
     const user = /^\s+Username:\s+(\S+)$/m.exec(out)
     const pass = /^\s+Password:\s+(\S+)$/m.exec(out)
@@ -86,6 +94,12 @@ describe.skipIf(skip !== null)('e2e demo: npm run demo, an RDP login with what i
     expect(connect).toContain(`/v:${login.host}:${login.port} /u:${login.username}`)
     expect(connect).toContain(`/p:${shellQuote(login.password)} /cert:ignore /sec:tls`)
     expect(out).toContain('npm run demo -- --down')
+    // From another machine: a tunnel through this one, never the tool's root@<container> line.
+    expect(out).toMatch(
+      new RegExp(`^  ssh -N -L 13389:${login.host.replaceAll('.', '\\.')}:3389 <you>@\\S+$`, 'm'),
+    )
+    expect(out).toContain('127.0.0.1:13389')
+    expect(out).not.toContain(`root@${login.host}`)
     // The password is what the tool filed on the machine.
     const st = readState()
     expect(st?.phase).toBe('ready')
@@ -143,6 +157,12 @@ describe.skipIf(skip !== null)('e2e demo: npm run demo, an RDP login with what i
     const down = await npmDemo(['--down'], 'down', 5 * 60_000)
     expect(down.exitCode, `${down.stdout}\n${down.stderr}`).toBe(0)
     expect(down.stdout).toMatch(/The demo is down/)
+    // It says what it kept, where and how big, and how to remove it (not done here: shared caches).
+    expect(down.stdout).toMatch(
+      /Kept for the next demo \(it starts faster with them\): \d+(\.\d)? [MG]B in \/var\/tmp\/vps-provision-lab/,
+    )
+    expect(down.stdout).toMatch(/trixie-minbase-[0-9a-f]{12} +the Debian 13 root/)
+    expect(down.stdout).toContain('npm run demo -- --down --purge')
     const left = await leftovers()
     expect(left, JSON.stringify(left)).toSatisfy(nothingLeft)
     expect(await readFile(STATE_FILE, 'utf8').catch(() => null)).toBeNull()
