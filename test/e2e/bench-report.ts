@@ -8,7 +8,8 @@ import { REPO_ROOT } from './harness/world.js'
 
 export interface BenchRound {
   cache: 'cold' | 'warm'
-  rows: { label: string; ms: number }[]
+  /** `harnessMs`: the same command timed from the host, through nsenter and a transient unit. */
+  rows: { label: string; ms: number; harnessMs?: number }[]
   /** Node's peak RSS per tool command. */
   rss: { label: string; mib: number }[]
   phases: { phase: string; seconds: number; actions: number }[]
@@ -97,12 +98,13 @@ function roundSection(r: BenchRound): string {
 ${r.proxy.map((p) => `- ${p}`).join('\n')}
 - Load average (1, 5, 15 min) around each timed part: ${load}
 
-| what | time | peak RSS |
-|---|---|---|
+| what | time | from the host | peak RSS |
+|---|---|---|---|
 ${r.rows
   .map((x) => {
     const rss = r.rss.find((y) => y.label === x.label)
-    return `| ${x.label} | ${s(x.ms)} | ${rss ? `${rss.mib.toFixed(0)} MiB` : ''} |`
+    const host = x.harnessMs === undefined ? '' : s(x.harnessMs)
+    return `| ${x.label} | ${s(x.ms)} | ${host} | ${rss ? `${rss.mib.toFixed(0)} MiB` : ''} |`
   })
   .join('\n')}
 ${
@@ -136,6 +138,8 @@ Written by \`npm run bench\` (\`test/e2e/benchmark.e2e-bench.ts\`) on ${new Date
 - The floor: the same ${packages} packages the run newly installed (the union of its journal's purge
   lists, less the IDE stand-ins), in one \`apt-get install --no-install-recommends\` after one
   \`apt-get update\`, with the tool's apt options.
+- A tool command's time is its own process's wall time, as \`time\` shows it on the VPS ("from the
+  host" adds the harness's nsenter and transient unit); the floor's is apt's, from the host.
 - Other work on the same cores slows every number here; compare runs of one sitting only.
 
 ### Goals

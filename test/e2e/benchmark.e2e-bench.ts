@@ -27,11 +27,17 @@ const APT = [
 ]
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_SUSPEND: '1' }
 
-/** Node's own peak RSS of each tool command, appended by a preload when the process exits. */
+/**
+ * Each tool command's own wall time (from its process's start, as `time` shows it on the VPS;
+ * the harness's nsenter and transient unit add a few hundred ms around it) and Node's peak RSS,
+ * appended by a preload when the process exits.
+ */
 const RSS_PRELOAD = '/usr/local/lib/vps-provision-bench/rss.mjs'
 const RSS_FILE = '/run/vps-provision-bench.rss'
 const RSS_SOURCE = `import { appendFileSync } from 'node:fs'
-process.on('exit', () => appendFileSync('${RSS_FILE}', process.resourceUsage().maxRSS + '\\n'))
+process.on('exit', () =>
+  appendFileSync('${RSS_FILE}', process.resourceUsage().maxRSS + ' ' + Math.round(performance.now()) + '\\n'),
+)
 `
 
 describe.skipIf(skip !== null)('benchmark: the tool and the apt floor, cold and warm apt cache', () => {
@@ -71,17 +77,17 @@ describe.skipIf(skip !== null)('benchmark: the tool and the apt floor, cold and 
     await w.machine.exec(['rm', '-f', RSS_FILE])
     const t0 = Date.now()
     const res = await tool(w, args, { artifact, env: { NODE_OPTIONS: `--import=${RSS_PRELOAD}` } })
-    r.rows.push({ label, ms: Date.now() - t0 })
+    const harnessMs = Date.now() - t0
     expect(res.exitCode, res.stdout.slice(-2000)).toBe(0)
-    // /run is the container's own tmpfs: read it from inside.
-    const kib = (await w.machine.exec(['cat', RSS_FILE], { allowFailure: true })).stdout
+    // /run is the container's own tmpfs: read it from inside. One line per node process.
+    const lines = (await w.machine.exec(['cat', RSS_FILE], { allowFailure: true })).stdout
       .trim()
       .split('\n')
-      .map(Number)
-    expect(
-      kib.every((k) => k > 0),
-      `peak RSS from ${RSS_FILE}`,
-    ).toBe(true)
+      .map((l) => l.split(' ').map(Number))
+    const kib = lines.map(([k]) => k ?? 0)
+    const ownMs = lines[0]?.[1] ?? 0
+    expect(kib.every((k) => k > 0) && ownMs > 0, `peak RSS and wall time from ${RSS_FILE}`).toBe(true)
+    r.rows.push({ label, ms: ownMs, harnessMs })
     r.rss.push({ label, mib: Math.max(...kib) / 1024 })
     return res
   }
