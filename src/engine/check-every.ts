@@ -21,12 +21,14 @@ export async function checkEvery(
   steps: readonly Step[],
   sys: System,
   watch: CheckWatcher = {},
+  /** Where the answers come from (the run's CheckMemo); by default each check asks `sys`. */
+  ask?: (step: Step) => Promise<Check>,
 ): Promise<ChecksFailed | null> {
   const findings: Finding[] = []
   // All asked at once (pure queries), told in order.
   const slot = limited(PARALLEL_CHECKS)
   const answers = steps.map((step) =>
-    slot(() => step.check(sys)).catch(
+    (ask ? ask(step) : slot(() => step.check(sys))).catch(
       (err): Check => ({ done: false, observed: '', why: `the check itself failed: ${errorMessage(err)}` }),
     ),
   )

@@ -54,18 +54,24 @@ export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> 
 async function checkAll(run: PhaseRun, deps: ContextDeps): Promise<void> {
   const phase = run.phase.name
   const emit = deps.emit
-  const failure = await checkEvery(phase, run.steps, deps.sys, {
-    start(step) {
-      throwIfAborted(deps.signal)
-      emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
+  const failure = await checkEvery(
+    phase,
+    run.steps,
+    deps.sys,
+    {
+      start(step) {
+        throwIfAborted(deps.signal)
+        emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
+      },
+      end(step, f, failedYet) {
+        const outcome = f.state === 'passed' ? 'already-done' : 'failed'
+        emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome, detail: f.detail })
+        if (failedYet)
+          emit({ type: 'output', ts: now(), phase, line: `${f.title}: ${STATE_WORD[f.state]}: ${f.detail}` })
+      },
     },
-    end(step, f, failedYet) {
-      const outcome = f.state === 'passed' ? 'already-done' : 'failed'
-      emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome, detail: f.detail })
-      if (failedYet)
-        emit({ type: 'output', ts: now(), phase, line: `${f.title}: ${STATE_WORD[f.state]}: ${f.detail}` })
-    },
-  })
+    (step) => run.checks.of(step),
+  )
   if (failure) throw failure
 }
 

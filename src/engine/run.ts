@@ -6,11 +6,11 @@ import { describeMachine } from '../facts/vps-info.js'
 import { EXIT, errorMessage, ProvisionError } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import { assertSessionId, newSessionId } from '../model/ids.js'
-import type { PhaseExecution, PhaseName, ProvisioningSession } from '../model/schemas.js'
+import type { PhaseExecution, PhaseName, ProvisioningSession, VPSInstance } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
 import type { Facts, Phase, Step } from '../steps/types.js'
 import type { EngineDeps, Report, RunOptions } from './api.js'
-import { CheckMemo } from './check-memo.js'
+import { CheckMemo, warmCheckpointedPhases } from './check-memo.js'
 import { CheckpointStore } from './checkpoints.js'
 import { Aborted, type ContextDeps } from './context.js'
 import { usersWeCreated } from './created-users.js'
@@ -29,6 +29,10 @@ interface Running {
   journal: Journal
   store: SessionStore
   createdUsers: readonly string[]
+  /** The run's check answers; the final report reads the machine through them too. */
+  checks?: CheckMemo
+  /** The session's VPSInstance, read while the first phase runs. */
+  machine: Promise<VPSInstance | null>
   /** The final report, started beside the read-only phases at the end (they change nothing). */
   describing?: Promise<Report | null>
 }
@@ -53,16 +57,19 @@ async function openSession(deps: EngineDeps, cfg: Config, sessionId: string): Pr
   const store = new SessionStore(paths)
   // Independent reads, side by side: they are most of what a re-run does before its checks.
   const gathering = gatherFacts(sys)
-  const [facts, createdUsers, machine] = await Promise.all([
+  const [facts, createdUsers] = await Promise.all([
     gathering,
     markInterruptedSessions(store).then(() => usersWeCreated(store, paths)),
-    gathering.then((f) => describeMachine(sys, f)),
   ])
+  // Descriptive only (cores, kernel, addresses: systeminformation's dozen commands), so not waited
+  // for here: the session gets it when preflight is done. (Started later, its module loading held
+  // the event loop while the checks' processes ended, and a re-run took 0.2 s longer.)
+  const machine = gathering.then((f) => describeMachine(sys, f)).catch(() => null)
   const phases = selectPhases(deps.phases ?? [], cfg)
   refuseWhatCannotRunHere(phases, facts)
   const journal = Journal.open(paths.transactionLog(sessionId))
   const ctx = contextFor(deps, cfg, facts, journal, paths.backupDir(sessionId))
-  const session = newSession(sessionId, phases, machine)
+  const session = newSession(sessionId, phases, null)
   await store.save(session)
   emit({ type: 'session-start', ts: now(), command: 'run', sessionId, phases: phases.map(outline) })
   if (facts.container) {
@@ -73,7 +80,7 @@ async function openSession(deps: EngineDeps, cfg: Config, sessionId: string): Pr
       text: `This machine is a ${facts.virtualization} container: kernel settings (sysctl), swap and kernel modules are skipped or apply only on a real VM.`,
     })
   }
-  return { session, phases, ctx, journal, store, createdUsers }
+  return { session, phases, ctx, journal, store, createdUsers, machine }
 }
 
 /** The phases in order, until one fails; returns the exit code. */
@@ -103,6 +110,7 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
   )
   ctx.actionsOf = (name) => session.phases.find((p) => p.phase_name === name)?.actions ?? []
   const checks = new CheckMemo(ctx.sys)
+  run.checks = checks
   if (!opts.force) await warmCheckpointedPhases(run.phases, stepsOf, checkpoints, checks)
   for (const [i, phase] of run.phases.entries()) {
     const exec = session.phases[i] as PhaseExecution
@@ -118,6 +126,7 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     if (exec.status === 'COMPLETED') emitPhaseEnd(ctx, exec, 'COMPLETED')
     if (phase.name === 'preflight' && session.status === 'INITIALIZING') {
       session.status = sessionTransition(session.status, 'IN_PROGRESS')
+      session.vps_info = await run.machine
       if (session.vps_info) session.vps_info.validated = true
     }
     session.developer_user = ctx.outputs.developerUser
@@ -130,24 +139,9 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
 function startDescribing(run: Running, deps: EngineDeps): Promise<Report | null> {
   const { ctx, session } = run
   run.describing ??= deps.describe
-    ? deps.describe(ctx.sys, ctx.cfg, ctx.facts, session.vps_info).catch(() => null)
+    ? deps.describe(run.checks?.querySys ?? ctx.sys, ctx.cfg, ctx.facts, session.vps_info).catch(() => null)
     : Promise.resolve(null)
   return run.describing
-}
-
-/**
- * A re-run mostly finds every phase's checkpoint still holding, which takes every check of those
- * phases: they start at once, so that they run side by side rather than one after another.
- */
-async function warmCheckpointedPhases(
-  phases: readonly Phase[],
-  stepsOf: readonly (readonly Step[])[],
-  checkpoints: CheckpointStore,
-  checks: CheckMemo,
-): Promise<void> {
-  for (const [i, phase] of phases.entries()) {
-    if (!phase.readOnly && (await checkpoints.read(phase.name))) checks.warm(stepsOf[i] ?? [])
-  }
 }
 
 function recordFailure(run: Running, phase: Phase, exec: PhaseExecution, err: unknown): void {
@@ -186,6 +180,7 @@ async function closeSession(
 ): Promise<Summary> {
   const { session, ctx } = run
   const outputs = ctx.outputs
+  session.vps_info ??= await run.machine
   if (session.status === 'INITIALIZING' && exitCode === EXIT.ok) {
     session.status = sessionTransition(session.status, 'IN_PROGRESS')
   }
