@@ -88,31 +88,28 @@ export async function installTransaction(
   const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why), lockTimeoutSeconds }
   const simulateArgv = (t: readonly string[]) =>
     aptInstallArgv(t, { recommends: opts.recommends, simulate: true, lockTimeoutSeconds })
-  // Every simulation and the record of /etc at once: none takes the dpkg lock, and one after
-  // another they were seconds of a run in which dpkg waited.
-  const candidates = opts.join ? await joinableSteps(ctx) : []
-  const sets = candidates.map((_, i) => [...targets, ...candidates.slice(0, i + 1).flatMap((c) => c.missing)])
-  const simulateAll = () =>
-    Promise.all([
-      runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts),
-      ...sets.map((t) => ctx.sys.exec(simulateArgv(t), { allowFailure: true })),
-    ])
-  const recording = ctx.backupTree('/etc')
-  recording.catch(() => undefined)
-  let sims = await simulateAll()
-  if (sims[0].exitCode !== 0 && missingPackages(sims[0]).length > 0) {
+  // This step's simulation first: like every apt-get here it finishes what a killed dpkg left
+  // (`dpkg --configure -a`), so that what follows sees the machine this transaction starts from.
+  let sim = await runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts)
+  if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.
     await refreshPackageLists(ctx, aptOpts)
-    sims = await simulateAll()
+    sim = await runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts)
   }
-  const [sim, ...more] = sims
   if (sim.exitCode !== 0)
     throw await aptFailure(ctx.sys, `install ${label}`, simulateArgv(targets), sim, lockTimeoutSeconds)
-  const joining = candidates.slice(0, installableCount(sims))
+  // Then the joining steps' simulations and the record of /etc side by side: none takes the dpkg
+  // lock, and one after another they were seconds of a run in which dpkg waited.
+  const candidates = opts.join ? await joinableSteps(ctx) : []
+  const sets = candidates.map((_, i) => [...targets, ...candidates.slice(0, i + 1).flatMap((c) => c.missing)])
+  const [more, restoreMissing] = await Promise.all([
+    Promise.all(sets.map((t) => ctx.sys.exec(simulateArgv(t), { allowFailure: true }))),
+    ctx.backupTree('/etc'),
+  ])
+  const joining = candidates.slice(0, installableCount([sim, ...more]))
   const { own, parts } = splitSimulations([sim, ...more.slice(0, joining.length)], joining)
   // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.
   const undoSet = own.length > 0 ? own : [...opts.fallbackUndo]
-  const restoreMissing = await recording
   const purge = (packages: readonly string[]): Undo => ({
     kind: 'purge-packages',
     packages: [...packages],
