@@ -13,6 +13,9 @@ export interface TreeSnapshot {
   contents: Map<string, Buffer>
 }
 
+// dpkg's own work files: a killed unpack leaves them, and no rollback may ever put one back.
+const DPKG_WORK_FILE = /\.dpkg-(new|tmp)$/
+
 // Type, permission bits (octal), uid, gid, link target, path; NUL-separated: a path may hold a newline.
 const FIELDS = ['%y', '%m', '%U', '%G', '%l', '%p']
 const FORMAT = FIELDS.map((f) => `${f}\\0`).join('')
@@ -25,7 +28,7 @@ export async function snapshotTree(sys: System, root: string): Promise<TreeSnaps
   const contents = new Map<string, Buffer>()
   for (let i = 0; i + FIELDS.length <= fields.length; i += FIELDS.length) {
     const [type, mode, uid, gid, target, path] = fields.slice(i, i + FIELDS.length) as string[]
-    if (path === root || path === undefined) continue
+    if (path === root || path === undefined || DPKG_WORK_FILE.test(path)) continue
     const base = { path, uid: Number(uid), gid: Number(gid) }
     if (type === 'd') paths.push({ kind: 'dir', ...base, mode: Number.parseInt(mode ?? '', 8) })
     if (type === 'l' && target) paths.push({ kind: 'symlink', ...base, target })

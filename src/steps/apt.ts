@@ -90,6 +90,22 @@ export async function repairInterruptedDpkg(
   return true
 }
 
+/**
+ * A transaction killed halfway leaves packages unpacked but not configured, their new conffiles
+ * still `.dpkg-new`. `apt-get -s` does not notice (only a real install does, and finishes them
+ * first); called before a transaction looks at the machine, so that what it records of /etc is
+ * the machine as dpkg leaves it finished, not the killed one's half-way state.
+ */
+export async function finishInterruptedDpkg(sys: System, note: (text: string) => void): Promise<void> {
+  const audit = await sys.exec(['dpkg', '--audit'], { allowFailure: true })
+  if (audit.exitCode === 0 && audit.stdout.trim() === '') return
+  note('dpkg had been interrupted: running `dpkg --configure -a` to finish it first')
+  await sys.exec(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'], {
+    timeoutMs: APT_TIMEOUT_MS,
+    allowFailure: true,
+  })
+}
+
 export type { RetryPolicy }
 
 export interface AptOptions {

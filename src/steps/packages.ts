@@ -10,6 +10,7 @@ import type { System } from '../system/port.js'
 import {
   aptFailure,
   aptInstallArgv,
+  finishInterruptedDpkg,
   missingPackages,
   PACKAGE_NAME,
   type RetryPolicy,
@@ -88,8 +89,7 @@ export async function installTransaction(
   const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why), lockTimeoutSeconds }
   const simulateArgv = (t: readonly string[]) =>
     aptInstallArgv(t, { recommends: opts.recommends, simulate: true, lockTimeoutSeconds })
-  // This step's simulation first: like every apt-get here it finishes what a killed dpkg left
-  // (`dpkg --configure -a`), so that what follows sees the machine this transaction starts from.
+  await finishInterruptedDpkg(ctx.sys, (text) => ctx.warn(text))
   let sim = await runAptWithRetry(ctx.sys, simulateArgv(targets), aptOpts)
   if (sim.exitCode !== 0 && missingPackages(sim).length > 0) {
     // A source added earlier in this run may not be in the package lists yet: refresh once.

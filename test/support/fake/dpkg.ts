@@ -151,6 +151,8 @@ export const dpkgQuery: Handler = (ctx, args) => {
 
 export const dpkg: Handler = (ctx, args) => {
   if (args.length === 1 && args[0] === '--print-architecture') return ok(`${ctx.state.options.arch}\n`)
+  // The fake's dpkg never stops halfway: nothing to audit.
+  if (args.length === 1 && args[0] === '--audit') return ok('')
   throw new Unsupported(`dpkg ${args.join(' ')}`)
 }
 
