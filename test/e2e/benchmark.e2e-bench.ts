@@ -29,7 +29,7 @@ const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_SUSPEND: '1' }
 
 /**
  * Each tool command's own wall time (from its process's start, as `time` shows it on the VPS;
- * the harness's nsenter and transient unit add a few hundred ms around it) and Node's peak RSS,
+ * the harness's nsenter and transient unit add 0.1-0.2 s around it) and Node's peak RSS,
  * appended by a preload when the process exits.
  */
 const RSS_PRELOAD = '/usr/local/lib/vps-provision-bench/rss.mjs'
