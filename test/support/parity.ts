@@ -196,6 +196,10 @@ export const NOT_REPLAYED: readonly { matches: (argv: readonly string[]) => bool
   { matches: is('sysctl'), why: "sysctl -p writes the host's kernel settings" },
   { matches: is('visudo', '-cf'), why: 'validates a drop-in the run writes first' },
   { matches: is('runuser'), why: 'runs as the developer the run creates first' },
+  {
+    matches: is('dpkg', '--audit'),
+    why: 'only its emptiness is read: a finished dpkg answers nothing on the fake and on Debian alike',
+  },
   { matches: is('desktop-file-validate'), why: 'validates files the IDE packages install first' },
 ]
 
