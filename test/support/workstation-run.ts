@@ -47,25 +47,37 @@ export interface WorkstationRun {
 
 /** One `vps-provision run` of every phase on a fresh workstationMachine(). */
 export async function runWorkstation(): Promise<WorkstationRun> {
-  const sys = workstationMachine()
-  const root = mkdtempSync(join(tmpdir(), 'vps-workstation-run-'))
-  const events: RunEvent[] = []
+  const { sys, deps, events, root } = workstationWorld()
   try {
-    const summary = await engine.run(
-      {
-        sys,
-        paths: statePaths(root),
-        emit: (e) => events.push(e),
-        signal: new AbortController().signal,
-        phases: ALL_PHASES,
-        describe: describeWorkstation,
-        interactive: false,
-      },
-      workstationConfig(),
-      { force: false },
-    )
+    const summary = await engine.run(deps, workstationConfig(), { force: false })
     return { sys, summary, events, execLog: sys.execLog }
   } finally {
     rmSync(root, { recursive: true, force: true })
   }
+}
+
+/** What a test needs to run the engine again on the same machine and state (rollback, re-run). */
+export interface WorkstationWorld {
+  sys: FakeSystem
+  deps: Parameters<typeof engine.run>[0]
+  events: RunEvent[]
+  /** The state root; the caller removes it. */
+  root: string
+}
+
+/** A fresh workstationMachine() and engine deps on a temp state root, nothing run yet. */
+export function workstationWorld(): WorkstationWorld {
+  const sys = workstationMachine()
+  const root = mkdtempSync(join(tmpdir(), 'vps-workstation-'))
+  const events: RunEvent[] = []
+  const deps = {
+    sys,
+    paths: statePaths(root),
+    emit: (e: RunEvent) => events.push(e),
+    signal: new AbortController().signal,
+    phases: ALL_PHASES,
+    describe: describeWorkstation,
+    interactive: false,
+  }
+  return { sys, deps, events, root }
 }

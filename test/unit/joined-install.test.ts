@@ -1,16 +1,11 @@
 // The run's Debian packages in one dpkg pass: the first package step installs what the later steps
 // that allow it want, each later step's part journaled as its own change, so that rolling back
 // down to a phase undoes exactly the later phases' packages.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ALL_PHASES, describeWorkstation } from '../../phases/index.js'
 import { deriveActions, readJournal } from '../../src/engine/journal.js'
-import { statePaths } from '../../src/engine/paths.js'
-import type { RunEvent } from '../../src/model/events.js'
 import { engine } from '../helpers/engine.js'
-import { workstationConfig, workstationMachine } from '../support/workstation-run.js'
+import { workstationConfig, workstationWorld } from '../support/workstation-run.js'
 
 const roots: string[] = []
 afterEach(() => {
@@ -18,20 +13,9 @@ afterEach(() => {
 })
 
 async function provisioned() {
-  const sys = workstationMachine()
-  const root = mkdtempSync(join(tmpdir(), 'vps-joined-'))
+  const { sys, deps, events, root } = workstationWorld()
   roots.push(root)
-  const events: RunEvent[] = []
-  const paths = statePaths(root)
-  const deps = {
-    sys,
-    paths,
-    emit: (e: RunEvent) => events.push(e),
-    signal: new AbortController().signal,
-    phases: ALL_PHASES,
-    describe: describeWorkstation,
-    interactive: false,
-  }
+  const paths = deps.paths
   const run = await engine.run(deps, workstationConfig(), { force: false })
   expect(run.exitCode).toBe(0)
   const id = events.find((e) => e.type === 'session-start')?.sessionId as string

@@ -1,14 +1,9 @@
 // Rollback purges every package the session installed in ONE apt-get purge, at the place of the
 // oldest package action, and still ends on the machine the run started from.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ALL_PHASES, describeWorkstation } from '../../phases/index.js'
-import { statePaths } from '../../src/engine/paths.js'
-import type { RunEvent } from '../../src/model/events.js'
 import { engine } from '../helpers/engine.js'
-import { workstationConfig, workstationMachine } from '../support/workstation-run.js'
+import { workstationConfig, workstationWorld } from '../support/workstation-run.js'
 
 const roots: string[] = []
 afterEach(() => {
@@ -17,20 +12,9 @@ afterEach(() => {
 
 describe('rollback of a session with several package transactions', () => {
   it('runs one apt-get purge for all of them and reaches the starting machine', async () => {
-    const sys = workstationMachine()
-    const before = sys.snapshot()
-    const root = mkdtempSync(join(tmpdir(), 'vps-one-purge-'))
+    const { sys, deps, events, root } = workstationWorld()
     roots.push(root)
-    const events: RunEvent[] = []
-    const deps = {
-      sys,
-      paths: statePaths(root),
-      emit: (e: RunEvent) => events.push(e),
-      signal: new AbortController().signal,
-      phases: ALL_PHASES,
-      describe: describeWorkstation,
-      interactive: false,
-    }
+    const before = sys.snapshot()
     const run = await engine.run(deps, workstationConfig(), { force: false })
     expect(run.exitCode).toBe(0)
     const installs = sys.execLog.filter(
