@@ -65,11 +65,12 @@ export interface WorkstationWorld {
   root: string
 }
 
-/** A fresh workstationMachine() and engine deps on a temp state root, nothing run yet. */
-export function workstationWorld(): WorkstationWorld {
-  const sys = workstationMachine()
+/** Engine deps for `sys` (a fresh workstationMachine()) on a temp state root, nothing run yet. */
+export function workstationWorld(
+  sys: FakeSystem = workstationMachine(),
+  events: RunEvent[] = [],
+): WorkstationWorld {
   const root = mkdtempSync(join(tmpdir(), 'vps-workstation-'))
-  const events: RunEvent[] = []
   const deps = {
     sys,
     paths: statePaths(root),

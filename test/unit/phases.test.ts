@@ -1,17 +1,15 @@
 // The phase contract on the fake Debian, for every real phase in order: a run converges, a second
 // run journals zero actions (every phase SKIPPED), and rolling the session back returns the machine
 // to exactly its initial state.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ALL_PHASES, describeWorkstation } from '../../phases/index.js'
+import { ALL_PHASES } from '../../phases/index.js'
 import type { Config } from '../../src/config/schema.js'
-import { statePaths } from '../../src/engine/paths.js'
 import type { RunEvent } from '../../src/model/events.js'
 import { engine } from '../helpers/engine.js'
 import type { FakeSystem } from '../support/fake/index.js'
-import { workstationConfig, workstationMachine } from '../support/workstation-run.js'
+import { workstationConfig, workstationMachine, workstationWorld } from '../support/workstation-run.js'
 
 const roots: string[] = []
 afterEach(() => {
@@ -19,17 +17,9 @@ afterEach(() => {
 })
 
 function deps(sys: FakeSystem, events: RunEvent[] = []) {
-  const root = mkdtempSync(join(tmpdir(), 'vps-phases-'))
-  roots.push(root)
-  return {
-    sys,
-    paths: statePaths(root),
-    emit: (e: RunEvent) => events.push(e),
-    signal: new AbortController().signal,
-    phases: ALL_PHASES,
-    describe: describeWorkstation,
-    interactive: false,
-  }
+  const world = workstationWorld(sys, events)
+  roots.push(world.root)
+  return world.deps
 }
 
 const config = workstationConfig

@@ -12,6 +12,7 @@ import type { Engine } from '../../src/engine/api.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { EXIT } from '../../src/model/errors.js'
 import { engine as realEngine } from '../helpers/engine.js'
+import { stream } from '../helpers/stream.js'
 import type { FakeSystem } from '../support/fake/index.js'
 import { workstationMachine } from '../support/workstation-run.js'
 
@@ -19,11 +20,6 @@ const dirs: string[] = []
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
-
-function stream(isTTY: boolean) {
-  const chunks: string[] = []
-  return { isTTY, write: (s: string) => chunks.push(s) > 0, text: () => chunks.join('') }
-}
 
 /** A machine someone uses: XFCE with its display manager, and a person's account. */
 async function usedMachine(): Promise<FakeSystem> {

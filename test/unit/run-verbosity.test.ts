@@ -15,6 +15,7 @@ import type { RunEvent } from '../../src/model/events.js'
 import { makeOut } from '../../src/render/text.js'
 import { ttyRenderer } from '../../src/render/tty.js'
 import { engine as realEngine } from '../helpers/engine.js'
+import { stream } from '../helpers/stream.js'
 import type { FakeSystem } from '../support/fake/index.js'
 import { workstationMachine } from '../support/workstation-run.js'
 
@@ -22,11 +23,6 @@ const dirs: string[] = []
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
-
-function stream(isTTY: boolean) {
-  const chunks: string[] = []
-  return { isTTY, write: (s: string) => chunks.push(s) > 0, text: () => chunks.join('') }
-}
 
 interface Setup {
   sys?: FakeSystem
