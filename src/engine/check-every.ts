@@ -5,9 +5,7 @@ import { errorMessage } from '../model/errors.js'
 import type { PhaseName } from '../model/schemas.js'
 import { ChecksFailed, type Finding, findingOf } from '../steps/checks-failed.js'
 import type { Check, Step } from '../steps/types.js'
-import type { System } from '../system/port.js'
-import { limited } from '../util/limited.js'
-import { PARALLEL_CHECKS } from './check-memo.js'
+import type { CheckMemo } from './check-memo.js'
 
 export interface CheckWatcher {
   start?(step: Step): void
@@ -19,18 +17,17 @@ export interface CheckWatcher {
 export async function checkEvery(
   phase: PhaseName,
   steps: readonly Step[],
-  sys: System,
+  checks: CheckMemo,
   watch: CheckWatcher = {},
-  /** Where the answers come from (the run's CheckMemo); by default each check asks `sys`. */
-  ask?: (step: Step) => Promise<Check>,
 ): Promise<ChecksFailed | null> {
   const findings: Finding[] = []
-  // All asked at once (pure queries), told in order.
-  const slot = limited(PARALLEL_CHECKS)
+  // All asked at once (pure queries, the memo runs a few at a time), told in order.
   const answers = steps.map((step) =>
-    (ask ? ask(step) : slot(() => step.check(sys))).catch(
-      (err): Check => ({ done: false, observed: '', why: `the check itself failed: ${errorMessage(err)}` }),
-    ),
+    checks
+      .of(step)
+      .catch(
+        (err): Check => ({ done: false, observed: '', why: `the check itself failed: ${errorMessage(err)}` }),
+      ),
   )
   for (const [i, step] of steps.entries()) {
     watch.start?.(step)

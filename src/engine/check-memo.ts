@@ -8,7 +8,7 @@ import { limited } from '../util/limited.js'
 import type { CheckpointStore } from './checkpoints.js'
 
 /** Checks running at once. */
-export const PARALLEL_CHECKS = 8
+const PARALLEL_CHECKS = 8
 
 export class CheckMemo {
   private readonly seen = new Map<Step, Promise<Check>>()

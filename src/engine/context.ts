@@ -116,11 +116,11 @@ async function journaledChange(
   throwIfAborted(deps.signal)
   stopHere('action.before-begin')
   const { actionType: action_type, target, undo } = change
-  if (change.for) {
-    const phase = change.for.phase
-    place = { phase, step: change.for.step, actions: deps.actionsOf?.(phase) ?? place.actions }
-  }
-  const seq = journal.begin({ phase: place.phase, step: place.step, action_type, target, undo })
+  // A later step's part of this change is journaled, and listed, as that step's own.
+  const at = change.for
+    ? { ...change.for, actions: deps.actionsOf?.(change.for.phase) ?? place.actions }
+    : place
+  const seq = journal.begin({ phase: at.phase, step: at.step, action_type, target, undo })
   stopHere('action.after-begin')
   const action: ProvisioningAction = {
     sequence_number: seq,
@@ -131,7 +131,7 @@ async function journaledChange(
     timestamp: now(),
     output: '',
   }
-  place.actions.push(action)
+  at.actions.push(action)
   emitAction(deps.emit, action, 'begin')
   let result: ChangeResult | undefined
   try {

@@ -5,11 +5,9 @@ import { gatherFacts } from '../facts/environment.js'
 import { EXIT } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import type { ProvisioningSession } from '../model/schemas.js'
-import type { Check } from '../steps/types.js'
-import { limited } from '../util/limited.js'
 import type { EngineDeps, LogView, PlanReport } from './api.js'
 import { checkEvery } from './check-every.js'
-import { PARALLEL_CHECKS } from './check-memo.js'
+import { CheckMemo } from './check-memo.js'
 import { CheckpointStore } from './checkpoints.js'
 import { usersWeCreated } from './created-users.js'
 import { deriveActions, readJournal, toTransactionLog } from './journal.js'
@@ -23,20 +21,19 @@ export async function planRun(deps: EngineDeps, cfg: Config): Promise<PlanReport
     usersWeCreated(new SessionStore(deps.paths), deps.paths),
   ])
   const checkpoints = new CheckpointStore(deps.paths)
-  // Every check is a pure query: they all run side by side, and are told in order.
-  const slot = limited(PARALLEL_CHECKS)
+  // Every check is a pure query: they all start at once (the memo runs a few at a time and shares
+  // identical reads), and are told in order.
+  const checks = new CheckMemo(deps.sys)
   const phases = selectPhases(deps.phases ?? [], cfg).map((phase) => {
     const steps = phase.steps({ cfg, facts, interactive: deps.interactive, createdUsers })
-    const answers = steps.map((step) => slot(() => step.check(deps.sys)))
-    // Awaited in order below; one that fails before its turn must not count as unhandled.
-    for (const a of answers) a.catch(() => undefined)
-    return { phase, steps, answers }
+    checks.warm(steps)
+    return { phase, steps }
   })
   const report: PlanReport = { phases: [] }
-  for (const { phase, steps, answers } of phases) {
+  for (const { phase, steps } of phases) {
     const planned = []
-    for (const [i, step] of steps.entries()) {
-      const c = await (answers[i] as Promise<Check>)
+    for (const step of steps) {
+      const c = await checks.of(step)
       planned.push({
         phase: phase.name,
         step: step.id,
@@ -62,7 +59,7 @@ export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary
   const started = Date.now()
   const lines: string[] = []
   emit({ type: 'session-start', ts: now(), command: 'verify', sessionId: '-', phases: [] })
-  const failure = await checkEvery('verification', steps, sys, {
+  const failure = await checkEvery('verification', steps, new CheckMemo(sys), {
     start: (step) =>
       emit({ type: 'step-start', ts: now(), phase: 'verification', step: step.id, title: step.title }),
     end(step, f) {

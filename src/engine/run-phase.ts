@@ -54,24 +54,18 @@ export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> 
 async function checkAll(run: PhaseRun, deps: ContextDeps): Promise<void> {
   const phase = run.phase.name
   const emit = deps.emit
-  const failure = await checkEvery(
-    phase,
-    run.steps,
-    deps.sys,
-    {
-      start(step) {
-        throwIfAborted(deps.signal)
-        emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
-      },
-      end(step, f, failedYet) {
-        const outcome = f.state === 'passed' ? 'already-done' : 'failed'
-        emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome, detail: f.detail })
-        if (failedYet)
-          emit({ type: 'output', ts: now(), phase, line: `${f.title}: ${STATE_WORD[f.state]}: ${f.detail}` })
-      },
+  const failure = await checkEvery(phase, run.steps, run.checks, {
+    start(step) {
+      throwIfAborted(deps.signal)
+      emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
     },
-    (step) => run.checks.of(step),
-  )
+    end(step, f, failedYet) {
+      const outcome = f.state === 'passed' ? 'already-done' : 'failed'
+      emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome, detail: f.detail })
+      if (failedYet)
+        emit({ type: 'output', ts: now(), phase, line: `${f.title}: ${STATE_WORD[f.state]}: ${f.detail}` })
+    },
+  })
   if (failure) throw failure
 }
 

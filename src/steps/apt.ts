@@ -4,7 +4,7 @@
 
 import { lockError } from '../facts/apt-lock.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
-import { CommandError, type ExecResult, lastLines, type System } from '../system/port.js'
+import { CommandError, type ExecOptions, type ExecResult, lastLines, type System } from '../system/port.js'
 import { type RetryPolicy, realClock, retry } from '../util/retry.js'
 
 /** How long apt-get waits for the dpkg lock by default (config: aptLockTimeoutSeconds). */
@@ -83,11 +83,16 @@ export async function repairInterruptedDpkg(
   env?: Record<string, string>,
 ): Promise<boolean> {
   if (r.exitCode === 0 || !DPKG_INTERRUPTED.test(`${r.stdout}\n${r.stderr}`)) return false
-  await sys.exec(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'], {
-    timeoutMs: APT_TIMEOUT_MS,
-    ...(env ? { env } : {}),
-  })
+  await configurePending(sys, { ...(env ? { env } : {}) })
   return true
+}
+
+/** `dpkg --configure -a`, keeping existing conffiles as every apt-get of ours does. */
+function configurePending(sys: System, opts: ExecOptions): Promise<ExecResult> {
+  return sys.exec(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'], {
+    timeoutMs: APT_TIMEOUT_MS,
+    ...opts,
+  })
 }
 
 /**
@@ -100,10 +105,7 @@ export async function finishInterruptedDpkg(sys: System, note: (text: string) =>
   const audit = await sys.exec(['dpkg', '--audit'], { allowFailure: true })
   if (audit.exitCode === 0 && audit.stdout.trim() === '') return
   note('dpkg had been interrupted: running `dpkg --configure -a` to finish it first')
-  await sys.exec(['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'], {
-    timeoutMs: APT_TIMEOUT_MS,
-    allowFailure: true,
-  })
+  await configurePending(sys, { allowFailure: true })
 }
 
 export type { RetryPolicy }

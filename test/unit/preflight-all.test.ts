@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ALL_PHASES } from '../../phases/index.js'
 import { ConfigSchema } from '../../src/config/schema.js'
 import { checkEvery } from '../../src/engine/check-every.js'
+import { CheckMemo } from '../../src/engine/check-memo.js'
 import { statePaths } from '../../src/engine/paths.js'
 import { EXIT } from '../../src/model/errors.js'
 import type { RunEvent } from '../../src/model/events.js'
@@ -154,7 +155,7 @@ describe('preflightSteps', () => {
     ])
     expect((await steps[0]?.check(sys))?.done).toBe(true)
     expect(await steps[1]?.check(sys)).toMatchObject({ done: false })
-    const err = (await checkEvery('preflight', steps, sys)) as PreflightFailed
+    const err = (await checkEvery('preflight', steps, new CheckMemo(sys))) as PreflightFailed
     expect(err).toBeInstanceOf(PreflightFailed)
     expect(err.exitCode).toBe(EXIT.preflight)
     expect((err as PreflightFailed).findings.map((f) => [f.id, f.state])).toEqual([
