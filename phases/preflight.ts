@@ -4,19 +4,26 @@
 
 import { rdpPortAvailable } from '../src/facts/port-holder.js'
 import * as check from '../src/facts/requirements.js'
+import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
 import { preflightSteps } from '../src/steps/premised-checks.js'
+import type { System } from '../src/steps/types.js'
 
 export const preflight = definePhase({
   name: 'preflight',
   title: 'Preflight checks',
   weight: 1,
+  retryPart: retryIde,
   readOnly: true,
   steps: ({ cfg, facts, createdUsers }) =>
     preflightSteps([
       { id: 'root', title: 'Running as root', check: check.runningAsRoot },
       { id: 'os', title: 'Debian 13 (trixie)', check: check.debian13 },
-      { id: 'arch', title: 'CPU architecture', check: async () => check.architecture(facts, cfg.ides) },
+      {
+        id: 'arch',
+        title: 'CPU architecture',
+        check: async () => check.architecture(facts, withoutBuildFor(cfg, facts.architecture)),
+      },
       { id: 'memory', title: 'Memory', check: check.memory },
       { id: 'disk-root', title: 'Free disk on /', check: (sys) => check.freeDisk(sys, '/') },
       { id: 'disk-var', title: 'Free disk on /var', check: (sys) => check.freeDisk(sys, '/var') },
@@ -38,5 +45,14 @@ export const preflight = definePhase({
         title: `Developer user ${cfg.username}`,
         check: (sys) => check.usernameUsable(sys, cfg, createdUsers),
       },
+      // Each IDE's sources, each alone: one that does not answer leaves its IDE out, not the run.
+      ...ideSources(cfg, facts.architecture).map((source, i) => ({
+        id: `source-${source.ide}-${i}`,
+        title: `${source.ide} ${source.what} reachable`,
+        part: source.ide,
+        // Like the mirror's: on a machine preflight refuses anyway, asking vendors is time lost.
+        needs: ['os'],
+        check: (sys: System) => check.sourceReachable(sys, source.url),
+      })),
     ]),
 })

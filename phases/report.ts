@@ -11,7 +11,7 @@ import type { Facts, System } from '../src/steps/types.js'
 export async function describeWorkstation(
   sys: System,
   cfg: Config,
-  _facts: Facts,
+  facts: Facts,
   vps: VPSInstance | null,
 ): Promise<Report> {
   const name = cfg.username
@@ -38,7 +38,9 @@ export async function describeWorkstation(
         : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
     )
   }
-  const ides = pw ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg), name))) : []
+  const ides = pw
+    ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg, facts.architecture), name)))
+    : []
   // The IDE lines line up with the other labels ("Password: "), and with each other when a name
   // (ANTIGRAVITY) is longer than those.
   const width = Math.max(9, ...ides.map((ide) => ide.ide_name.length))

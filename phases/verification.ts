@@ -6,7 +6,7 @@ import { inGroups, passwordlessSudo } from '../src/facts/developer-access.js'
 import { xrdpListening } from '../src/facts/port-holder.js'
 import { unitActive } from '../src/facts/systemd.js'
 import { xrdpTlsInPlace } from '../src/facts/xrdp-tls.js'
-import { ideSpec, ideWorks } from '../src/ides.js'
+import { ideSpec, ideWorks, retryIde } from '../src/ides.js'
 import { assert } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
@@ -23,7 +23,7 @@ export const verification = definePhase({
   weight: 1,
   readOnly: true,
   needsSystemd: true,
-  steps: ({ cfg }) => {
+  steps: ({ cfg, facts }) => {
     const name = cfg.username
     return [
       ...RUNNING.map(([id, unit]) =>
@@ -54,14 +54,15 @@ export const verification = definePhase({
         title: `Passwordless sudo for ${name}`,
         check: (sys) => passwordlessSudo(sys, name),
       }),
-      ...cfg.ides.map((id) =>
-        assert({
+      ...cfg.ides.map((id) => ({
+        ...assert({
           id: `ide-${id}`,
           title: `${id} works for ${name}`,
-          check: (sys) =>
-            ideWorks(sys, ideSpec(id, cfg), name, `vps-provision run --only ide-installations --ides ${id}`),
+          check: (sys) => ideWorks(sys, ideSpec(id, cfg, facts.architecture), name, retryIde(id)),
         }),
-      ),
+        // Not checked again when the IDE failed and was undone earlier in this run.
+        part: id,
+      })),
     ]
   },
 })

@@ -1,18 +1,26 @@
-// The three IDEs: where each comes from (configurable; vendor URLs are the defaults), where it
-// lands, and what installing it takes. VS Code and Antigravity come from their apt repositories
-// (deb822 sources with a keyring of their own, exactly the layout their packages write
-// themselves), Cursor from its .deb, Antigravity from an AppImage when so configured.
-import type { Config, IdeId } from './config/schema.js'
+// The three IDEs: where each comes from (configurable; the vendors' own sources are the defaults,
+// docs/ides.md says where each is documented), where it lands, and what installing it takes. Each
+// IDE is a part of its phase (Step.part): its source, update, install and checks fail alone, and
+// what it changed is undone while the others go on.
+//   VS Code      its signed apt repository (deb822 .sources, keyring where its package expects it)
+//   Cursor       its .deb, per architecture; or its apt repository (method: apt)
+//   Antigravity  the Antigravity IDE tarball, unpacked under /opt; or the older apt repository, or
+//                an AppImage
+import type { Architecture, Config, IdeId } from './config/schema.js'
 import type { IdeLayout } from './facts/ide-install.js'
+import { EXIT, ProvisionError } from './model/errors.js'
 import type { IdeName } from './model/schemas.js'
 import { aptSource } from './steps/apt-source.js'
+import { sourceUpdate } from './steps/apt-update.js'
 import { debInstall } from './steps/deb-install.js'
 import { debconf } from './steps/debconf.js'
 import { directory } from './steps/directory.js'
-import { download } from './steps/download.js'
+import { download, downloadPath } from './steps/download.js'
 import { file } from './steps/file.js'
 import { inBackground } from './steps/lazy.js'
 import { packages } from './steps/packages.js'
+import { pinnedPackage } from './steps/pinned-package.js'
+import { tarball } from './steps/tarball.js'
 import type { Step } from './steps/types.js'
 import { template } from './templates.js'
 
@@ -22,46 +30,82 @@ export interface IdeSpec extends IdeLayout {
   id: IdeId
   /** Directory in the user's home holding argv.json. */
   argvDir: string
-  /** What installing it takes; built on demand (an AppImage without a URL cannot be planned). */
+  /** What installing it takes, every step marked as this IDE's part. Throws on a config it cannot use. */
   install(): IdeInstall
 }
 
 export interface IdeInstall {
-  /** The apt source it comes from, in place before the phase's one `apt-get update`. */
-  aptSource: Step[]
-  /** Its packages in the phase's one apt transaction. */
-  aptPackages: string[]
+  /** Source, update and install from apt, in order: the phase's foreground, first. */
+  apt: Step[]
   /** Fetches into the cache that need nothing else: the runner overlaps them with apt. */
   downloads: Step[]
   /** What turns the downloads into an installed IDE. */
   setup: Step[]
 }
 
+/** A URL the run will fetch from, which preflight probes before any change. */
+export interface IdeSource {
+  ide: IdeId
+  what: string
+  url: string
+}
+
 export const APPIMAGE_DIR = '/opt/vps-provision/antigravity'
+export const TARBALL_DIR = '/opt/antigravity'
 export const VSCODE_KEYRING = '/usr/share/keyrings/microsoft.gpg'
 export const VSCODE_SOURCES = '/etc/apt/sources.list.d/vscode.sources'
+/** The paths Cursor's own package writes: ours and its would otherwise be two Signed-By values. */
+export const CURSOR_KEYRING = '/usr/share/keyrings/anysphere.gpg'
+export const CURSOR_SOURCES = '/etc/apt/sources.list.d/cursor.sources'
 export const ANTIGRAVITY_KEYRING = '/etc/apt/keyrings/antigravity-repo-key.gpg'
 export const ANTIGRAVITY_SOURCES = '/etc/apt/sources.list.d/antigravity.sources'
 const APPIMAGE = `${APPIMAGE_DIR}/Antigravity.AppImage`
-const NOTHING: IdeInstall = { aptSource: [], aptPackages: [], downloads: [], setup: [] }
+const LAUNCHER = '/usr/local/bin/antigravity'
+const NOTHING: IdeInstall = { apt: [], downloads: [], setup: [] }
 
-export function ideSpec(id: IdeId, cfg: Config): IdeSpec {
+/** The command that installs one IDE again, alone (the summary's retry line). */
+export const retryIde = (id: string): string => `vps-provision run --only ide-installations --ides ${id}`
+
+export function ideSpec(id: IdeId, cfg: Config, arch: string): IdeSpec {
+  const part = (install: () => IdeInstall) => () => markPart(id, install())
   switch (id) {
     case 'vscode':
-      return { ...packaged(id, 'VSCODE', 'code', 'APT_REPOSITORY'), install: () => vscode(cfg) }
+      return { ...packaged(id, 'VSCODE', 'code', 'APT_REPOSITORY'), install: part(() => vscode(cfg, arch)) }
     case 'cursor':
-      return { ...packaged(id, 'CURSOR', 'cursor', 'DEB_PACKAGE'), install: () => cursor(cfg) }
+      return cfg.sources.cursor.method === 'apt'
+        ? { ...packaged(id, 'CURSOR', 'cursor', 'APT_REPOSITORY'), install: part(() => cursorApt(cfg, arch)) }
+        : { ...packaged(id, 'CURSOR', 'cursor', 'DEB_PACKAGE'), install: part(() => cursorDeb(cfg, arch)) }
     case 'antigravity':
-      return cfg.sources.antigravity.method === 'apt'
-        ? { ...packaged(id, 'ANTIGRAVITY', 'antigravity', 'APT_REPOSITORY'), install: () => antigravity(cfg) }
-        : {
+      switch (cfg.sources.antigravity.method) {
+        case 'apt':
+          return {
+            ...packaged(id, 'ANTIGRAVITY', 'antigravity', 'APT_REPOSITORY'),
+            install: part(() => antigravityApt(cfg)),
+          }
+        case 'tarball':
+          return {
+            ...packaged(id, 'ANTIGRAVITY', 'antigravity', 'TARBALL'),
+            executable: LAUNCHER,
+            installPath: TARBALL_DIR,
+            elf: `${TARBALL_DIR}/${cfg.sources.antigravity.tarball.binary}`,
+            packageName: null,
+            install: part(() => antigravityTarball(cfg, arch)),
+          }
+        case 'appimage':
+          return {
             ...packaged(id, 'ANTIGRAVITY', 'antigravity', 'APPIMAGE'),
-            executable: '/usr/local/bin/antigravity',
+            executable: LAUNCHER,
             installPath: APPIMAGE_DIR,
             packageName: null,
-            install: () => antigravityAppImage(cfg),
+            install: part(() => antigravityAppImage(cfg)),
           }
+      }
   }
+}
+
+function markPart(id: IdeId, install: IdeInstall): IdeInstall {
+  const mark = (steps: Step[]) => steps.map((s) => ({ ...s, part: id }))
+  return { apt: mark(install.apt), downloads: mark(install.downloads), setup: mark(install.setup) }
 }
 
 /** The layout a Debian package of the IDE's command gives it. */
@@ -79,11 +123,11 @@ function packaged(id: IdeId, name: IdeName, command: string, method: IdeLayout['
   }
 }
 
-function vscode(cfg: Config): IdeInstall {
+function vscode(cfg: Config, arch: string): IdeInstall {
   const s = cfg.sources.vscode
   return {
     ...NOTHING,
-    aptSource: [
+    apt: [
       // The code package would otherwise (re)write vscode.sources itself on install and upgrade.
       debconf({
         id: 'vscode-debconf',
@@ -96,45 +140,100 @@ function vscode(cfg: Config): IdeInstall {
         ...repository(s),
         keyringPath: VSCODE_KEYRING,
         sourcePath: VSCODE_SOURCES,
-        architectures: ['amd64', 'arm64', 'armhf'],
+        architectures: [arch],
       }),
+      sourceUpdate({ id: 'vscode-update', name: 'vscode', sourcePath: VSCODE_SOURCES }),
+      pinnedPackage({ id: 'vscode-package', name: 'code', version: s.version }),
     ],
-    aptPackages: ['code'],
   }
 }
 
-function cursor(cfg: Config): IdeInstall {
+/** Cursor's own .deb for this machine's architecture; its package is asked not to add a source. */
+function cursorDeb(cfg: Config, arch: string): IdeInstall {
+  const s = cfg.sources.cursor
+  const url = downloadUrl('cursor', s.url, arch, s.version)
+  const dest = `cursor-${arch}-${s.version ?? 'latest'}.deb`
+  return {
+    apt: [cursorDebconf()],
+    downloads: inBackground([download({ id: 'cursor-download', url, dest, sha256: pin(s.sha256, arch) })]),
+    setup: [debInstall({ id: 'cursor-install', path: downloadPath(dest), packageName: 'cursor' })],
+  }
+}
+
+function cursorApt(cfg: Config, arch: string): IdeInstall {
   const s = cfg.sources.cursor
   return {
     ...NOTHING,
-    downloads: inBackground([
-      download({ id: 'cursor-download', url: s.url, dest: 'cursor.deb', sha256: s.sha256 }),
-    ]),
-    setup: [
-      debInstall({
-        id: 'cursor-install',
-        path: '/var/cache/vps-provision/downloads/cursor.deb',
-        packageName: 'cursor',
+    apt: [
+      cursorDebconf(),
+      aptSource({
+        id: 'cursor-source',
+        name: 'cursor',
+        ...repository(s.apt),
+        keyringPath: CURSOR_KEYRING,
+        sourcePath: CURSOR_SOURCES,
+        architectures: [arch],
       }),
+      sourceUpdate({ id: 'cursor-update', name: 'cursor', sourcePath: CURSOR_SOURCES }),
+      pinnedPackage({ id: 'cursor-package', name: 'cursor', version: s.version }),
     ],
   }
 }
 
-function antigravity(cfg: Config): IdeInstall {
-  const s = cfg.sources.antigravity.apt
+/** Like VS Code's, Cursor's package adds its apt source unless debconf says no: we own sources. */
+const cursorDebconf = () =>
+  debconf({
+    id: 'cursor-debconf',
+    package: 'cursor',
+    selections: [['cursor/add-cursor-repo', 'boolean', 'false']],
+  })
+
+function antigravityApt(cfg: Config): IdeInstall {
+  const s = cfg.sources.antigravity
   return {
     ...NOTHING,
-    aptSource: [
-      directory({ id: 'apt-keyrings-dir', path: '/etc/apt/keyrings', mode: 0o755 }),
+    apt: [
+      directory({ id: 'antigravity-keyrings-dir', path: '/etc/apt/keyrings', mode: 0o755 }),
       aptSource({
         id: 'antigravity-source',
         name: 'antigravity',
-        ...repository(s),
+        ...repository(s.apt),
         keyringPath: ANTIGRAVITY_KEYRING,
         sourcePath: ANTIGRAVITY_SOURCES,
       }),
+      sourceUpdate({ id: 'antigravity-update', name: 'antigravity', sourcePath: ANTIGRAVITY_SOURCES }),
+      pinnedPackage({ id: 'antigravity-package', name: 'antigravity', version: s.version }),
     ],
-    aptPackages: ['antigravity'],
+  }
+}
+
+/** The Antigravity IDE's tarball for this architecture, under /opt, with a launcher and a menu entry. */
+function antigravityTarball(cfg: Config, arch: string): IdeInstall {
+  const s = cfg.sources.antigravity
+  const url = downloadUrl('antigravity', s.tarball.url, arch, s.version)
+  const dest = `antigravity-${arch}-${s.version ?? 'latest'}.tar.gz`
+  const binary = `${TARBALL_DIR}/${s.tarball.binary}`
+  return {
+    ...NOTHING,
+    downloads: inBackground([
+      download({ id: 'antigravity-download', url, dest, sha256: pin(s.tarball.sha256, arch) }),
+    ]),
+    setup: [
+      tarball({
+        id: 'antigravity-unpack',
+        archive: downloadPath(dest),
+        dir: TARBALL_DIR,
+        binary: s.tarball.binary,
+        identity: `${url} ${s.version ?? 'latest'}`,
+      }),
+      file({
+        id: 'antigravity-launcher',
+        path: LAUNCHER,
+        content: template('antigravity-tarball-launcher', { binary }),
+        mode: 0o755,
+      }),
+      desktopEntry(),
+    ],
   }
 }
 
@@ -147,7 +246,11 @@ function repository(s: { uri: string; suite: string; components: string[]; key: 
 function antigravityAppImage(cfg: Config): IdeInstall {
   const s = cfg.sources.antigravity
   if (!s.appimageUrl) {
-    throw new Error('Unable to plan the Antigravity AppImage: sources.antigravity.appimageUrl is not set')
+    throw new ProvisionError(
+      'Unable to plan the Antigravity AppImage: sources.antigravity.appimageUrl is not set',
+      EXIT.usage,
+      'Set sources.antigravity.appimageUrl, or use method: tarball',
+    )
   }
   const url = s.appimageUrl
   return {
@@ -160,16 +263,102 @@ function antigravityAppImage(cfg: Config): IdeInstall {
       packages(['libfuse2t64'], { id: 'fuse' }),
       file({
         id: 'antigravity-launcher',
-        path: '/usr/local/bin/antigravity',
+        path: LAUNCHER,
         content: template('antigravity-launcher', { appimage: APPIMAGE }),
         mode: 0o755,
       }),
-      file({
-        id: 'antigravity-desktop',
-        path: '/usr/share/applications/antigravity.desktop',
-        content: template('antigravity.desktop'),
-        mode: 0o644,
-      }),
+      desktopEntry(),
     ],
   }
+}
+
+const desktopEntry = () =>
+  file({
+    id: 'antigravity-desktop',
+    path: '/usr/share/applications/antigravity.desktop',
+    content: template('antigravity.desktop'),
+    mode: 0o644,
+  })
+
+type ArchValue<T> = T | { amd64: T; arm64: T }
+
+/** This architecture's URL with {version} filled in; a vendor without a build for it is an error. */
+export function downloadUrl(
+  id: IdeId,
+  urls: ArchValue<string | null>,
+  arch: string,
+  version: string | null,
+): string {
+  const url = typeof urls === 'string' ? urls : (urls as Record<string, string | null>)[arch]
+  if (!url) throw noBuild(id, arch)
+  if (url.includes('{version}') && version === null && id === 'antigravity')
+    throw new ProvisionError(
+      `Unable to plan ${id}: its download URL names a version and sources.${id}.version is null`,
+      EXIT.usage,
+      `Set sources.${id}.version (docs/ides.md says where the vendor lists them)`,
+    )
+  return url.replaceAll('{version}', version ?? 'latest')
+}
+
+function pin(sha: ArchValue<string | null>, arch: string): string | null {
+  return typeof sha === 'string' || sha === null
+    ? sha
+    : ((sha as Record<string, string | null>)[arch] ?? null)
+}
+
+function noBuild(id: IdeId, arch: string): ProvisionError {
+  return new ProvisionError(
+    `Unable to install ${id} on ${arch}: its source has no ${arch} build`,
+    EXIT.preflight,
+    `Leave ${id} out (--ides without it), or set sources.${id} to a source that has one`,
+  )
+}
+
+/** The IDEs of the run that have no build for this architecture, each with why. */
+export function withoutBuildFor(cfg: Config, arch: string): string[] {
+  const out: string[] = []
+  for (const id of cfg.ides) {
+    try {
+      ideSpec(id, cfg, arch).install()
+    } catch (err) {
+      if (err instanceof ProvisionError && err.exitCode === EXIT.preflight) out.push(id)
+    }
+  }
+  if (!KNOWN_ARCHES.includes(arch)) return [...cfg.ides]
+  return out
+}
+
+const KNOWN_ARCHES: readonly string[] = ['amd64', 'arm64'] satisfies Architecture[]
+
+/** Every URL the run will fetch for its IDEs: what preflight probes (sources.<ide>.probe: false skips one). */
+export function ideSources(cfg: Config, arch: string): IdeSource[] {
+  if (cfg.skipProbe) return []
+  const out: IdeSource[] = []
+  const repo = (ide: IdeId, r: { uri: string; suite: string; key: string }) => {
+    out.push({ ide, what: 'apt repository', url: `${r.uri.replace(/\/+$/, '')}/dists/${r.suite}/InRelease` })
+    out.push({ ide, what: 'signing key', url: r.key })
+  }
+  for (const id of cfg.ides) {
+    const s = cfg.sources[id]
+    if (!s.probe) continue
+    try {
+      if (id === 'vscode') repo(id, cfg.sources.vscode)
+      if (id === 'cursor') {
+        const c = cfg.sources.cursor
+        if (c.method === 'apt') repo(id, c.apt)
+        else out.push({ ide: id, what: 'download', url: downloadUrl(id, c.url, arch, c.version) })
+      }
+      if (id === 'antigravity') {
+        const a = cfg.sources.antigravity
+        if (a.method === 'apt') repo(id, a.apt)
+        if (a.method === 'tarball')
+          out.push({ ide: id, what: 'download', url: downloadUrl(id, a.tarball.url, arch, a.version) })
+        if (a.method === 'appimage' && a.appimageUrl)
+          out.push({ ide: id, what: 'download', url: a.appimageUrl })
+      }
+    } catch {
+      // No build for this architecture: preflight's arch check names it.
+    }
+  }
+  return out
 }

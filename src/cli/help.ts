@@ -18,6 +18,10 @@ export const EXIT_CODES: readonly [number, string][] = [
   [EXIT.verification, 'verification failed: the workstation is not fully working'],
   [EXIT.usage, 'configuration or usage error (bad flag, value, file, or no confirmation)'],
   [EXIT.notRoot, 'not root, or state files not readable without root'],
+  [
+    EXIT.partial,
+    'partly done: every phase ran, but an IDE failed and was left out or undone; the summary says how to retry it',
+  ],
   [EXIT.locked, 'another run or rollback holds the lock; try again when it has finished'],
   [SIGNAL_EXIT.SIGHUP ?? 129, 'stopped by SIGHUP (terminal closed); the current action was completed'],
   [

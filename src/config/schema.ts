@@ -26,6 +26,30 @@ const aptRepo = z.strictObject({
   key: url.describe('URL of the repository signing key (ASCII-armored or binary)'),
 })
 
+/** The architectures a download can be for: Debian's names, as `dpkg --print-architecture` says. */
+export const ARCHITECTURES = ['amd64', 'arm64'] as const
+export type Architecture = (typeof ARCHITECTURES)[number]
+
+/** One URL for every architecture, or one per architecture (null: the vendor builds none). */
+const archUrl = z.union([
+  url,
+  z.strictObject({ amd64: url.nullable().default(null), arm64: url.nullable().default(null) }),
+])
+const archSha256 = z.union([
+  sha256,
+  z.strictObject({ amd64: sha256.default(null), arm64: sha256.default(null) }),
+])
+const version = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9.+~:_-]*$/, 'a version such as 1.95.3-1731513102')
+  .nullable()
+const probe = z
+  .boolean()
+  .default(true)
+  .describe('check in preflight that the source answers (false: behind a proxy that blocks HEAD)')
+const versionNote =
+  'exact version to install (apt: package=version; downloads: fills {version} in the URL); null: the newest'
+
 export const ConfigSchema = z.strictObject({
   username: SETTINGS.username.schema(z),
   fullName: z
@@ -71,26 +95,74 @@ export const ConfigSchema = z.strictObject({
     .describe('Debian mirror to check in preflight (default: from apt sources)'),
   sources: z
     .strictObject({
-      vscode: aptRepo
-        .prefault({
-          uri: 'https://packages.microsoft.com/repos/code',
-          suite: 'stable',
-          components: ['main'],
-          key: 'https://packages.microsoft.com/keys/microsoft.asc',
-        })
-        .describe("VS Code's apt repository (give all four keys to replace it)"),
-      cursor: z
+      vscode: z
         .strictObject({
-          url: url
-            .default('https://api2.cursor.sh/updates/download/golden/linux-x64-deb/cursor/latest')
-            .describe('Cursor .deb download URL'),
-          sha256: sha256.default(null).describe('expected sha256 of the .deb (null: not pinned)'),
+          ...aptRepo.shape,
+          uri: aptRepo.shape.uri.default('https://packages.microsoft.com/repos/code'),
+          suite: aptRepo.shape.suite.default('stable'),
+          components: aptRepo.shape.components.default(['main']),
+          key: aptRepo.shape.key.default('https://packages.microsoft.com/keys/microsoft.asc'),
+          version: version.default(null).describe(versionNote),
+          probe,
         })
         .prefault({})
-        .describe('where the Cursor .deb comes from (Cursor has no apt repository)'),
+        .describe("VS Code's signed apt repository (amd64, arm64)"),
+      cursor: z
+        .strictObject({
+          method: z
+            .enum(['deb', 'apt'])
+            .default('deb')
+            .describe("the vendor's .deb download, or its apt repository (see docs/ides.md)"),
+          url: archUrl
+            .default({
+              amd64: 'https://api2.cursor.sh/updates/download/golden/linux-x64-deb/cursor/{version}',
+              arm64: 'https://api2.cursor.sh/updates/download/golden/linux-arm64-deb/cursor/{version}',
+            })
+            .describe('the .deb download URL, per architecture; {version} becomes version, or latest'),
+          sha256: archSha256.default(null).describe('expected sha256 of the .deb (null: not pinned)'),
+          apt: aptRepo
+            .prefault({
+              uri: 'https://downloads.cursor.com/aptrepo',
+              suite: 'stable',
+              components: ['main'],
+              key: 'https://downloads.cursor.com/keys/anysphere.asc',
+            })
+            .describe("Cursor's apt repository for the apt method (give all four keys to replace it)"),
+          version: version.default(null).describe(versionNote),
+          probe,
+        })
+        .prefault({})
+        .describe('where Cursor comes from'),
       antigravity: z
         .strictObject({
-          method: z.enum(['apt', 'appimage']).default('apt').describe('apt repository, or AppImage fallback'),
+          method: z
+            .enum(['tarball', 'apt', 'appimage'])
+            .default('tarball')
+            .describe(
+              "the vendor's tarball of the Antigravity IDE, its older apt repository, or an AppImage",
+            ),
+          tarball: z
+            .strictObject({
+              url: archUrl
+                .default({
+                  amd64:
+                    'https://edgedl.me.gvt1.com/edgedl/release2/j0qc3/antigravity/stable/{version}/linux-x64/Antigravity%20IDE.tar.gz',
+                  arm64:
+                    'https://edgedl.me.gvt1.com/edgedl/release2/j0qc3/antigravity/stable/{version}/linux-arm/Antigravity%20IDE.tar.gz',
+                })
+                .describe('the .tar.gz download URL, per architecture; {version} becomes version'),
+              sha256: archSha256.default(null).describe('expected sha256 of the tarball (null: not pinned)'),
+              binary: z
+                .string()
+                .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/)
+                .refine((p) => !p.split('/').includes('..'), 'no .. components')
+                .default('antigravity-ide')
+                .describe("the editor's executable inside the tarball's top directory"),
+            })
+            .prefault({})
+            .describe(
+              'the tarball method: unpacked under /opt/antigravity, linked as /usr/local/bin/antigravity',
+            ),
           apt: aptRepo
             .prefault({
               uri: 'https://us-central1-apt.pkg.dev/projects/antigravity-auto-updater-dev/',
@@ -101,12 +173,17 @@ export const ConfigSchema = z.strictObject({
             .describe("Antigravity's apt repository for the apt method (give all four keys to replace it)"),
           appimageUrl: url.nullable().default(null).describe('AppImage download URL for the appimage method'),
           sha256: sha256.default(null).describe('expected sha256 of the AppImage'),
+          version: version
+            .default('2.5.5-4923483625488384')
+            .describe(`${versionNote}; the tarball URLs name a version, so it has one by default`),
+          probe,
         })
         .prefault({})
         .describe('where Antigravity comes from'),
     })
     .prefault({})
-    .describe("where the IDEs come from; the defaults are the vendors' own"),
+    .describe("where the IDEs come from; the defaults are the vendors' own (docs/ides.md)"),
+  skipProbe: SETTINGS.skipProbe.schema(z),
 })
 
 export type Config = z.infer<typeof ConfigSchema>

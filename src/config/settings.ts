@@ -128,6 +128,19 @@ export const SETTINGS = {
     schema: (zod) =>
       zod.boolean().default(false).describe('run apt-get upgrade in system-prep (cannot be undone)'),
   },
+  skipProbe: {
+    path: ['skipProbe'],
+    flag: '--skip-probe',
+    env: 'VPS_PROVISION_SKIP_PROBE',
+    help: "don't check in preflight that every IDE source answers (a proxy that blocks HEAD)",
+    offHelp: 'check every IDE source in preflight',
+    parse: parseBool,
+    schema: (zod) =>
+      zod
+        .boolean()
+        .default(false)
+        .describe('skip the preflight probe of the IDE sources (sources.<ide>.probe: false skips one)'),
+  },
   rdpPort: {
     path: ['rdp', 'port'],
     flag: '--rdp-port',

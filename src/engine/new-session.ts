@@ -82,5 +82,6 @@ export function emptyOutputs(): SessionOutputs {
     credentialsFile: null,
     notes: [],
     vpsInfo: null,
+    failedParts: [],
   }
 }

@@ -10,8 +10,7 @@ import type { EngineDeps, RollbackOptions } from './api.js'
 import { type DerivedAction, deriveActions, readJournal } from './journal.js'
 import type { SessionStore } from './session-store.js'
 import { planUndoDrift, undoPaths } from './undo-executor.js'
-
-export type WrittenBySeq = Map<number, Record<string, string | null> | null>
+import type { WrittenBySeq } from './undo-options.js'
 
 /**
  * The session's actions, and those still to undo newest first. Refuses a damaged journal, and a

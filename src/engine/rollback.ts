@@ -2,23 +2,22 @@
 // appending `undone` records to the same journal, so an interrupted rollback resumes and a finished
 // one is a no-op. Refuses on a damaged journal, on drifted files (unless --force) and while a later
 // session still builds on this one (unless --force): see rollback-guards.ts.
-import { join } from 'node:path'
 import { EXIT, errorMessage } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
 import type { Undo } from '../model/undo.js'
-import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../system/atomic.js'
 import type { EngineDeps, RollbackOptions } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
 import { throwIfAborted } from './context.js'
 import { failpoint } from './failpoints.js'
 import { type DerivedAction, Journal } from './journal.js'
 import { withLock } from './lock-guard.js'
-import { latestWithWork, pendingActions, refuseDrift, type WrittenBySeq } from './rollback-guards.js'
+import { latestWithWork, pendingActions, refuseDrift } from './rollback-guards.js'
 import { SessionStore } from './session-store.js'
 import { type PhaseUndone, summarizeRollback } from './summary.js'
-import { executeUndo, type UndoOptions, type UndoOutcome } from './undo-executor.js'
+import { executeUndo, type UndoOutcome } from './undo-executor.js'
+import { undoOptions, type WrittenBySeq } from './undo-options.js'
 
 export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
   const store = new SessionStore(deps.paths)
@@ -168,22 +167,7 @@ function shareOf(action: DerivedAction, group: readonly DerivedAction[]): number
   return count(action) / total
 }
 
-function undoOptions(
-  backupDir: string,
-  written: WrittenBySeq,
-  action: DerivedAction,
-  force: boolean,
-): UndoOptions {
-  return {
-    backupDir,
-    readBackup: (rel) => readFileNoFollow(join(backupDir, rel)),
-    written: written.get(action.seq) ?? null,
-    force,
-    keepDrifted: (path, data) => keepDrifted(backupDir, path, data),
-  }
-}
-
-function actionEvent(action: DerivedAction, outcome: UndoOutcome) {
+export function actionEvent(action: DerivedAction, outcome: UndoOutcome) {
   return {
     type: 'action',
     ts: now(),
@@ -203,14 +187,6 @@ function tallyFor(undone: PhaseUndone[], phase: PhaseName): PhaseUndone {
     undone.push(t)
   }
   return t
-}
-
-async function keepDrifted(backupDir: string, path: string, data: Buffer): Promise<string> {
-  const dir = join(backupDir, 'drifted')
-  await ensurePrivateDir(dir)
-  const dest = join(dir, `${Date.now()}-${path.replaceAll('/', '_')}`)
-  await writeFileAtomic(dest, data, 0o600)
-  return dest
 }
 
 async function markRolledBack(store: SessionStore, session: ProvisioningSession): Promise<void> {

@@ -3,16 +3,18 @@
 // background steps (downloads) overlapping the steps before them. A read-only phase (preflight,
 // verification) runs every check and fails once, listing every failed check.
 
+import { errorMessage } from '../model/errors.js'
 import { now } from '../model/events.js'
 import type { PhaseExecution, ProvisioningSession } from '../model/schemas.js'
 import { phaseTransition } from '../model/transitions.js'
-import { STATE_WORD } from '../steps/checks-failed.js'
+import { ChecksFailed, type Finding, STATE_WORD } from '../steps/checks-failed.js'
 import { settleAll } from '../steps/lazy.js'
 import type { Phase, Step } from '../steps/types.js'
 import { checkEvery } from './check-every.js'
 import type { CheckMemo } from './check-memo.js'
 import { type CheckpointStore, stateChecksum } from './checkpoints.js'
-import { type ContextDeps, makeStepContext, throwIfAborted } from './context.js'
+import { Aborted, type ContextDeps, makeStepContext, throwIfAborted } from './context.js'
+import { undoPart } from './part-undo.js'
 
 export interface PhaseRun {
   phase: Phase
@@ -54,7 +56,13 @@ export async function runPhase(run: PhaseRun, deps: ContextDeps): Promise<void> 
 async function checkAll(run: PhaseRun, deps: ContextDeps): Promise<void> {
   const phase = run.phase.name
   const emit = deps.emit
-  const failure = await checkEvery(phase, run.steps, run.checks, {
+  // The checks of a part that failed earlier in this run (an IDE) would only fail again.
+  const failedParts = new Set(deps.outputs.failedParts.map((f) => f.part))
+  const skipped = run.steps.filter((s) => s.part && failedParts.has(s.part))
+  for (const step of skipped) skipForFailedPart(run, deps, step)
+  const steps = run.steps.filter((s) => !skipped.includes(s))
+  const partOf = new Map(steps.map((s) => [s.id, s.part]))
+  const failure = await checkEvery(phase, steps, run.checks, {
     start(step) {
       throwIfAborted(deps.signal)
       emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
@@ -66,18 +74,60 @@ async function checkAll(run: PhaseRun, deps: ContextDeps): Promise<void> {
         emit({ type: 'output', ts: now(), phase, line: `${f.title}: ${STATE_WORD[f.state]}: ${f.detail}` })
     },
   })
-  if (failure) throw failure
+  if (!failure) return
+  // In preflight, a failed check of a part (an IDE's source that does not answer) fails that part
+  // alone: it is named now, before any change, and its steps in later phases are skipped. In
+  // verification the part is installed, so a failed check of it stays a failed check (exit 4).
+  // When the rest fails too, nothing runs: the parts are then just failed checks in the list.
+  const partFailed = (f: Finding) =>
+    f.state === 'failed' && partOf.has(f.id) && partOf.get(f.id) !== undefined
+  const restFails = failure.findings.some((f) => f.state !== 'passed' && !partFailed(f))
+  const ofParts = phase === 'preflight' && !restFails ? failure.findings.filter(partFailed) : []
+  for (const f of ofParts) {
+    const part = partOf.get(f.id) as string
+    if (deps.outputs.failedParts.some((p) => p.part === part)) continue
+    const retry = run.phase.retryPart?.(part) ?? 'vps-provision run'
+    const error = `${f.title}: ${f.detail}`
+    deps.outputs.failedParts.push({ phase, part, step: f.id, error, retry, undone: false })
+    emit({
+      type: 'message',
+      ts: now(),
+      level: 'warn',
+      text: `${part} will not be installed: ${f.title}: ${f.detail}`,
+    })
+  }
+  const rest = failure.findings.filter((f) => !ofParts.includes(f))
+  if (rest.some((f) => f.state !== 'passed')) throw new ChecksFailed(phase, rest)
 }
 
-/** Applies what is not done yet, then records what the checks saw as the phase's checkpoint. */
+/**
+ * Applies what is not done yet, then records what the checks saw as the phase's checkpoint. A
+ * failed step of a part (an IDE) fails that part alone: its changes are undone, its later steps
+ * skipped, and no checkpoint is written, so the next run tries that part again.
+ */
 async function converge(run: PhaseRun, deps: ContextDeps, checks: CheckMemo): Promise<void> {
   const observed = new Map<Step, string>()
+  // Parts that failed earlier in this run (a source preflight could not reach) are left out too.
+  const failed = new Set(deps.outputs.failedParts.map((f) => f.part))
   const walk = async (steps: readonly Step[]) => {
-    for (const step of steps) observed.set(step, await convergeStep(step, run, deps, checks))
+    for (const step of steps) {
+      if (step.part && failed.has(step.part)) {
+        skipForFailedPart(run, deps, step)
+        continue
+      }
+      try {
+        observed.set(step, await convergeStep(step, run, deps, checks))
+      } catch (err) {
+        if (!step.part || err instanceof Aborted) throw err
+        failed.add(step.part)
+        await failPart(run, deps, step, err)
+      }
+    }
   }
   for (const lane of lanes(run.steps)) {
     await settleAll([() => walk(lane.foreground), () => walk(lane.background)])
   }
+  if (failed.size > 0) return
   await run.checkpoints.write({
     phase_name: run.phase.name,
     completed_at: now(),
@@ -85,6 +135,26 @@ async function converge(run: PhaseRun, deps: ContextDeps, checks: CheckMemo): Pr
     checksum: stateChecksum(run.steps.map((s) => observed.get(s) ?? '')),
   })
   run.exec.checkpoint_exists = true
+}
+
+/** Records the part's failure, then undoes what the part changed in this run. */
+async function failPart(run: PhaseRun, deps: ContextDeps, step: Step, err: unknown): Promise<void> {
+  const phase = run.phase.name
+  const part = step.part as string
+  const error = deps.secrets.scrub(errorMessage(err))
+  const retry = run.phase.retryPart?.(part) ?? 'vps-provision run'
+  deps.outputs.failedParts.push({ phase, part, step: step.id, error, retry, undone: true })
+  deps.emit({ type: 'message', ts: now(), level: 'warn', text: `${part} failed at ${step.id}: ${error}` })
+  const ids = new Set(run.steps.filter((s) => s.part === part).map((s) => s.id))
+  await undoPart(deps, phase, part, ids)
+}
+
+function skipForFailedPart(run: PhaseRun, deps: ContextDeps, step: Step): void {
+  const phase = run.phase.name
+  const failure = deps.outputs.failedParts.find((f) => f.part === step.part)
+  const detail = `${step.part} failed earlier in this run${failure ? ` (${failure.step})` : ''}`
+  deps.emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
+  deps.emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome: 'skipped', detail })
 }
 
 /** Returns what the step's check saw once its desired state holds. */

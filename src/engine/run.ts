@@ -133,7 +133,10 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     session.ide_installations = ctx.outputs.ideInstallations
     await store.save(session)
   }
-  return EXIT.ok
+  const failed = ctx.outputs.failedParts
+  if (failed.length === 0) return EXIT.ok
+  session.error_details = failed.map((f) => `${f.phase}: ${f.part} failed: ${f.error}`).join('\n')
+  return EXIT.partial
 }
 
 function startDescribing(run: Running, deps: EngineDeps): Promise<Report | null> {
@@ -181,7 +184,7 @@ async function closeSession(
   const { session, ctx } = run
   const outputs = ctx.outputs
   session.vps_info ??= await run.machine
-  if (session.status === 'INITIALIZING' && exitCode === EXIT.ok) {
+  if (session.status === 'INITIALIZING' && (exitCode === EXIT.ok || exitCode === EXIT.partial)) {
     session.status = sessionTransition(session.status, 'IN_PROGRESS')
   }
   if (deps.describe && !(session.status === 'INITIALIZING')) {
@@ -192,7 +195,9 @@ async function closeSession(
       outputs.ideInstallations = report.ideInstallations
     }
   }
-  session.status = sessionTransition(session.status, exitCode === EXIT.ok ? 'COMPLETED' : 'FAILED')
+  // Partly done: every phase ran; the parts that failed were undone and are named in the summary.
+  const finished = exitCode === EXIT.ok || exitCode === EXIT.partial
+  session.status = sessionTransition(session.status, finished ? 'COMPLETED' : 'FAILED')
   session.end_time = now()
   session.duration_seconds = (Date.now() - started) / 1000
   session.developer_user = outputs.developerUser

@@ -3,7 +3,7 @@
 import { EXIT } from '../model/errors.js'
 import type { Summary } from '../model/events.js'
 import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
-import type { SessionOutputs } from '../steps/types.js'
+import type { PartFailure, SessionOutputs } from '../steps/types.js'
 import type { StatePaths } from './paths.js'
 
 export function summarize(
@@ -15,6 +15,7 @@ export function summarize(
 ): Summary {
   const lines = [...(outputs?.notes ?? [])]
   if (session.status === 'FAILED') lines.push(...failureLines(session, exitCode, paths))
+  for (const f of outputs?.failedParts ?? []) lines.push(...partLines(f))
   return {
     sessionId: session.session_id,
     status: session.status,
@@ -56,6 +57,19 @@ function failureLines(session: ProvisioningSession, exitCode: number, paths: Sta
     'Resume: vps-provision run   (finished phases are skipped)',
     `Undo:   vps-provision rollback ${id}`,
     `Log:    vps-provision log ${id}`,
+  ]
+}
+
+/** A part that failed alone (an IDE): what, why, that it was undone, and how to try it again. */
+function partLines(f: PartFailure): string[] {
+  const [first, ...more] = f.error.split('\n')
+  return [
+    `Failed: ${f.part} (${f.phase}, step ${f.step}): ${first}`,
+    ...more,
+    f.undone
+      ? `  What ${f.part} had changed was undone; everything else is in place.`
+      : `  ${f.part} was left out before any change; everything else is in place.`,
+    `  Retry just ${f.part}: ${f.retry}`,
   ]
 }
 

@@ -7,7 +7,14 @@
 import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
-import { removeAptSource, removeDir, removeFile, restoreBlock, restoreFile } from './undo-files.js'
+import {
+  removeAptSource,
+  removeDir,
+  removeFile,
+  removeTree,
+  restoreBlock,
+  restoreFile,
+} from './undo-files.js'
 import { skipped, type UndoOf, type UndoOptions, type UndoOutcome } from './undo-outcome.js'
 import { purgeAndRestore } from './undo-restore.js'
 import { deleteGroup, deleteUser, disableUnit, removeFromGroup, runArgv, stopUnit } from './undo-system.js'
@@ -24,6 +31,7 @@ const HANDLERS: { [K in UndoKind]: Handler<K> } = {
   'restore-block': restoreBlock,
   'remove-file': removeFile,
   'remove-dir': removeDir,
+  'remove-tree': removeTree,
   'remove-apt-source': removeAptSource,
   'purge-packages': purgeAndRestore,
   'delete-user': deleteUser,

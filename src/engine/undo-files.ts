@@ -4,6 +4,7 @@
 
 import { removeBlock, upsertBlock } from '../facts/marked-block.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
+import { unpackingPath } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
 import { skipped, type UndoOf, type UndoOptions, undone, verifiedBackup } from './undo-outcome.js'
@@ -83,6 +84,23 @@ export async function removeDir(sys: System, undo: UndoOf<'remove-dir'>) {
     return skipped(`${undo.path} is not empty (${entries.length} entries); left in place`)
   await sys.rmdir(undo.path)
   return undone(`removed directory ${undo.path}`)
+}
+
+export async function removeTree(sys: System, undo: UndoOf<'remove-tree'>) {
+  const done: string[] = []
+  const staging = unpackingPath(undo.path)
+  if (await sys.stat(staging)) {
+    await sys.exec(['rm', '-rf', '--one-file-system', '--', staging])
+    done.push(`removed ${staging}`)
+  }
+  const st = await sys.stat(undo.path)
+  if (st?.kind === 'dir') {
+    if (!(await sys.stat(`${undo.path}/${undo.marker}`)))
+      return skipped(`${undo.path} has no ${undo.marker}: not ours any more; left in place`)
+    await sys.exec(['rm', '-rf', '--one-file-system', '--', undo.path])
+    done.push(`removed ${undo.path}`)
+  }
+  return done.length > 0 ? undone(done.join('; ')) : skipped(`${undo.path} already absent`)
 }
 
 export async function removeAptSource(sys: System, undo: UndoOf<'remove-apt-source'>, opts: UndoOptions) {

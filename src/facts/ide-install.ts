@@ -12,8 +12,10 @@ export interface IdeLayout {
   installPath: string
   launcher: string
   method: IDEInstallation['installation_method']
-  /** The package whose version we report (dpkg), or null for an AppImage. */
+  /** The package whose version we report (dpkg), or null for an AppImage or a tarball. */
   packageName: string | null
+  /** The editor's ELF, for ldd; default <installPath>/<command>. */
+  elf?: string
 }
 
 export async function verifyIde(sys: System, ide: IdeLayout, username: string): Promise<IDEInstallation> {
@@ -62,7 +64,7 @@ export async function ideWorks(
 
 /** ldd of the ELF behind the launcher script: <installPath>/<command> when the package has one. */
 async function missingLibraries(sys: System, ide: IdeLayout): Promise<string[]> {
-  const binary = `${ide.installPath}/${ide.command}`
+  const binary = ide.elf ?? `${ide.installPath}/${ide.command}`
   const head = (await sys.readFile(binary))?.subarray(0, 4)
   if (head?.toString('latin1') !== '\x7fELF') return []
   const ldd = await sys.exec(['ldd', binary], { allowFailure: true })

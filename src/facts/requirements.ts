@@ -38,15 +38,31 @@ export async function debian13(sys: System): Promise<AssertResult> {
   }
 }
 
-/** VS Code and Cursor ship arm64 builds; Antigravity only amd64 as far as we know. */
-export function architecture(facts: Facts, ides: readonly string[]): AssertResult {
+/** amd64 or arm64, and every wanted IDE has a build for it in its configured source (src/ides.ts). */
+export function architecture(facts: Facts, withoutBuild: readonly string[]): AssertResult {
   const arch = facts.architecture
-  const armOk = !ides.includes('antigravity')
-  const ok = arch === 'amd64' || (arch === 'arm64' && armOk)
+  const known = arch === 'amd64' || arch === 'arm64'
+  if (known && withoutBuild.length === 0) return { ok: true, detail: arch }
   return {
-    ok,
-    detail: `${arch} (required: amd64${armOk ? ' or arm64' : ''})`,
-    hint: arch === 'arm64' ? 'Leave Antigravity out on arm64: --ides vscode,cursor' : 'Use an amd64 VPS',
+    ok: false,
+    detail: known
+      ? `${arch}: no ${arch} build of ${withoutBuild.join(', ')} in its configured source`
+      : `${arch} (required: amd64 or arm64)`,
+    hint: known
+      ? `Leave ${withoutBuild.join(', ')} out (--ides), or point sources.<ide> at a ${arch} build`
+      : 'Use an amd64 or arm64 VPS',
+  }
+}
+
+/** An IDE's source (repository Release file, key, download) answers: HEAD, or GET when refused. */
+export async function sourceReachable(sys: System, url: string): Promise<AssertResult> {
+  const r = await sys.probe(url)
+  if (r.status !== null && r.status >= 200 && r.status < 400)
+    return { ok: true, detail: `${url}: HTTP ${r.status}` }
+  return {
+    ok: false,
+    detail: `${url}: ${r.error ?? `HTTP ${r.status}`}`,
+    hint: 'Check the URL in sources.<ide>, or --skip-probe behind a proxy that refuses HEAD',
   }
 }
 

@@ -9,6 +9,7 @@ export const EXIT = {
   verification: 4,
   usage: 5,
   notRoot: 6,
+  partial: 7,
   locked: 75,
   sigint: 130,
   sigterm: 143,

@@ -41,7 +41,7 @@ export type RunEvent =
       ts: string
       phase: PhaseName
       step: string
-      outcome: 'applied' | 'already-done' | 'would-apply' | 'failed'
+      outcome: 'applied' | 'already-done' | 'would-apply' | 'failed' | 'skipped'
       detail?: string
     }
   | {

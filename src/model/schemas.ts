@@ -94,7 +94,7 @@ export type IdeName = z.infer<typeof IdeName>
 export const IDEInstallation = z.object({
   ide_name: IdeName,
   version: z.string(),
-  installation_method: z.enum(['APT_REPOSITORY', 'DEB_PACKAGE', 'APPIMAGE', 'SNAP']),
+  installation_method: z.enum(['APT_REPOSITORY', 'DEB_PACKAGE', 'APPIMAGE', 'TARBALL', 'SNAP']),
   installation_path: z.string(),
   executable_path: z.string(),
   desktop_launcher_path: z.string(),

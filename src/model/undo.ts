@@ -61,6 +61,11 @@ export const Undo = z.discriminatedUnion('kind', [
   /** The directory did not exist before; remove it if it is empty. */
   z.object({ kind: z.literal('remove-dir'), path: absPath }),
   /**
+   * A tree we unpacked (a tarball under /opt): removed with its unfinished twin `<path>.new`, but
+   * only while `<path>/<marker>` says it is ours.
+   */
+  z.object({ kind: z.literal('remove-tree'), path: absPath, marker: z.string().regex(/^[A-Za-z0-9._-]+$/) }),
+  /**
    * Exactly the packages this action newly installed; ones not installed now are left alone.
    * `restoreMissing`: /etc as it was before the install; a path of it that is missing after the
    * purge (a postrm removed what it did not own) is put back. Older journals have none.
@@ -83,6 +88,9 @@ export const Undo = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('irreversible'), reason: z.string() }),
 ])
 export type Undo = z.infer<typeof Undo>
+
+/** Where a tree is unpacked before it takes its place: ours by its name, whatever a crash left in it. */
+export const unpackingPath = (path: string): string => `${path}.new`
 export type UndoKind = Undo['kind']
 
 /** The seed's `rollback_command`: what the undo does, in words a person reads. Never executed. */
@@ -98,6 +106,8 @@ export function describeUndo(u: Undo): string {
       return `remove file ${u.path}`
     case 'remove-dir':
       return `remove directory ${u.path} if empty`
+    case 'remove-tree':
+      return `remove the unpacked tree ${u.path} (if ${u.marker} in it says it is ours)`
     case 'purge-packages':
       return `apt-get purge ${u.packages.join(' ')}${u.restoreMissing ? `, then put back what it removed of ${u.restoreMissing.root} as it was` : ''}`
     case 'delete-user':

@@ -12,6 +12,7 @@ const OUTCOME: Record<Extract<RunEvent, { type: 'step-end' }>['outcome'], string
   'already-done': 'already done',
   'would-apply': 'would apply',
   failed: 'FAILED',
+  skipped: 'skipped',
 }
 
 /** The line for one event; `phase` is the phase last started, for events that do not carry one. */

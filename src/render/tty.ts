@@ -182,5 +182,7 @@ function stepLine(event: Extract<RunEvent, { type: 'step-end' }>, c: RenderOptio
       return `  ${c.yellow('todo')}  ${clean(event.step)}${detail}`
     case 'failed':
       return `  ${c.red('FAIL')}  ${clean(event.step)}${detail}`
+    case 'skipped':
+      return `  ${c.yellow('skip')}  ${clean(event.step)}${detail}`
   }
 }

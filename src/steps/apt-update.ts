@@ -22,11 +22,16 @@ export function signedByPaths(text: string): string[] {
 }
 
 /** sha256 over every active sources file and every keyring they reference, in a stable order. */
-export async function aptSourcesFingerprint(sys: System): Promise<string> {
-  const files = [SOURCES_LIST]
-  if ((await sys.stat(SOURCES_DIR))?.kind === 'dir')
+export async function aptSourcesFingerprint(
+  sys: System,
+  only?: readonly string[],
+  without?: string,
+): Promise<string> {
+  const files = only ? [...only] : [SOURCES_LIST]
+  if (!only && (await sys.stat(SOURCES_DIR))?.kind === 'dir')
     for (const name of (await sys.readDir(SOURCES_DIR)).sort())
-      if (name.endsWith('.list') || name.endsWith('.sources')) files.push(`${SOURCES_DIR}/${name}`)
+      if ((name.endsWith('.list') || name.endsWith('.sources')) && `${SOURCES_DIR}/${name}` !== without)
+        files.push(`${SOURCES_DIR}/${name}`)
   const parts: string[] = []
   const keyrings = new Set<string>()
   for (const f of files) {
@@ -64,6 +69,72 @@ export function aptUpdate(opts: { id?: string; retry?: Partial<RetryPolicy> } = 
       await refreshPackageLists(ctx, { retry: opts.retry })
       await ensureDir(ctx, CACHE_DIR)
       await writeJournaled(ctx, APT_UPDATE_STAMP, `${fingerprint}\n`, { mode: 0o644, uid: 0, gid: 0 })
+    },
+  }
+}
+
+/**
+ * `apt-get update` of ONE source file (an IDE's repository): a vendor that is down, unsigned or
+ * signed with another key fails this IDE alone, and nothing else is fetched again. `--error-on=any`
+ * makes a failed download an error (plain apt-get update only warns and keeps stale lists). The
+ * other lists stay (List-Cleanup off), and when they were up to date before, the whole-machine
+ * stamp is moved on, so system-prep's update is not due again on the next run.
+ */
+export function sourceUpdate(opts: { id: string; name: string; sourcePath: string }): Step {
+  const stamp = `${CACHE_DIR}/apt-update-${opts.name}.stamp`
+  const fingerprintOf = (sys: System) => aptSourcesFingerprint(sys, [opts.sourcePath])
+  return {
+    id: opts.id,
+    title: `Refresh the package list of ${opts.sourcePath}`,
+    async check(sys): Promise<Check> {
+      const fingerprint = await fingerprintOf(sys)
+      if ((await readText(sys, stamp))?.trim() === fingerprint)
+        return { done: true, observed: `${opts.name} list up to date` }
+      return {
+        done: false,
+        observed: `${opts.name} ${fingerprint}`,
+        why: `${opts.sourcePath} not fetched yet`,
+      }
+    },
+    async apply(ctx) {
+      const { sys } = ctx
+      const fingerprint = await fingerprintOf(sys)
+      const allBefore = (await readText(sys, APT_UPDATE_STAMP))?.trim()
+      const othersFresh =
+        allBefore !== undefined &&
+        allBefore === (await aptSourcesFingerprint(sys, undefined, opts.sourcePath))
+      const undo = { kind: 'irreversible', reason: 'apt package lists are a cache' } as const
+      const argv = [
+        '-o',
+        `Dir::Etc::SourceList=${opts.sourcePath}`,
+        '-o',
+        'Dir::Etc::SourceParts=/nonexistent',
+        '-o',
+        'APT::Get::List-Cleanup=false',
+        'update',
+        '--error-on=any',
+      ]
+      await ctx.change(
+        { actionType: 'COMMAND_EXEC', target: `apt-get update (${opts.sourcePath})`, undo },
+        async () => {
+          await aptGetUpdate(sys, {
+            lockTimeoutSeconds: ctx.cfg.aptLockTimeoutSeconds,
+            onLine: (l) => ctx.progress(l),
+            onRetry: (w) => ctx.warn(w),
+            args: argv,
+            what: `refresh the package list of ${opts.sourcePath}`,
+          })
+          return undefined
+        },
+      )
+      await ensureDir(ctx, CACHE_DIR)
+      await writeJournaled(ctx, stamp, `${fingerprint}\n`, { mode: 0o644, uid: 0, gid: 0 })
+      if (othersFresh)
+        await writeJournaled(ctx, APT_UPDATE_STAMP, `${await aptSourcesFingerprint(sys)}\n`, {
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+        })
     },
   }
 }

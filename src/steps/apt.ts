@@ -180,11 +180,20 @@ export function aptError(what: string, argv: readonly string[], r: ExecResult): 
 }
 
 /** `apt-get update`, retried; throws an explained error when it still fails. */
-export async function aptGetUpdate(sys: System, opts: AptOptions = {}): Promise<void> {
-  const argv = [...aptGet(opts.lockTimeoutSeconds), 'update']
+export async function aptGetUpdate(
+  sys: System,
+  opts: AptOptions & { args?: readonly string[]; what?: string } = {},
+): Promise<void> {
+  const argv = [...aptGet(opts.lockTimeoutSeconds), ...(opts.args ?? ['update'])]
   const r = await runAptWithRetry(sys, argv, opts)
   if (r.exitCode !== 0)
-    throw await aptFailure(sys, 'refresh the apt package lists', argv, r, opts.lockTimeoutSeconds)
+    throw await aptFailure(
+      sys,
+      opts.what ?? 'refresh the apt package lists',
+      argv,
+      r,
+      opts.lockTimeoutSeconds,
+    )
 }
 
 /** aptError, or for a dpkg lock that never came free, who holds it (see apt-lock.ts). */

@@ -11,6 +11,7 @@ interface PhaseDefinition {
   needsSystemd?: boolean
   readOnly?: boolean
   steps(input: PhaseInput): Step[]
+  retryPart?(part: string): string
 }
 
 export function definePhase(def: PhaseDefinition): Phase {
@@ -20,6 +21,7 @@ export function definePhase(def: PhaseDefinition): Phase {
     weight: def.weight,
     needsSystemd: def.needsSystemd ?? false,
     readOnly: def.readOnly ?? false,
+    ...(def.retryPart ? { retryPart: def.retryPart } : {}),
     steps(input) {
       const steps = def.steps(input).map((s) => ({ ...s, id: `${def.name}.${s.id}` }))
       const seen = new Set<string>()

@@ -12,6 +12,8 @@ export interface PreflightCheck {
   title: string
   /** Ids of earlier checks this one presumes: when one of them did not pass, this one is not run. */
   needs?: readonly string[]
+  /** Its failure fails only this part of the run (an IDE's source), not the whole preflight. */
+  part?: string
   check(sys: System): Promise<AssertResult>
 }
 
@@ -52,6 +54,7 @@ export function preflightSteps(checks: readonly PreflightCheck[]): Step[] {
   return checks.map((c) => ({
     id: c.id,
     title: c.title,
+    ...(c.part ? { part: c.part } : {}),
     check: async (sys) => asCheck(await verdictOf(sys, c)),
     // The runner never applies a read-only phase's steps; anywhere else, a failed check just fails.
     async apply(ctx) {

@@ -40,6 +40,12 @@ export interface Step {
    * step's own change (packages.ts): one dpkg pass instead of one per phase.
    */
   joinsEarlier?: boolean
+  /**
+   * The independent part of its phase this step belongs to (an IDE: "cursor"). When a step of a
+   * part fails, the runner undoes what that part changed in this run, skips its later steps (and
+   * the read-only checks of the same part), and the phase goes on with the other parts.
+   */
+  part?: string
   /** Pure query: must not change the machine. */
   check(sys: System): Promise<Check>
   apply(ctx: StepContext): Promise<void>
@@ -112,6 +118,19 @@ export interface SessionOutputs {
   credentialsFile: string | null
   notes: string[]
   vpsInfo: VPSInstance | null
+  /** Parts (Step.part) that failed in this run and were undone; the run ends "partly done". */
+  failedParts: PartFailure[]
+}
+
+export interface PartFailure {
+  phase: PhaseName
+  part: string
+  step: string
+  error: string
+  /** The command that tries this part again. */
+  retry: string
+  /** Its changes were undone (false: it failed before changing anything, in preflight). */
+  undone: boolean
 }
 
 export interface PhaseInput {
@@ -133,4 +152,6 @@ export interface Phase {
   /** Only assertions (preflight, verification): always runs, never checkpointed, never journals. */
   readOnly: boolean
   steps(input: PhaseInput): Step[]
+  /** The command that tries one failed part (Step.part) of this phase again, for the summary. */
+  retryPart?(part: string): string
 }

@@ -14,6 +14,9 @@ import { type ExecLogEntry, FakeSystem } from './fake/index.js'
 export const VSCODE_KEY = 'https://packages.microsoft.com/keys/microsoft.asc'
 export const ANTIGRAVITY_KEY = 'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg'
 export const CURSOR_DEB = 'https://example.test/cursor.deb'
+/** The default Antigravity IDE tarball for amd64 (sources.antigravity.tarball, version pinned). */
+export const ANTIGRAVITY_TARBALL =
+  'https://edgedl.me.gvt1.com/edgedl/release2/j0qc3/antigravity/stable/2.5.5-4923483625488384/linux-x64/Antigravity%20IDE.tar.gz'
 
 /** A fresh fake Debian 13 whose web serves the IDE signing keys and a Cursor .deb. */
 export function workstationMachine(): FakeSystem {
@@ -31,6 +34,17 @@ export function workstationMachine(): FakeSystem {
     },
   }
   sys.web.set(CURSOR_DEB, Buffer.from(JSON.stringify(cursor)))
+  // The fake's tarballs are JSON too (test/support/fake/tar.ts): the IDE's top directory stripped.
+  const antigravity = {
+    top: 'Antigravity IDE',
+    files: {
+      'antigravity-ide': 'ELF stand-in\n',
+      'bin/antigravity-ide': '#!/bin/sh\n',
+      'resources/app/package.json': '{}\n',
+    },
+    executables: ['antigravity-ide', 'bin/antigravity-ide'],
+  }
+  sys.web.set(ANTIGRAVITY_TARBALL, Buffer.from(JSON.stringify(antigravity)))
   return sys
 }
 

@@ -16,31 +16,17 @@ import { eventLogPath, parseEventLine } from '../../src/engine/event-log.js'
 import { statePaths } from '../../src/engine/paths.js'
 import type { ExecOptions } from '../../src/system/port.js'
 import { engine } from '../helpers/engine.js'
-import { FakeSystem } from '../support/fake/index.js'
+import type { FakeSystem } from '../support/fake/index.js'
 import { recordCase } from '../support/reliability.js'
+import { CURSOR_DEB, workstationMachine } from '../support/workstation-run.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'vps-detached-engine-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const CURSOR_DEB = 'https://example.test/cursor.deb'
 const ID = '20261126-100000-wrk001'
 const SSHD_DROPIN = '/etc/ssh/sshd_config.d/00-vps-provision.conf'
 
-function machine(): FakeSystem {
-  const sys = FakeSystem.debian13()
-  sys.web.set('https://packages.microsoft.com/keys/microsoft.asc', Buffer.from('binary-key-vscode'))
-  sys.web.set(
-    'https://us-central1-apt.pkg.dev/doc/repo-signing-key.gpg',
-    Buffer.from('binary-key-antigravity'),
-  )
-  const cursor = {
-    name: 'cursor',
-    version: '1.7.0',
-    bin: ['/usr/share/cursor/cursor', '/usr/bin/cursor'],
-    files: {},
-  }
-  sys.web.set(CURSOR_DEB, Buffer.from(JSON.stringify(cursor)))
-  return sys
-}
+/** The workstation's fake machine: the IDE keys, the Cursor .deb and the Antigravity tarball. */
+const machine = (): FakeSystem => workstationMachine()
 
 function config(root: string, extra = ''): string {
   mkdirSync(root, { recursive: true })

@@ -143,12 +143,13 @@ describe('every phase on the fake Debian 13', () => {
     }
     const all = await stepsJournaled(config())
     expect(all.steps).toContain('ide-installations.cursor-download')
-    expect(all.steps).toContain('ide-installations.packages')
+    expect(all.steps).toContain('ide-installations.vscode-package')
+    expect(all.steps).toContain('ide-installations.antigravity-unpack')
     expect(all.steps).not.toContain('ide-installations.fetch')
     const at = (type: string, step: string) =>
       all.events.findIndex((e) => e.type === type && 'step' in e && e.step === step)
     expect(at('step-start', 'ide-installations.cursor-download')).toBeLessThan(
-      at('step-end', 'ide-installations.packages'),
+      at('step-end', 'ide-installations.vscode-package'),
     )
     const cursorOnly = await stepsJournaled(config({ ides: ['cursor'] }))
     expect(cursorOnly.steps).toContain('ide-installations.cursor-download')

@@ -44,6 +44,7 @@ const EVERY_KIND: Undo[] = [
     removeEmptyFile: true,
   },
   { kind: 'remove-dir', path: '/var/cache/vps-provision' },
+  { kind: 'remove-tree', path: '/opt/antigravity', marker: '.vps-provision-unpacked' },
   { kind: 'purge-packages', packages: ['curl', 'libcurl4t64'] },
   { kind: 'delete-user', username: 'dev', removeHome: true },
   { kind: 'delete-group', group: 'developers' },

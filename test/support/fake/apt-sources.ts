@@ -69,9 +69,11 @@ function parse(fs: FakeFs, file: string): SourceEntry[] | string {
   return entries
 }
 
-export function aptUpdate(ctx: Ctx): Out {
+/** `apt-get update`, or with `-o Dir::Etc::SourceList=FILE` (and no source parts) that file alone. */
+export function aptUpdate(ctx: Ctx, only: string | null = null): Out {
   const entries: SourceEntry[] = []
-  for (const file of sourceFiles(ctx.fs)) {
+  const files = only === null ? sourceFiles(ctx.fs) : [only.slice(only.lastIndexOf('/') + 1)]
+  for (const file of files) {
     const parsed = parse(ctx.fs, file)
     if (typeof parsed === 'string') return fail(100, `${parsed}\nE: The list of sources could not be read.\n`)
     entries.push(...parsed)
@@ -104,7 +106,8 @@ export function aptUpdate(ctx: Ctx): Out {
   }
   if (stderr) return fail(100, stderr, stdout)
   ctx.state.aptUpdates += 1
-  ctx.state.aptUpdatedSources = sourceFiles(ctx.fs)
+  ctx.state.aptUpdatedSources =
+    only === null ? sourceFiles(ctx.fs) : [...new Set([...(ctx.state.aptUpdatedSources ?? []), ...files])]
   for (const e of seen.values()) {
     const list = `/var/lib/apt/lists/${`${e.uri}_dists_${e.suite}`.replace(/^\w+:\/\//, '').replace(/\//g, '_')}_InRelease`
     ctx.fs.write(list, `update ${ctx.state.aptUpdates}\n`, { mode: 0o644 })

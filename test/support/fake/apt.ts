@@ -16,9 +16,13 @@ const HEADER = 'Reading package lists...\nBuilding dependency tree...\nReading s
 export const aptGet: Handler = (ctx, args) => {
   const flags: Flags = { recommends: true, simulate: false, purge: false }
   const words: string[] = []
+  let sourceList: string | null = null
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string
-    if (a === '-o') i++
+    if (a === '-o') {
+      const m = /^Dir::Etc::SourceList=(.+)$/i.exec(args[++i] ?? '')
+      if (m) sourceList = m[1] as string
+    } else if (a === '--error-on=any' || a === '--allow-downgrades') continue
     else if (/^(-o.+|-y|--yes|--assume-yes|-q+|--quiet)$/.test(a)) continue
     else if (a === '--no-install-recommends') flags.recommends = false
     else if (/^(-s|--simulate|--dry-run|--just-print)$/.test(a)) flags.simulate = true
@@ -29,7 +33,7 @@ export const aptGet: Handler = (ctx, args) => {
   const [command, ...names] = words
   switch (command) {
     case 'update':
-      return aptUpdate(ctx)
+      return aptUpdate(ctx, sourceList)
     case 'install':
       return install(ctx, names, flags)
     case 'purge':

@@ -27,6 +27,7 @@ export const BASE: Record<string, PackageDef> = {
       '/tmp',
       '/srv',
       '/opt',
+      '/usr/local/bin',
       '/var/log',
       '/var/mail',
       '/var/cache',
@@ -78,6 +79,7 @@ export const BASE: Record<string, PackageDef> = {
     bin: ['/usr/bin/getent', '/usr/bin/ldd', '/usr/bin/locale'],
   },
   findutils: { version: '4.10.0-3', essential: true, bin: ['/usr/bin/find'] },
+  tar: { version: '1.35+dfsg-3.1', essential: true, bin: ['/usr/bin/tar'] },
   dpkg: {
     version: '1.22.21',
     essential: true,

@@ -25,6 +25,7 @@ import { ss, systemctl } from './services.js'
 import { sshd } from './sshd.js'
 import { sudo, visudo } from './sudo.js'
 import { sysctl } from './sysctl.js'
+import { mv, tar } from './tar.js'
 import { find, ln } from './tree.js'
 import { type Ctx, type FakeState, fail, type Handler, type Out, ok, Unsupported } from './types.js'
 import { ufw } from './ufw.js'
@@ -50,6 +51,8 @@ const runuser: Handler = (ctx, args) => {
 
 const HANDLERS: Record<string, Handler> = {
   'apt-get': aptGet,
+  tar,
+  mv,
   'apt-cache': aptCache,
   dpkg,
   'dpkg-query': dpkgQuery,

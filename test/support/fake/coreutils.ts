@@ -119,6 +119,8 @@ function operands(cmd: string, args: string[], allowed: string[]): { flags: Set<
       i++
       break
     }
+    // A one-filesystem fake: rm's --one-file-system changes nothing here.
+    if (cmd === 'rm' && args[i] === '--one-file-system') continue
     for (const f of (args[i] as string).slice(1)) {
       if (!allowed.includes(f)) throw new Unsupported(`${cmd} -${f}`)
       flags.add(f)

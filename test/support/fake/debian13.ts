@@ -14,6 +14,8 @@ export interface Debian13Options {
   virt?: string
   /** cloud-init installed, with the 50-cloud-init.conf sshd drop-in cloud images ship. */
   cloudInit?: boolean
+  /** What `dpkg --print-architecture` says. Default amd64. */
+  arch?: string
   /** What df reports for /. Default 40 GB with 30 GB free. */
   disk?: { size: number; avail: number }
 }
@@ -116,7 +118,7 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
     options: {
       systemd: opts.systemd ?? true,
       virt: opts.virt ?? 'none',
-      arch: 'amd64',
+      arch: opts.arch ?? 'amd64',
       disk: opts.disk ?? { size: 40e9, avail: 30e9 },
     },
     files: new Map(),
