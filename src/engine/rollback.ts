@@ -15,7 +15,13 @@ import { throwIfAborted } from './context.js'
 import { failpoint } from './failpoints.js'
 import { type DerivedAction, Journal } from './journal.js'
 import { withLock } from './lock-guard.js'
-import { latestWithWork, pendingActions, refuseDrift, type WrittenBySeq } from './rollback-guards.js'
+import {
+  latestWithWork,
+  pendingActions,
+  refuseDrift,
+  type UntilBySeq,
+  type WrittenBySeq,
+} from './rollback-guards.js'
 import { SessionStore } from './session-store.js'
 import { type PhaseUndone, summarizeRollback } from './summary.js'
 import { executeUndo, type UndoOptions, type UndoOutcome } from './undo-executor.js'
@@ -28,12 +34,20 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
     const started = Date.now()
     const elapsed = () => (Date.now() - started) / 1000
     const session = await store.load(id)
-    const { actions, pending } = await pendingActions(deps, store, session, opts)
+    const { actions, pending, until } = await pendingActions(deps, store, session, opts)
     deps.emit({ type: 'session-start', ts: now(), command: 'rollback', sessionId: id, phases: [] })
     if (pending.length === 0) return end(deps, nothingLeft(deps, session, actions, elapsed()))
 
-    const written = await refuseDrift(deps.sys, id, pending, opts.force)
-    const { undone, reverted, failure } = await undoNewestFirst(deps, id, pending, written, opts.force)
+    const backupDir = deps.paths.backupDir(id)
+    const backups = { backupDir, readBackup: (rel: string) => readFileNoFollow(join(backupDir, rel)) }
+    const written = await refuseDrift(deps.sys, id, pending, opts.force, backups)
+    const { undone, reverted, failure } = await undoNewestFirst(
+      deps,
+      id,
+      pending,
+      { written, until },
+      opts.force,
+    )
     const checkpoints = new CheckpointStore(deps.paths)
     for (const phase of reverted) await checkpoints.remove(phase)
     if (failure) {
@@ -93,7 +107,7 @@ async function undoNewestFirst(
   deps: EngineDeps,
   id: string,
   pending: DerivedAction[],
-  written: WrittenBySeq,
+  known: { written: WrittenBySeq; until: UntilBySeq },
   force: boolean,
 ): Promise<Progress> {
   const backupDir = deps.paths.backupDir(id)
@@ -109,7 +123,7 @@ async function undoNewestFirst(
       let outcome: UndoOutcome
       try {
         const undo = group.length === 1 ? newest.undo : mergedPurge(group)
-        outcome = await executeUndo(deps.sys, undo, undoOptions(backupDir, written, oldest, force))
+        outcome = await executeUndo(deps.sys, undo, undoOptions(backupDir, known, oldest, force))
       } catch (err) {
         progress.failure = `action ${newest.seq} (${newest.action_type} ${newest.target}): ${errorMessage(err)}`
         const tally = tallyFor(progress.undone, newest.phase as PhaseName)
@@ -138,7 +152,10 @@ async function undoNewestFirst(
  * The order of the work: each action alone, newest first, except the package purges, which are one
  * `apt-get purge` at the place of the oldest of them. One dpkg pass runs each trigger once instead
  * of once per transaction. Moving a purge later is safe: an action older than a package cannot
- * need it (it ran before the package was there), and a purge needs nothing they undo.
+ * need it (it ran before the package was there), and a purge needs nothing they undo. What a
+ * transaction's maintainer scripts wrote (remove-maintainer-files) is journaled after that
+ * transaction's purge began, so it is newer than the oldest purge and is undone before the merged
+ * one: the scripts' files go while the packages whose scripts wrote them are still installed.
  */
 export function undoGroups(pending: readonly DerivedAction[]): DerivedAction[][] {
   const purges = pending.filter((a) => a.undo.kind === 'purge-packages')
@@ -170,16 +187,17 @@ function shareOf(action: DerivedAction, group: readonly DerivedAction[]): number
 
 function undoOptions(
   backupDir: string,
-  written: WrittenBySeq,
+  known: { written: WrittenBySeq; until: UntilBySeq },
   action: DerivedAction,
   force: boolean,
 ): UndoOptions {
   return {
     backupDir,
     readBackup: (rel) => readFileNoFollow(join(backupDir, rel)),
-    written: written.get(action.seq) ?? null,
+    written: known.written.get(action.seq) ?? null,
     force,
     keepDrifted: (path, data) => keepDrifted(backupDir, path, data),
+    inDoubtUntil: known.until.get(action.seq) ?? null,
   }
 }
 
