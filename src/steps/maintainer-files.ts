@@ -67,7 +67,12 @@ export async function withMaintainerFiles(
       } catch (error) {
         outcome.error = error
       }
-      changes = await unownedChanges(ctx.sys, before.paths, await snapshotRoots(ctx.sys, WATCHED_ROOTS))
+      try {
+        changes = await unownedChanges(ctx.sys, before.paths, await snapshotRoots(ctx.sys, WATCHED_ROOTS))
+      } catch (error) {
+        // Unlisted (failed), rollback treats it as in doubt; dpkg's own failure says more.
+        throw 'error' in outcome ? outcome.error : error
+      }
       // A symlink's entry is its target hashed (digestOf), a removed path's null.
       const files = Object.fromEntries(changes.map((c) => [c.path, digestOf(c.after)]))
       return { files, output: describe(changes) }
