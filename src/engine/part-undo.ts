@@ -29,7 +29,7 @@ export async function undoPart(
       const outcome = await executeUndo(
         deps.sys,
         action.undo,
-        undoOptions(deps.backupDir, written, action, false),
+        undoOptions(deps.backupDir, { written, until: new Map() }, action, false),
       )
       deps.journal.undone(action.seq, outcome.outcome, outcome.detail)
       deps.emit(actionEvent(action, outcome))

@@ -7,10 +7,11 @@ import { now } from '../model/events.js'
 import { PHASE_NAMES, type PhaseName, type ProvisioningSession } from '../model/schemas.js'
 import type { System } from '../system/port.js'
 import type { EngineDeps, RollbackOptions } from './api.js'
-import { type DerivedAction, deriveActions, readJournal } from './journal.js'
+import { type DerivedAction, deriveActions, type JournalRecord, readJournal } from './journal.js'
 import type { SessionStore } from './session-store.js'
 import { planUndoDrift, undoPaths } from './undo-executor.js'
-import type { WrittenBySeq } from './undo-options.js'
+import type { UntilBySeq, WrittenBySeq } from './undo-options.js'
+import type { BackupReader } from './undo-outcome.js'
 
 /**
  * The session's actions, and those still to undo newest first. Refuses a damaged journal, and a
@@ -21,7 +22,7 @@ export async function pendingActions(
   store: SessionStore,
   session: ProvisioningSession,
   opts: RollbackOptions,
-): Promise<{ actions: DerivedAction[]; pending: DerivedAction[] }> {
+): Promise<{ actions: DerivedAction[]; pending: DerivedAction[]; until: UntilBySeq }> {
   const id = session.session_id
   const { records, warnings, damage } = readJournal(deps.paths.transactionLog(id))
   for (const w of warnings) deps.emit({ type: 'message', ts: now(), level: 'warn', text: w })
@@ -34,7 +35,40 @@ export async function pendingActions(
   }
   if (!opts.force) await refuseIfBuiltOn(store, deps.paths, session)
   const actions = deriveActions(records)
-  return { actions, pending: selectPending(actions, opts.to) }
+  const until = inDoubtEnds(records, actions, await laterRunStart(store, session))
+  return { actions, pending: selectPending(actions, opts.to), until }
+}
+
+/**
+ * For each maintainer-files action not done (undo-maintainer.ts): by when its change was certainly
+ * over. That change is the innermost of its transaction, so nothing is journaled between its
+ * `begin` and the end of dpkg: the next record other than rollback's own `undone` was written
+ * after the transaction, by the same process (its failure) or a later one. A later run could only
+ * start once the killed process was gone (it takes the lock), so its start counts too.
+ */
+export function inDoubtEnds(
+  records: readonly JournalRecord[],
+  actions: readonly DerivedAction[],
+  laterRun: number | null,
+): UntilBySeq {
+  const out: UntilBySeq = new Map()
+  for (const a of actions) {
+    if (a.state === 'done' || a.state === 'undone' || a.undo.kind !== 'remove-maintainer-files') continue
+    const at = records.findIndex((r) => r.type === 'begin' && r.seq === a.seq)
+    const next = records.slice(at + 1).find((r) => r.type !== 'undone')
+    const times = [next ? Date.parse(next.ts) : null, laterRun].filter((t): t is number => t !== null)
+    out.set(a.seq, times.length > 0 ? Math.min(...times) : null)
+  }
+  return out
+}
+
+/** When the first `run` after this session started (epoch ms), or null. */
+async function laterRunStart(store: SessionStore, session: ProvisioningSession): Promise<number | null> {
+  const all = await store.list()
+  const at = all.findIndex((s) => s.session_id === session.session_id)
+  const later = at < 0 ? [] : all.slice(at + 1).filter((s) => s.command === 'run')
+  const starts = later.map((s) => Date.parse(s.start_time)).filter((t) => Number.isFinite(t))
+  return starts.length > 0 ? Math.min(...starts) : null
 }
 
 /** Everything begun and not yet undone, newest first; with --to, only that phase and later ones. */
@@ -52,11 +86,13 @@ export async function refuseDrift(
   id: string,
   pending: DerivedAction[],
   force: boolean,
+  backups: BackupReader,
 ): Promise<WrittenBySeq> {
   const written = await writtenOutsideRemovedHomes(sys, pending)
   const drifted = await planUndoDrift(
     sys,
     pending.map((a) => ({ undo: a.undo, written: written.get(a.seq) ?? null })),
+    backups,
   )
   if (drifted.length > 0 && !force) {
     throw new ProvisionError(

@@ -2,11 +2,14 @@
 // appending `undone` records to the same journal, so an interrupted rollback resumes and a finished
 // one is a no-op. Refuses on a damaged journal, on drifted files (unless --force) and while a later
 // session still builds on this one (unless --force): see rollback-guards.ts.
+
+import { join } from 'node:path'
 import { EXIT, errorMessage } from '../model/errors.js'
 import { now, type Summary } from '../model/events.js'
 import type { PhaseName, ProvisioningSession } from '../model/schemas.js'
 import { sessionTransition } from '../model/transitions.js'
 import type { Undo } from '../model/undo.js'
+import { readFileNoFollow } from '../system/atomic.js'
 import type { EngineDeps, RollbackOptions } from './api.js'
 import { CheckpointStore } from './checkpoints.js'
 import { throwIfAborted } from './context.js'
@@ -17,7 +20,7 @@ import { latestWithWork, pendingActions, refuseDrift } from './rollback-guards.j
 import { SessionStore } from './session-store.js'
 import { type PhaseUndone, summarizeRollback } from './summary.js'
 import { executeUndo, type UndoOutcome } from './undo-executor.js'
-import { undoOptions, type WrittenBySeq } from './undo-options.js'
+import { type UntilBySeq, undoOptions, type WrittenBySeq } from './undo-options.js'
 
 export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): Promise<Summary> {
   const store = new SessionStore(deps.paths)
@@ -27,12 +30,20 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
     const started = Date.now()
     const elapsed = () => (Date.now() - started) / 1000
     const session = await store.load(id)
-    const { actions, pending } = await pendingActions(deps, store, session, opts)
+    const { actions, pending, until } = await pendingActions(deps, store, session, opts)
     deps.emit({ type: 'session-start', ts: now(), command: 'rollback', sessionId: id, phases: [] })
     if (pending.length === 0) return end(deps, nothingLeft(deps, session, actions, elapsed()))
 
-    const written = await refuseDrift(deps.sys, id, pending, opts.force)
-    const { undone, reverted, failure } = await undoNewestFirst(deps, id, pending, written, opts.force)
+    const backupDir = deps.paths.backupDir(id)
+    const backups = { backupDir, readBackup: (rel: string) => readFileNoFollow(join(backupDir, rel)) }
+    const written = await refuseDrift(deps.sys, id, pending, opts.force, backups)
+    const { undone, reverted, failure } = await undoNewestFirst(
+      deps,
+      id,
+      pending,
+      { written, until },
+      opts.force,
+    )
     const checkpoints = new CheckpointStore(deps.paths)
     for (const phase of reverted) await checkpoints.remove(phase)
     if (failure) {
@@ -92,7 +103,7 @@ async function undoNewestFirst(
   deps: EngineDeps,
   id: string,
   pending: DerivedAction[],
-  written: WrittenBySeq,
+  known: { written: WrittenBySeq; until: UntilBySeq },
   force: boolean,
 ): Promise<Progress> {
   const backupDir = deps.paths.backupDir(id)
@@ -108,7 +119,7 @@ async function undoNewestFirst(
       let outcome: UndoOutcome
       try {
         const undo = group.length === 1 ? newest.undo : mergedPurge(group)
-        outcome = await executeUndo(deps.sys, undo, undoOptions(backupDir, written, oldest, force))
+        outcome = await executeUndo(deps.sys, undo, undoOptions(backupDir, known, oldest, force))
       } catch (err) {
         progress.failure = `action ${newest.seq} (${newest.action_type} ${newest.target}): ${errorMessage(err)}`
         const tally = tallyFor(progress.undone, newest.phase as PhaseName)
@@ -137,7 +148,10 @@ async function undoNewestFirst(
  * The order of the work: each action alone, newest first, except the package purges, which are one
  * `apt-get purge` at the place of the oldest of them. One dpkg pass runs each trigger once instead
  * of once per transaction. Moving a purge later is safe: an action older than a package cannot
- * need it (it ran before the package was there), and a purge needs nothing they undo.
+ * need it (it ran before the package was there), and a purge needs nothing they undo. What a
+ * transaction's maintainer scripts wrote (remove-maintainer-files) is journaled after that
+ * transaction's purge began, so it is newer than the oldest purge and is undone before the merged
+ * one: the scripts' files go while the packages whose scripts wrote them are still installed.
  */
 export function undoGroups(pending: readonly DerivedAction[]): DerivedAction[][] {
   const purges = pending.filter((a) => a.undo.kind === 'purge-packages')

@@ -4,12 +4,12 @@
 import { lstat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { snapshotTree } from '../facts/tree.js'
-import { contentBackupName, type TreeRecordRef } from '../model/undo.js'
+import { contentBackupName, type TreeBackup } from '../model/undo.js'
 import { ensurePrivateDir, writeFileAtomic } from '../system/atomic.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
 
-export async function backupTree(sys: System, backupDir: string, root: string): Promise<TreeRecordRef> {
+export async function backupTree(sys: System, backupDir: string, root: string): Promise<TreeBackup> {
   const { paths, contents } = await snapshotTree(sys, root)
   await ensurePrivateDir(backupDir)
   for (const [sha, data] of contents) {
@@ -21,7 +21,7 @@ export async function backupTree(sys: System, backupDir: string, root: string): 
   const sha = sha256(json)
   const record = `tree-${sha.slice(0, 12)}-${basename(root)}.json`
   await writeFileAtomic(join(backupDir, record), json, 0o600)
-  return { root, record, sha256: sha }
+  return { ref: { root, record, sha256: sha }, paths }
 }
 
 async function isFile(path: string): Promise<boolean> {

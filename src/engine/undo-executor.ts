@@ -15,7 +15,14 @@ import {
   restoreBlock,
   restoreFile,
 } from './undo-files.js'
-import { skipped, type UndoOf, type UndoOptions, type UndoOutcome } from './undo-outcome.js'
+import { plannedMaintainerUndo, removeMaintainerFiles } from './undo-maintainer.js'
+import {
+  type BackupReader,
+  skipped,
+  type UndoOf,
+  type UndoOptions,
+  type UndoOutcome,
+} from './undo-outcome.js'
 import { purgeAndRestore } from './undo-restore.js'
 import { deleteGroup, deleteUser, disableUnit, removeFromGroup, runArgv, stopUnit } from './undo-system.js'
 
@@ -34,6 +41,7 @@ const HANDLERS: { [K in UndoKind]: Handler<K> } = {
   'remove-tree': removeTree,
   'remove-apt-source': removeAptSource,
   'purge-packages': purgeAndRestore,
+  'remove-maintainer-files': removeMaintainerFiles,
   'delete-user': deleteUser,
   'delete-group': deleteGroup,
   'remove-from-group': removeFromGroup,
@@ -71,18 +79,30 @@ export function undoPaths(undo: Undo): string[] {
 export async function planUndoDrift(
   sys: System,
   actions: readonly { undo: Undo; written: Record<string, string | null> | null }[],
+  backups: BackupReader | null = null,
 ): Promise<string[]> {
-  const after = new Map<string, string | null>()
+  // undefined: what a later undo leaves there is not known here; that undo's own check decides.
+  const after = new Map<string, string | null | undefined>()
   const drifted: string[] = []
   const hashOf = async (path: string) => {
-    if (after.has(path)) return after.get(path) ?? null
+    if (after.has(path)) return after.get(path)
     const data = await sys.readFile(path)
     return data === null ? null : sha256(data)
   }
   for (const { undo, written } of actions) {
+    if (undo.kind === 'remove-maintainer-files') {
+      // Digests, not file hashes (a symlink is its target): compared with the tree as it is now.
+      for (const p of written ? await plannedMaintainerUndo(sys, undo, written, backups) : []) {
+        const now = after.has(p.path) ? after.get(p.path) : p.now
+        const judged = now !== undefined && now !== p.before
+        if (judged && now !== null && now !== p.wrote && !drifted.includes(p.path)) drifted.push(p.path)
+        after.set(p.path, p.before)
+      }
+      continue
+    }
     for (const path of undoPaths(undo)) {
-      if (written && path in written && (await hashOf(path)) !== written[path] && !drifted.includes(path))
-        drifted.push(path)
+      const now = written && path in written ? await hashOf(path) : undefined
+      if (now !== undefined && now !== written?.[path] && !drifted.includes(path)) drifted.push(path)
       after.set(path, undo.kind === 'restore-file' ? undo.sha256 : null)
     }
   }

@@ -8,18 +8,22 @@ import type { UndoOptions } from './undo-outcome.js'
 /** seq -> what the action reported writing (path -> sha256, null = removed), when it is done. */
 export type WrittenBySeq = Map<number, Record<string, string | null> | null>
 
+/** Per action in doubt: a time (epoch ms) by which its change was certainly over, or null. */
+export type UntilBySeq = Map<number, number | null>
+
 export function undoOptions(
   backupDir: string,
-  written: WrittenBySeq,
+  known: { written: WrittenBySeq; until: UntilBySeq },
   action: DerivedAction,
   force: boolean,
 ): UndoOptions {
   return {
     backupDir,
     readBackup: (rel) => readFileNoFollow(join(backupDir, rel)),
-    written: written.get(action.seq) ?? null,
+    written: known.written.get(action.seq) ?? null,
     force,
     keepDrifted: (path, data) => keepDrifted(backupDir, path, data),
+    inDoubtUntil: known.until.get(action.seq) ?? null,
   }
 }
 

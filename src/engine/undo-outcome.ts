@@ -12,7 +12,16 @@ export interface UndoOptions {
   force: boolean
   /** Saves the drifted content somewhere safe; returns where. */
   keepDrifted(path: string, data: Buffer): Promise<string>
+  /**
+   * For an action in doubt (begun, never done): a time (epoch ms) by which its change was
+   * certainly over, from a record written after it (a later record of its session's journal, the
+   * start of a later run); null or absent when nothing says so. See undo-maintainer.ts.
+   */
+  inDoubtUntil?: number | null
 }
+
+/** What reading the session's backups takes. */
+export type BackupReader = Pick<UndoOptions, 'backupDir' | 'readBackup'>
 
 export interface UndoOutcome {
   outcome: 'undone' | 'skipped'
@@ -30,7 +39,7 @@ export async function verifiedBackup(
   name: string,
   sha: string,
   what: string,
-  opts: UndoOptions,
+  opts: BackupReader,
 ): Promise<Buffer> {
   const data = await opts.readBackup(name)
   if (data && sha256(data) === sha) return data

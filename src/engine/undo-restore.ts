@@ -56,7 +56,7 @@ async function restorePath(sys: System, entry: RecordedPath, opts: UndoOptions):
   }
 }
 
-async function restoreSymlink(sys: System, entry: RecordedSymlink): Promise<void> {
+export async function restoreSymlink(sys: System, entry: RecordedSymlink): Promise<void> {
   const { path, target, uid, gid } = entry
   const hint = `Put it back by hand: ln -s -- '${target}' ${path} && chown -h ${uid}:${gid} ${path}`
   for (const argv of [

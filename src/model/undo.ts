@@ -30,6 +30,12 @@ export type TreeRecord = z.infer<typeof TreeRecord>
 export const TreeRecordRef = z.object({ root: absPath, record: z.string(), sha256 })
 export type TreeRecordRef = z.infer<typeof TreeRecordRef>
 
+/** A record kept and what it holds, for comparing the tree with it later. */
+export interface TreeBackup {
+  ref: TreeRecordRef
+  paths: RecordedPath[]
+}
+
 /** Files are kept once per content, however many records list them. */
 export const contentBackupName = (sha: string): string => `content-${sha}`
 
@@ -75,6 +81,18 @@ export const Undo = z.discriminatedUnion('kind', [
     packages: z.array(name).min(1),
     restoreMissing: TreeRecordRef.optional(),
   }),
+  /**
+   * What a package transaction's maintainer scripts wrote in the watched places (apt sources and
+   * keyrings, systemd units and their links, cron) that no package owns, so the purge leaves it.
+   * `before`: those places as they were, one record per root that existed then. The action's
+   * `done` lists exactly the paths the transaction created (removed again) or changed or removed
+   * (put back from `before`); an action in doubt has no such list: see undo-maintainer.ts.
+   */
+  z.object({
+    kind: z.literal('remove-maintainer-files'),
+    roots: z.array(absPath).min(1),
+    before: z.array(TreeRecordRef),
+  }),
   z.object({ kind: z.literal('delete-user'), username: name, removeHome: z.boolean() }),
   z.object({ kind: z.literal('delete-group'), group: name }),
   z.object({ kind: z.literal('remove-from-group'), username: name, group: name }),
@@ -110,6 +128,8 @@ export function describeUndo(u: Undo): string {
       return `remove the unpacked tree ${u.path} (if ${u.marker} in it says it is ours)`
     case 'purge-packages':
       return `apt-get purge ${u.packages.join(' ')}${u.restoreMissing ? `, then put back what it removed of ${u.restoreMissing.root} as it was` : ''}`
+    case 'remove-maintainer-files':
+      return `remove what the maintainer scripts added under ${u.roots.join(', ')} that no package owns, and put back what they changed there`
     case 'delete-user':
       return `userdel ${u.removeHome ? '--remove ' : ''}${u.username}`
     case 'delete-group':

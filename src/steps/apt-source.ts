@@ -2,6 +2,7 @@
 // keyring for that repository only. The key is downloaded into our cache first, so check() can
 // compare the installed keyring with it without touching the network.
 import { dirname } from 'node:path'
+import { MANAGED_MARK } from '../facts/apt-sources.js'
 import { readText } from '../facts/files.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
 import type { System } from '../system/port.js'
@@ -28,7 +29,7 @@ export interface AptSourceArgs {
 /** The .sources text. The key URL is in a comment so that changing it makes the step due again. */
 export function renderSources(a: AptSourceArgs): string {
   return [
-    `# Managed by vps-provision; key from ${a.keyUrl}`,
+    `${MANAGED_MARK}; key from ${a.keyUrl}`,
     'Types: deb',
     `URIs: ${a.uri}`,
     `Suites: ${a.suite}`,

@@ -2,7 +2,8 @@
 // it will newly install (simulated first), so rollback purges our dependencies too but never a
 // package that was there before. A maintainer script may remove more than its package owns (locales'
 // postrm takes /etc/default/locale, which systemd made): /etc is recorded before the install, and the
-// undo puts back what the purge removed of it.
+// undo puts back what the purge removed of it. What the maintainer scripts write that no package
+// owns (a vendor's apt source and keyring) is journaled as a change of its own (maintainer-files.ts).
 
 import { dpkgQuery, isInstalled } from '../facts/packages.js'
 import type { Undo } from '../model/undo.js'
@@ -18,6 +19,7 @@ import {
 } from './apt.js'
 import { refreshPackageLists } from './apt-update.js'
 import { installableCount, joinableSteps, splitSimulations } from './joined-install.js'
+import { recordWatched, withMaintainerFiles } from './maintainer-files.js'
 import type { Check, Step, StepContext } from './types.js'
 
 export interface PackagesOptions {
@@ -102,10 +104,12 @@ export async function installTransaction(
   // lock, and one after another they were seconds of a run in which dpkg waited.
   const candidates = opts.join ? await joinableSteps(ctx) : []
   const sets = candidates.map((_, i) => [...targets, ...candidates.slice(0, i + 1).flatMap((c) => c.missing)])
-  const [more, restoreMissing] = await Promise.all([
+  const etc = ctx.backupTree('/etc')
+  const [more, watched] = await Promise.all([
     Promise.all(sets.map((t) => ctx.sys.exec(simulateArgv(t), { allowFailure: true }))),
-    ctx.backupTree('/etc'),
+    recordWatched(ctx, etc),
   ])
+  const restoreMissing = (await etc).ref
   const joining = candidates.slice(0, installableCount([sim, ...more]))
   const { own, parts } = splitSimulations([sim, ...more.slice(0, joining.length)], joining)
   // Nothing new per apt (e.g. only config files were left): purging the named packages is exact.
@@ -122,8 +126,9 @@ export async function installTransaction(
     const r = await runAptWithRetry(ctx.sys, argv, { ...aptOpts, onLine: (l: string) => ctx.progress(l) })
     if (r.exitCode !== 0) throw await aptFailure(ctx.sys, `install ${label}`, argv, r, lockTimeoutSeconds)
   }
-  // Outermost this step's change, then each joining step's: all `begin`s are durable before dpkg
-  // starts, and each gets its `done` (or `failed`) when the one transaction ends.
+  // Outermost this step's change, then each joining step's, innermost what the maintainer scripts
+  // write: all `begin`s are durable before dpkg starts, and each gets its `done` (or `failed`) when
+  // the one transaction ends. Rollback, newest first, removes the scripts' files before the purge.
   const journaled = parts.reduceRight<() => Promise<void>>(
     (inner, part) => () =>
       ctx.change(
@@ -138,7 +143,7 @@ export async function installTransaction(
           return { output: newlyInstalled(part.adds, `with ${ctx.place.step}'s transaction`) }
         },
       ),
-    install,
+    () => withMaintainerFiles(ctx, watched, label, install),
   )
   await ctx.change({ actionType: 'PACKAGE_INSTALL', target: label, undo: purge(undoSet) }, async () => {
     await journaled()

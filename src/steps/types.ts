@@ -4,7 +4,7 @@
 import type { Config } from '../config/schema.js'
 import type { Facts } from '../facts/environment.js'
 import type { ActionType, DeveloperUser, IDEInstallation, PhaseName, VPSInstance } from '../model/schemas.js'
-import type { TreeRecordRef, Undo } from '../model/undo.js'
+import type { TreeBackup, Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 
 export type { Facts, System }
@@ -92,9 +92,10 @@ export interface StepContext {
   backup(path: string): Promise<Undo>
   /**
    * Records every path under `root` as it is now (kind, mode, owner, symlink target, sha256) and
-   * keeps in this session's backups what it takes to put any of them back exactly.
+   * keeps in this session's backups what it takes to put any of them back exactly. Returns where
+   * the record is and what it holds.
    */
-  backupTree(root: string): Promise<TreeRecordRef>
+  backupTree(root: string): Promise<TreeBackup>
   /** Registers a value that must never be written anywhere (journal, logs, JSON). */
   secret(value: string): void
   log(text: string): void

@@ -33,6 +33,8 @@ export interface FileStat {
   uid: number
   gid: number
   size: number
+  /** Last modification (ms since the epoch), where the system knows it. */
+  mtimeMs?: number
 }
 
 export interface WriteOptions {

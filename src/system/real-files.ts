@@ -15,7 +15,7 @@ export async function stat(path: string): Promise<FileStat | null> {
   try {
     const s = await fsp.lstat(path)
     const kind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other'
-    return { kind, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size }
+    return { kind, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size, mtimeMs: s.mtimeMs }
   } catch (e) {
     if (isMissing(e)) return null
     throw e

@@ -119,12 +119,19 @@ function recordingSecrets(secrets: Secrets, seen: string[]): Secrets {
   }
 }
 
-/** Throws SimulatedCrash where the engine's failpoint would SIGKILL: `begin` stays in doubt. */
+/**
+ * Throws SimulatedCrash where the engine's failpoint would SIGKILL: `begin` stays in doubt. Changes
+ * nest (a package transaction's parts, its maintainer files): `after-change` belongs to the
+ * innermost change still open.
+ */
 function crashAt(crash: HarnessOptions['crash']): (name: Failpoint) => void {
   let begun = 0
+  const open: number[] = []
   return (name) => {
-    if (name === 'action.after-begin') begun++
-    if (crash && begun === crash.at && name === CRASH_POINT[crash.when]) throw new SimulatedCrash()
+    if (name === 'action.after-begin') open.push(++begun)
+    const at = name === 'action.after-begin' ? begun : open.at(-1)
+    if (name === 'action.after-done') open.pop()
+    if (crash && at === crash.at && name === CRASH_POINT[crash.when]) throw new SimulatedCrash()
   }
 }
 

@@ -5,6 +5,7 @@
 
 import { gatherFacts, inChroot } from '../../src/facts/environment.js'
 import { diskSpace, tcpListeners } from '../../src/facts/machine.js'
+import { ownedPaths } from '../../src/facts/maintainer-files.js'
 import { DPKG_QUERY_FORMAT, dpkgQuery, parseSimulatedInstalls } from '../../src/facts/packages.js'
 import { sshdPorts } from '../../src/facts/sshd.js'
 import { unitState } from '../../src/facts/systemd.js'
@@ -34,6 +35,9 @@ const is =
     head.every((h, i) => argv[i] === h)
 const PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/
 const unless = (ok: boolean, problem: string): string[] => (ok ? [] : [problem])
+/** A line of `dpkg-query -S` that names owners (the fake's and Debian's, see fake-system.test.ts). */
+export const FILE_OWNER_LINE =
+  /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(, [a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?)*: \/\S.*$/
 
 export const QUERY_KINDS: readonly QueryKind[] = [
   {
@@ -148,19 +152,39 @@ export const QUERY_KINDS: readonly QueryKind[] = [
     check: async () => [],
   },
   {
-    name: '/etc record',
+    name: 'tree record',
     matches: is('find'),
     // src/facts/tree.ts: six NUL-terminated fields an entry, so the whole answer is one "line"
-    // (a path with a newline in it would split it; /etc has none).
+    // (a path with a newline in it would split it; /etc has none). /etc before a package
+    // transaction, and the places maintainer scripts write (facts/maintainer-files.ts) after it.
     form: /^(?:[a-zA-Z]\0[0-7]+\0\d+\0\d+\0[^\0]*\0\/[^\0]*\0)+$/,
-    // The replay answers no file reads: directories and symlinks are what the parser must find.
+    // The replay answers no file reads: directories and symlinks are what the parser must find. A
+    // watched place may be empty (/etc/apt/preferences.d) or, on another machine, missing.
     check: async (sys, argv) => {
       const root = argv[1] ?? '/etc'
+      if ((await sys.exec(argv, { allowFailure: true })).exitCode !== 0) return []
       const { paths } = await snapshotTree(sys, root)
       return unless(
-        paths.length > 0 && paths.every((p) => p.path.startsWith(`${root}/`)),
+        (root !== '/etc' || paths.length > 0) && paths.every((p) => p.path.startsWith(`${root}/`)),
         `${paths.length} paths, or one outside ${root}`,
       )
+    },
+  },
+  {
+    name: 'file owners',
+    matches: is('dpkg-query', '-S'),
+    // "owner[, owner]: /path" is what src/facts/maintainer-files.ts reads; a path no package lists
+    // is only on stderr ("no path found matching pattern"), diversions are lines it skips.
+    parsed: /^(?!diversion by |local diversion )/,
+    form: FILE_OWNER_LINE,
+    mayBeEmpty: "what a run's maintainer scripts write belongs to no package: dpkg answers on stderr",
+    sample: ['dpkg-query', '-S', '/usr/share/keyrings', '/etc/apt/sources.list.d', '/no/such/path'],
+    check: async (sys, argv) => {
+      const owned = await ownedPaths(
+        sys,
+        argv.slice(2).map((a) => a.replace(/\\(.)/g, '$1')),
+      )
+      return [...owned].filter((p) => !argv.includes(p)).map((p) => `owner of ${p}, which was not asked`)
     },
   },
   {

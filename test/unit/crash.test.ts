@@ -9,7 +9,8 @@ import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
-import { FakeSystem } from '../support/fake/index.js'
+import { FakeSystem, type PackageDef } from '../support/fake/index.js'
+import { AVAILABLE } from '../support/fake/universe.js'
 
 const work = mkdtempSync(join(tmpdir(), 'vps-crash-'))
 const bundle = join(work, 'engine-child.mjs')
@@ -120,4 +121,63 @@ describe('crash safety on the fake Debian', () => {
       expect(snapshot(m.state)).toEqual(initial)
     },
   )
+})
+
+describe('killed right after dpkg ran a postinst that writes outside its package', () => {
+  const SOURCE = '/etc/apt/sources.list.d/curl-vendor.list'
+  const KEYRING = '/usr/share/keyrings/curl-vendor.gpg'
+  const MINE = '/etc/cron.d/backup'
+
+  /** The small phases' curl, with a postinst that adds an apt source and its keyring. */
+  function vendorMachine() {
+    const m = machine()
+    const sys = FakeSystem.load(m.state)
+    sys.addPackage('curl', {
+      ...(AVAILABLE.curl as PackageDef),
+      postinst: {
+        writes: {
+          [SOURCE]:
+            'deb [signed-by=/usr/share/keyrings/curl-vendor.gpg] https://vendor.example/apt stable main\n',
+          [KEYRING]: '\u0099vendor key\n',
+        },
+      },
+    })
+    return { ...m, initial: sys.snapshot() }
+  }
+
+  /** The first after-change is the maintainer-files change's: dpkg ran, `done` never came. */
+  function crashInDpkg(m: { state: string; root: string }) {
+    const crashed = child(['run', m.state, m.root], 'action.after-change@1')
+    expect(crashed.signal).toBe('SIGKILL')
+    expect(FakeSystem.load(m.state).readText(SOURCE)).toContain('vendor.example')
+  }
+
+  it('rollback straight after removes nothing it cannot date, and nothing made since', async () => {
+    const m = vendorMachine()
+    crashInDpkg(m)
+    FakeSystem.load(m.state).writeText(MINE, '0 1 * * * root /usr/local/bin/backup\n')
+    await rollbackAll(m)
+    const sys = FakeSystem.load(m.state)
+    expect(sys.packageVersion('curl')).toBeNull()
+    expect(sys.readText(MINE)).toContain('backup')
+    // No record says when the killed run ended: the scripts' files stay, named by the rollback.
+    expect(sys.readText(SOURCE)).toContain('vendor.example')
+  })
+
+  it('after a resumed run, rollback removes what predates it and keeps what came later', async () => {
+    const m = vendorMachine()
+    crashInDpkg(m)
+    const resumed = child(['run', m.state, m.root])
+    expect(resumed.status, resumed.stderr).toBe(0)
+    FakeSystem.load(m.state).writeText(MINE, '0 1 * * * root /usr/local/bin/backup\n')
+    await rollbackAll(m)
+    const sys = FakeSystem.load(m.state)
+    expect(sys.readText(MINE)).toContain('backup')
+    expect(sys.fs.lget(SOURCE)).toBeUndefined()
+    expect(sys.fs.lget(KEYRING)).toBeUndefined()
+    // Besides what the person made (the file, and the directory writeText made for it): the start.
+    await sys.removeFile(MINE)
+    await sys.rmdir('/etc/cron.d')
+    expect(sys.snapshot()).toEqual(m.initial)
+  })
 })

@@ -56,6 +56,7 @@ const EVERY_KIND: Undo[] = [
     sourcePath: '/etc/apt/sources.list.d/vscode.sources',
     keyringPath: '/usr/share/keyrings/microsoft.gpg',
   },
+  { kind: 'remove-maintainer-files', roots: ['/etc/apt/sources.list.d', '/usr/share/keyrings'], before: [] },
   { kind: 'argv', argv: ['usermod', '--lock', '--', 'dev'], allowFailure: true },
   { kind: 'irreversible', reason: 'package lists are a cache' },
 ]

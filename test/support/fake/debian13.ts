@@ -113,6 +113,9 @@ function writeProc(fs: FakeFs, options: FakeOptions): void {
   writeSysctlDefaults(fs)
 }
 
+/** When the fake's image was made (2025-08-09, trixie's release), in ms since the epoch. */
+export const IMAGE_BUILT = Date.UTC(2025, 7, 9)
+
 export function buildDebian13(opts: Debian13Options = {}): FakeState {
   const state: FakeState = {
     options: {
@@ -179,5 +182,7 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
   fs.mkdirp('/root/.ssh', { mode: 0o700 })
   fs.write('/root/.ssh/authorized_keys', `${ROOT_KEY}\n`, { mode: 0o600 })
   writeProc(fs, state.options)
+  // The image was built long before any test: every file of it has one old, fixed time.
+  for (const node of state.files.values()) node.mtimeMs = IMAGE_BUILT
   return state
 }

@@ -69,8 +69,32 @@ export function unpack(ctx: Ctx, name: string, def: PackageDef, auto: boolean): 
   }
   for (const [alt, [path, priority]] of Object.entries(def.alternatives ?? {}))
     registerAlternative(ctx, alt, path, priority)
+  runPostinst(ctx, name, def)
   ctx.state.installed.set(name, rec)
   return [`Unpacking ${name} (${def.version}) ...`, `Setting up ${name} (${def.version}) ...`]
+}
+
+/** What the postinst writes besides: dpkg lists none of it, and it overwrites like `cat >` would. */
+function runPostinst(ctx: Ctx, name: string, def: PackageDef): void {
+  const p = def.postinst
+  if (!p) return
+  const no = p.unlessDebconf
+  if (no && ctx.state.debconf.get(`${name} ${no.question}`)?.value === no.value) return
+  for (const [path, f] of Object.entries(p.writes ?? {})) {
+    ctx.fs.mkdirp(posix.dirname(path), { mode: 0o755 })
+    const mode = typeof f === 'string' ? 0o644 : (f.mode ?? 0o644)
+    ctx.fs.write(path, typeof f === 'string' ? f : f.data, { mode, uid: 0, gid: 0 })
+  }
+  for (const [path, target] of Object.entries(p.links ?? {})) {
+    ctx.fs.mkdirp(posix.dirname(path), { mode: 0o755 })
+    if (ctx.fs.lget(path)) ctx.fs.remove(path)
+    ctx.fs.symlink(path, target)
+  }
+}
+
+/** dpkg's file list of a package holds the path: a file it ships or a directory of one. */
+function owns(name: string, def: PackageDef, path: string): boolean {
+  return shipped(name, def).some((f) => f.path === path) || ownedDirs(name, def).has(path)
 }
 
 export function purge(ctx: Ctx, name: string): string[] {
@@ -112,8 +136,10 @@ export const dpkgQuery: Handler = (ctx, args) => {
     show: ['W', false],
     showformat: ['f', true],
     status: ['s', false],
+    search: ['S', false],
   })
   const installed = ctx.state.installed
+  if (opts.has('search')) return search(ctx, rest)
   if (opts.has('status')) {
     const [name] = rest
     const rec = name ? installed.get(name) : undefined
@@ -145,6 +171,26 @@ export const dpkgQuery: Handler = (ctx, args) => {
       Status: rec ? 'install ok installed' : 'unknown ok not-installed',
     }
     stdout += format.replace(/\$\{([^}]+)\}/g, (_, key: string) => fields[key] ?? '')
+  }
+  return { exitCode: stderr ? 1 : 0, stdout, stderr }
+}
+
+/**
+ * `dpkg-query -S PATH...`: "owner[, owner]: PATH" per path some package lists, and for each one
+ * none does "no path found matching pattern" on stderr and exit 1, as dpkg 1.22 answers.
+ */
+function search(ctx: Ctx, patterns: string[]) {
+  if (patterns.length === 0)
+    return fail(2, 'dpkg-query: error: --search needs at least one file name pattern argument\n')
+  let stdout = ''
+  let stderr = ''
+  for (const pattern of patterns) {
+    if (/[*?[]/.test(pattern.replace(/\\./g, '')) || !pattern.startsWith('/'))
+      throw new Unsupported(`dpkg-query -S ${pattern} (only literal absolute paths are emulated)`)
+    const path = pattern.replace(/\\(.)/g, '$1')
+    const owners = [...ctx.state.installed].filter(([n, r]) => owns(n, r.def, path)).map(([n]) => n)
+    if (owners.length === 0) stderr += `dpkg-query: no path found matching pattern ${pattern}\n`
+    else stdout += `${owners.sort().join(', ')}: ${path}\n`
   }
   return { exitCode: stderr ? 1 : 0, stdout, stderr }
 }

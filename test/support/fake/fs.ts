@@ -12,6 +12,8 @@ export interface FakeNode {
   gid: number
   /** Symlinks only: the link text, relative or absolute. */
   target?: string
+  /** When it was last written (Date.now()); absent in machines saved before it was kept. */
+  mtimeMs?: number
 }
 
 export function fsError(code: string, syscall: string, path: string): Error {
@@ -77,7 +79,14 @@ export class FakeFs {
     const n = this.lget(path)
     if (!n) return null
     const size = n.kind === 'symlink' ? (n.target ?? '').length : n.kind === 'dir' ? 4096 : n.data.length
-    return { kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, size }
+    return {
+      kind: n.kind,
+      mode: n.mode,
+      uid: n.uid,
+      gid: n.gid,
+      size,
+      ...(n.mtimeMs === undefined ? {} : { mtimeMs: n.mtimeMs }),
+    }
   }
 
   read(path: string): Buffer | null {
@@ -107,6 +116,7 @@ export class FakeFs {
       mode: opts.mode & 0o7777,
       uid: opts.uid ?? 0,
       gid: opts.gid ?? 0,
+      mtimeMs: Date.now(),
     })
   }
 
@@ -118,7 +128,15 @@ export class FakeFs {
       uid: 0,
       gid: 0,
       target,
+      mtimeMs: Date.now(),
     })
+  }
+
+  /** Sets a node's modification time, as `touch -d` does (for tests about when a file was made). */
+  touch(path: string, mtimeMs: number): void {
+    const n = this.lget(path)
+    if (!n) throw fsError('ENOENT', 'utimes', path)
+    n.mtimeMs = mtimeMs
   }
 
   /** Creates the missing directories of `path` and returns them, outermost first. */
@@ -136,6 +154,7 @@ export class FakeFs {
         mode: opts.mode & 0o7777,
         uid: opts.uid ?? 0,
         gid: opts.gid ?? 0,
+        mtimeMs: Date.now(),
       })
       created.push(cur)
     }

@@ -28,6 +28,16 @@ export interface PackageDef {
   alternatives?: Record<string, [string, number]>
   /** A third-party source file name in /etc/apt/sources.list.d: unknown to apt until it is there. */
   source?: string
+  /**
+   * What its postinst writes though the package does not ship it (dpkg does not list it, so purge
+   * leaves it): a vendor's apt source and keyring, a unit's *.wants link. `unlessDebconf`: skipped
+   * when debconf holds that answer ("code/add-microsoft-repo false").
+   */
+  postinst?: {
+    writes?: Record<string, ShippedFile>
+    links?: Record<string, string>
+    unlessDebconf?: { question: string; value: string }
+  }
   /** Paths its postrm removes on purge though it does not ship them (locales: /etc/default/locale). */
   purgeRemoves?: string[]
   essential?: boolean

@@ -9,6 +9,19 @@ export { BASE } from './base-packages.js'
 const desktopEntry = (name: string, exec: string) =>
   `[Desktop Entry]\nName=${name}\nExec=${exec} %F\nIcon=${name.toLowerCase()}\nType=Application\nCategories=Development;IDE;\n`
 
+/** What the code package's postinst writes when debconf lets it. */
+export const VSCODE_VENDOR_SOURCES = [
+  '### THIS FILE IS AUTOMATICALLY CONFIGURED ###',
+  '# You may comment out this entry, but any other modifications may be lost.',
+  'Types: deb',
+  'URIs: https://packages.microsoft.com/repos/code',
+  'Suites: stable',
+  'Components: main',
+  'Architectures: amd64,arm64,armhf',
+  'Signed-By: /usr/share/keyrings/microsoft.gpg',
+  '',
+].join('\n')
+
 const plain = (version: string, extra: Partial<PackageDef> = {}): PackageDef => ({ version, ...extra })
 const X = '4.20'
 
@@ -142,6 +155,14 @@ export const AVAILABLE: Record<string, PackageDef> = {
     bin: ['/usr/share/code/code', '/usr/bin/code'],
     files: {
       '/usr/share/applications/code.desktop': desktopEntry('Visual Studio Code', '/usr/share/code/code'),
+    },
+    // Like the real postinst: Microsoft's repository and key, unless debconf says no.
+    postinst: {
+      writes: {
+        '/etc/apt/sources.list.d/vscode.sources': VSCODE_VENDOR_SOURCES,
+        '/usr/share/keyrings/microsoft.gpg': '\u0099microsoft key from the code package\n',
+      },
+      unlessDebconf: { question: 'code/add-microsoft-repo', value: 'false' },
     },
   }),
   antigravity: plain('1.11.2-1760000000', {

@@ -128,6 +128,7 @@ describe('aptUpdate', () => {
       'FILE_CREATE apt source vscode -> remove-apt-source',
       'COMMAND_EXEC apt-get update -> irreversible',
       'PACKAGE_INSTALL code -> purge-packages',
+      'FILE_MODIFY maintainer scripts of code -> remove-maintainer-files',
     ])
   })
 

@@ -68,7 +68,10 @@ describe('packages', () => {
       return sys
     }
     const { sys, h } = await expectContract(fresh, () => [packages(names, { recommends, retry: noWait })])
-    expect(journaled(h)).toEqual([`PACKAGE_INSTALL ${target} -> purge-packages`])
+    expect(journaled(h)).toEqual([
+      `PACKAGE_INSTALL ${target} -> purge-packages`,
+      `FILE_MODIFY maintainer scripts of ${target} -> remove-maintainer-files`,
+    ])
     expect(h.changes[0]?.undo).toEqual({ kind: 'purge-packages', packages: purge, restoreMissing: etcRecord })
     for (const n of names) expect(sys.packageVersion(n)).not.toBeNull()
   })
@@ -109,7 +112,7 @@ describe('packages', () => {
     ])
     expect(waits).toEqual([10, 20])
     expect(h.messages.filter((m) => m.startsWith('warn'))).toHaveLength(2)
-    expect(h.changes.map((c) => c.status)).toEqual(['done'])
+    expect(h.changes.map((c) => c.status)).toEqual(['done', 'done'])
     expect(sys.packageVersion('wget')).not.toBeNull()
   })
 
@@ -125,7 +128,8 @@ describe('packages', () => {
       /Unable to install wget: the package mirror could not be reached/,
     )
     expect(sys.execLog.filter((e) => e.argv.includes('install') && !e.argv.includes('-s'))).toHaveLength(3)
-    expect(h.changes.map((c) => c.status)).toEqual(['failed'])
+    // What the scripts of a failed transaction wrote is listed all the same: that change is done.
+    expect(h.changes.map((c) => c.status)).toEqual(['failed', 'done'])
   })
 
   it('explains an unknown package after one apt-get update', async () => {
@@ -149,6 +153,7 @@ describe('packages', () => {
     expect(journaled(h)).toEqual([
       'COMMAND_EXEC apt-get update -> irreversible',
       'PACKAGE_INSTALL code -> purge-packages',
+      'FILE_MODIFY maintainer scripts of code -> remove-maintainer-files',
     ])
   })
 
@@ -172,7 +177,10 @@ describe('debInstall', () => {
 
   it('installs the file with its dependencies and purges exactly those on undo', async () => {
     const { h } = await expectContract(fresh, () => [debInstall({ path: deb, packageName: 'cursor' })])
-    expect(journaled(h)).toEqual([`PACKAGE_INSTALL cursor (${deb}) -> purge-packages`])
+    expect(journaled(h)).toEqual([
+      `PACKAGE_INSTALL cursor (${deb}) -> purge-packages`,
+      `FILE_MODIFY maintainer scripts of cursor (${deb}) -> remove-maintainer-files`,
+    ])
     expect(h.changes[0]?.undo).toEqual({
       kind: 'purge-packages',
       packages: ['cursor', 'git', 'git-man'],
