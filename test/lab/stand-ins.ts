@@ -13,7 +13,10 @@
 // signatures and a SHA-512 InRelease signature: trixie's apt verifies with sqv (Sequoia), which
 // rejects SHA-1 bindings ("SHA1 is not considered secure since 2023-02-01").
 //
-// Each stand-in editor is a shell script that answers like the real command line:
+// Each stand-in editor is a real ELF executable, /usr/share/<pkg>/<pkg>: a tiny C launcher compiled
+// with the host's gcc (dynamically linked, so `ldd` lists libc.so.6) that runs the stand-in script
+// resources/app/standin.sh from its own directory with /bin/sh. The script answers like the real
+// command line:
 //   `<cmd> --version` prints "<version>\nstandin\n<x64|arm64>" and exits 0 (for any user);
 //   run as root without --no-sandbox it refuses like Electron apps do (exit 1, "super user");
 //   --list-extensions / --install-extension ID / --uninstall-extension ID work on
@@ -26,7 +29,18 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import {
+  access,
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -115,10 +129,21 @@ export interface StandIns {
 
 /** Host programs buildStandIns needs; empty when all are there. */
 export async function standInToolsMissing(): Promise<string[]> {
-  const need = ['dpkg-deb', 'gpg', 'gpgconf', 'apt-ftparchive']
+  const need = ['dpkg-deb', 'gpg', 'gpgconf', 'apt-ftparchive', 'gcc']
   const missing: string[] = []
   for (const n of need) if (!(await hostHas(n))) missing.push(n)
+  // gcc alone cannot link a program: the C library's headers and crt files are in libc6-dev.
+  if (!(await exists('/usr/include/stdio.h'))) missing.push('libc6-dev')
   return missing
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file)
+    return true
+  } catch {
+    return false
+  }
 }
 
 export function versionOutput(ide: Ide, arch = 'x64'): string {
@@ -142,13 +167,14 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
   try {
     const pool = path.join(dir, 'apt', 'pool', REPO_COMPONENT)
     await mkdir(pool, { recursive: true })
+    const launcher = await compileLauncher(path.join(work, 'launcher'))
     const debName = (ide: Ide) => `${ide.pkg}_${ide.debVersion}_${arch}.deb`
     const codeDeb = path.join(pool, debName(IDES.code))
     const antigravityDeb = path.join(pool, debName(IDES.antigravity))
     const cursorDeb = path.join(dir, `cursor_${IDES.cursor.upstream}_${arch}.deb`)
-    await buildDeb(IDES.code, arch, path.join(work, 'code'), codeDeb)
-    await buildDeb(IDES.antigravity, arch, path.join(work, 'antigravity'), antigravityDeb)
-    await buildDeb(IDES.cursor, arch, path.join(work, 'cursor'), cursorDeb)
+    await buildDeb(IDES.code, arch, launcher, path.join(work, 'code'), codeDeb)
+    await buildDeb(IDES.antigravity, arch, launcher, path.join(work, 'antigravity'), antigravityDeb)
+    await buildDeb(IDES.cursor, arch, launcher, path.join(work, 'cursor'), cursorDeb)
 
     const appImage = path.join(dir, 'Antigravity.AppImage')
     await writeFile(appImage, appImageScript(IDES.antigravity), { mode: 0o755 })
@@ -229,10 +255,11 @@ export async function sha256File(file: string): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // .deb packages
 
-async function buildDeb(ide: Ide, arch: string, stage: string, out: string): Promise<void> {
+async function buildDeb(ide: Ide, arch: string, elf: Buffer, stage: string, out: string): Promise<void> {
   const share = path.join(stage, 'usr', 'share')
-  const files: [string, string, number][] = [
-    [path.join(share, ide.pkg, ide.pkg), ideScript(ide), 0o755],
+  const files: [string, string | Buffer, number][] = [
+    [path.join(share, ide.pkg, ide.pkg), elf, 0o755],
+    [path.join(share, ide.pkg, ...STANDIN_SCRIPT), ideScript(ide), 0o644],
     [path.join(share, ide.pkg, 'bin', ide.pkg), wrapperScript(ide), 0o755],
     [
       path.join(share, 'applications', `${ide.pkg}.desktop`),
@@ -261,8 +288,8 @@ async function buildDeb(ide: Ide, arch: string, stage: string, out: string): Pro
     'Section: devel',
     'Priority: optional',
     `Description: ${ide.product} (vps-provision test stand-in)`,
-    ' Shell scripts that answer like the real command line (--version, extensions);',
-    " built by vps-provision's test lab. Not the real editor.",
+    ' A small ELF launcher and a shell script that answer like the real command line',
+    " (--version, extensions), built by vps-provision's test lab. Not the real editor.",
     '',
   ].join('\n')
   await mkdir(path.join(stage, 'DEBIAN'), { recursive: true })
@@ -279,8 +306,87 @@ function readme(ide: Ide): string {
   return `${ide.product} ${ide.upstream} STAND-IN\n\nBuilt by vps-provision's test lab (test/lab/stand-ins.ts). Not the real editor.\n`
 }
 
+/** bin/<cmd>: like the vendors' CLI wrapper, it finds the app one directory up from itself. */
 function wrapperScript(ide: Ide): string {
-  return `#!/bin/sh\n# ${ide.product} stand-in CLI wrapper (vps-provision test lab)\nexec /usr/share/${ide.pkg}/${ide.pkg} "$@"\n`
+  return `#!/bin/sh
+# ${ide.product} stand-in CLI wrapper (vps-provision test lab)
+app=$(dirname "$(dirname "$(readlink -f "$0")")")
+exec "$app/${ide.pkg}" "$@"
+`
+}
+
+// ---------------------------------------------------------------------------------------------
+// The editor binary: a real ELF
+
+/** Where the launcher finds the stand-in script, relative to its own directory. */
+export const STANDIN_SCRIPT = ['resources', 'app', 'standin.sh'] as const
+
+/**
+ * The C source of the native launcher: a real, dynamically linked ELF (so \`file\`, \`ldd\` and the
+ * loader treat it like the vendor's Electron binary) that runs resources/app/standin.sh from its own
+ * directory with /bin/sh, passing its arguments through. One binary serves all three IDEs.
+ */
+export const LAUNCHER_C = `/* Stand-in editor launcher, built by vps-provision's test lab (test/lab/stand-ins.ts).
+ * Runs ${STANDIN_SCRIPT.join('/')} next to this executable with /bin/sh, arguments passed through. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[]) {
+  char dir[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+  if (n >= 0) {
+    dir[n] = '\\0';
+  } else if (realpath(argv[0], dir) == NULL) { /* no /proc: fall back to argv[0] */
+    fprintf(stderr, "%s: cannot find myself: %s\\n", argv[0], strerror(errno));
+    return 127;
+  }
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL) *slash = '\\0';
+  char script[PATH_MAX + 64];
+  int m = snprintf(script, sizeof script, "%s/${STANDIN_SCRIPT.join('/')}", dir);
+  if (m < 0 || (size_t)m >= sizeof script) {
+    fprintf(stderr, "%s: path too long\\n", argv[0]);
+    return 127;
+  }
+  char **args = calloc((size_t)argc + 2, sizeof *args);
+  if (args == NULL) return 127;
+  args[0] = "/bin/sh";
+  args[1] = script;
+  for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
+  execv("/bin/sh", args);
+  fprintf(stderr, "%s: cannot run /bin/sh %s: %s\\n", argv[0], script, strerror(errno));
+  return 127;
+}
+`
+
+/**
+ * Compiles LAUNCHER_C with the host's gcc for the host's architecture. Reproducible: a fixed
+ * relative source name, no debug info (-s), -ffile-prefix-map and -frandom-seed, SOURCE_DATE_EPOCH.
+ */
+async function compileLauncher(work: string): Promise<Buffer> {
+  await mkdir(work, { recursive: true })
+  await writeFile(path.join(work, 'standin-launcher.c'), LAUNCHER_C)
+  await run(
+    [
+      'gcc',
+      '-std=c11',
+      '-D_DEFAULT_SOURCE',
+      '-O2',
+      '-s',
+      '-Wall',
+      `-ffile-prefix-map=${work}=.`,
+      '-frandom-seed=vps-provision-standin',
+      '-o',
+      'standin-launcher',
+      'standin-launcher.c',
+    ],
+    { cwd: work, env: cleanEnv({ SOURCE_DATE_EPOCH }), timeoutMs: 120_000 },
+  )
+  return readFile(path.join(work, 'standin-launcher'))
 }
 
 /** The stand-in editor: a POSIX sh script, the same in the .debs and inside the AppImage. */
