@@ -2,10 +2,10 @@
 // lab, so tests install these instead. Everything is generated here, nothing is downloaded:
 //
 //   <outDir>/apt/                       signed apt repository (dists layout) with `code`, `antigravity`
-//     dists/stable/{InRelease,Release,Release.gpg}
-//     dists/stable/main/binary-<arch>/{Packages,Packages.gz}
-//     pool/main/{code,antigravity}_<version>_<arch>.deb
-//   <outDir>/cursor_0.50.0_<arch>.deb   served as a plain download (Cursor has no apt repository)
+//     dists/stable/{InRelease,Release,Release.gpg}   Release: `Architectures: amd64 arm64`
+//     dists/stable/main/binary-{amd64,arm64}/{Packages,Packages.gz}
+//     pool/main/{code,antigravity}_<version>_{amd64,arm64}.deb
+//   <outDir>/cursor_0.50.0_{amd64,arm64}.deb   served as a plain download, like Cursor's own .deb
 //   <outDir>/Antigravity.AppImage       shell-script stand-in of an AppImage (see appImageScript)
 //   <outDir>/key.asc, key.gpg           the repository's public key, ASCII-armored and binary
 //
@@ -13,10 +13,13 @@
 // signatures and a SHA-512 InRelease signature: trixie's apt verifies with sqv (Sequoia), which
 // rejects SHA-1 bindings ("SHA1 is not considered secure since 2023-02-01").
 //
-// Each stand-in editor is a real ELF executable, /usr/share/<pkg>/<pkg>: a tiny C launcher compiled
-// with the host's gcc (dynamically linked, so `ldd` lists libc.so.6) that runs the stand-in script
-// resources/app/standin.sh from its own directory with /bin/sh. The script answers like the real
-// command line:
+// Every package exists for amd64 and arm64 (StandIns.byArch); the top-level fields are the host's.
+// Each stand-in editor is a real ELF executable, /usr/share/<pkg>/<pkg>. For the host's
+// architecture it is a tiny C launcher compiled with the host's gcc (dynamically linked, so `ldd`
+// lists libc.so.6) that runs the stand-in script resources/app/standin.sh from its own directory
+// with /bin/sh. For the other architecture (no cross compiler here) it is a static three-instruction
+// ELF written by exitStubElf() that only exits 0: right for `file`, `dpkg --add-architecture` and
+// `apt-get install --simulate`, not for running. The script answers like the real command line:
 //   `<cmd> --version` prints "<version>\nstandin\n<x64|arm64>" and exits 0 (for any user);
 //   run as root without --no-sandbox it refuses like Electron apps do (exit 1, "super user");
 //   --list-extensions / --install-extension ID / --uninstall-extension ID work on
@@ -97,6 +100,10 @@ export const IDES: Readonly<Record<Ide['pkg'], Ide>> = {
   },
 }
 
+/** The architectures every stand-in is built for; the host's must be one of them. */
+export const DEB_ARCHES = ['amd64', 'arm64'] as const
+export type DebArch = (typeof DEB_ARCHES)[number]
+
 export interface StandInFiles {
   cursorDeb: string
   appImage: string
@@ -107,23 +114,51 @@ export interface StandInFiles {
   inRelease: string
 }
 
+/** The files that exist once per architecture. */
+export interface ArchFiles {
+  codeDeb: string
+  antigravityDeb: string
+  cursorDeb: string
+}
+
+export interface ArchStandIns {
+  arch: DebArch
+  /** Electron's name for it, as in `--version` output and download URLs: x64, arm64. */
+  electronArch: string
+  /**
+   * What /usr/share/<pkg>/<pkg> is. 'launcher' (the host's architecture): the gcc-built launcher
+   * that runs the stand-in script. 'exit-stub' (any other): a static ELF of three instructions that
+   * only exits 0; good for `file`, `dpkg --add-architecture` and `apt-get install --simulate`.
+   */
+  binary: 'launcher' | 'exit-stub'
+  files: ArchFiles
+  urlPaths: ArchFiles
+  sha256: ArchFiles
+}
+
 export interface StandIns {
   /** outDir, canonical: serve it with serveDir(dir). */
   dir: string
-  arch: string
+  /** The host's architecture: the one `files` (and the other top-level fields) are for. */
+  arch: DebArch
   /** Fingerprint of the repository signing key. */
   fingerprint: string
-  /** Repository below dir: URIs `<base>/apt`, Suites `stable`, Components `main`. */
-  repo: { path: string; suite: string; components: string[] }
-  /** Absolute paths. */
+  /**
+   * Repository below dir: URIs `<base>/apt`, Suites `stable`, Components `main`, with
+   * binary-amd64 and binary-arm64 indices (Release: `Architectures: amd64 arm64`).
+   */
+  repo: { path: string; suite: string; components: string[]; architectures: DebArch[] }
+  /** Absolute paths (host architecture). */
   files: StandInFiles
   /** The same files relative to dir, with '/' separators: the path part of their URLs. */
   urlPaths: StandInFiles
   /** Lower-case hex sha256 of each file. */
   sha256: StandInFiles
+  /** The per-architecture files of every architecture in DEB_ARCHES (the host's included). */
+  byArch: Record<DebArch, ArchStandIns>
   /** Debian versions of the three packages. */
   versions: Record<Ide['pkg'], string>
-  /** What `<cmd> --version` prints (without the final newline). */
+  /** What `<cmd> --version` prints (without the final newline), on the host. */
   versionOutput: Record<Ide['pkg'], string>
 }
 
@@ -150,7 +185,7 @@ export function versionOutput(ide: Ide, arch = 'x64'): string {
   return `${ide.upstream}\nstandin\n${arch}`
 }
 
-function electronArch(debArch: string): string {
+export function electronArch(debArch: string): string {
   return debArch === 'amd64' ? 'x64' : debArch
 }
 
@@ -158,28 +193,15 @@ function electronArch(debArch: string): string {
 export async function buildStandIns(outDir: string): Promise<StandIns> {
   const missing = await standInToolsMissing()
   if (missing.length > 0) throw new Error(`buildStandIns: missing host tools: ${missing.join(', ')}`)
+  const host = await hostArch()
+  if (!isDebArch(host))
+    throw new Error(`buildStandIns: host architecture ${host} is not one of ${DEB_ARCHES}`)
   await mkdir(outDir, { recursive: true })
   if ((await readdir(outDir)).length > 0) throw new Error(`buildStandIns: ${outDir} is not empty`)
   const dir = path.resolve(outDir)
-  const arch = await hostArch()
   const work = await mkdtemp(path.join(tmpdir(), 'lab-standins-'))
   const gnupgHome = await mkdtemp(path.join(tmpdir(), 'lab-gpg-'))
   try {
-    const pool = path.join(dir, 'apt', 'pool', REPO_COMPONENT)
-    await mkdir(pool, { recursive: true })
-    const launcher = await compileLauncher(path.join(work, 'launcher'))
-    const debName = (ide: Ide) => `${ide.pkg}_${ide.debVersion}_${arch}.deb`
-    const codeDeb = path.join(pool, debName(IDES.code))
-    const antigravityDeb = path.join(pool, debName(IDES.antigravity))
-    const cursorDeb = path.join(dir, `cursor_${IDES.cursor.upstream}_${arch}.deb`)
-    await buildDeb(IDES.code, arch, launcher, path.join(work, 'code'), codeDeb)
-    await buildDeb(IDES.antigravity, arch, launcher, path.join(work, 'antigravity'), antigravityDeb)
-    await buildDeb(IDES.cursor, arch, launcher, path.join(work, 'cursor'), cursorDeb)
-
-    const appImage = path.join(dir, 'Antigravity.AppImage')
-    await writeFile(appImage, appImageScript(IDES.antigravity), { mode: 0o755 })
-    await chmod(appImage, 0o755)
-
     const gpg = new Gpg(gnupgHome)
     const fingerprint = await gpg.generateKey()
     const keyAsc = path.join(dir, 'key.asc')
@@ -189,21 +211,48 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
     await chmod(keyAsc, 0o644)
     await chmod(keyGpg, 0o644)
 
-    const inRelease = await writeRepoIndices(path.join(dir, 'apt'), arch, gpg, fingerprint)
+    const pool = path.join(dir, 'apt', 'pool', REPO_COMPONENT)
+    await mkdir(pool, { recursive: true })
+    const launcher = await compileLauncher(path.join(work, 'launcher'))
+    const byArch = {} as Record<DebArch, ArchStandIns>
+    for (const arch of DEB_ARCHES) {
+      const elf = arch === host ? launcher : exitStubElf(arch)
+      const debName = (ide: Ide) => `${ide.pkg}_${ide.debVersion}_${arch}.deb`
+      const files: ArchFiles = {
+        codeDeb: path.join(pool, debName(IDES.code)),
+        antigravityDeb: path.join(pool, debName(IDES.antigravity)),
+        cursorDeb: path.join(dir, `cursor_${IDES.cursor.upstream}_${arch}.deb`),
+      }
+      const stage = (pkg: string) => path.join(work, `${pkg}-${arch}`)
+      await buildDeb(IDES.code, arch, elf, stage('code'), files.codeDeb)
+      await buildDeb(IDES.antigravity, arch, elf, stage('antigravity'), files.antigravityDeb)
+      await buildDeb(IDES.cursor, arch, elf, stage('cursor'), files.cursorDeb)
+      byArch[arch] = {
+        arch,
+        electronArch: electronArch(arch),
+        binary: arch === host ? 'launcher' : 'exit-stub',
+        files,
+        ...(await urlPathsAndHashes(dir, files)),
+      }
+    }
 
+    const appImage = path.join(dir, 'Antigravity.AppImage')
+    await writeFile(appImage, appImageScript(IDES.antigravity), { mode: 0o755 })
+    await chmod(appImage, 0o755)
+
+    const inRelease = await writeRepoIndices(path.join(dir, 'apt'), DEB_ARCHES, gpg, fingerprint)
+
+    const { codeDeb, antigravityDeb, cursorDeb } = byArch[host].files
     const files: StandInFiles = { cursorDeb, appImage, keyAsc, keyGpg, codeDeb, antigravityDeb, inRelease }
-    const urlPaths = mapFiles(files, (f) => path.relative(dir, f).split(path.sep).join('/'))
-    const sha256 = mapFiles(files, () => '')
-    for (const k of Object.keys(files) as (keyof StandInFiles)[]) sha256[k] = await sha256File(files[k])
-    const ea = electronArch(arch)
+    const ea = electronArch(host)
     return {
       dir,
-      arch,
+      arch: host,
       fingerprint,
-      repo: { path: 'apt', suite: REPO_SUITE, components: [REPO_COMPONENT] },
+      repo: { path: 'apt', suite: REPO_SUITE, components: [REPO_COMPONENT], architectures: [...DEB_ARCHES] },
       files,
-      urlPaths,
-      sha256,
+      ...(await urlPathsAndHashes(dir, files)),
+      byArch,
       versions: {
         code: IDES.code.debVersion,
         cursor: IDES.cursor.debVersion,
@@ -227,11 +276,15 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
   }
 }
 
+function isDebArch(a: string): a is DebArch {
+  return (DEB_ARCHES as readonly string[]).includes(a)
+}
+
 /** deb822 source for the stand-in repository served at `baseUrl` (serveDir's url). */
-export function standInSources(baseUrl: string, signedBy: string, arch = 'amd64'): string {
+export function standInSources(baseUrl: string, signedBy: string, arch = 'amd64', repoPath = 'apt'): string {
   return [
     'Types: deb',
-    `URIs: ${baseUrl.replace(/\/+$/, '')}/apt`,
+    `URIs: ${baseUrl.replace(/\/+$/, '')}/${repoPath}`,
     `Suites: ${REPO_SUITE}`,
     `Components: ${REPO_COMPONENT}`,
     `Architectures: ${arch}`,
@@ -240,10 +293,18 @@ export function standInSources(baseUrl: string, signedBy: string, arch = 'amd64'
   ].join('\n')
 }
 
-function mapFiles(files: StandInFiles, f: (v: string) => string): StandInFiles {
-  const out = { ...files }
-  for (const k of Object.keys(out) as (keyof StandInFiles)[]) out[k] = f(out[k])
-  return out
+/** The url paths (relative to dir, '/'-separated) and sha256 of each file of `files`. */
+async function urlPathsAndHashes<K extends string>(
+  dir: string,
+  files: Record<K, string>,
+): Promise<{ urlPaths: Record<K, string>; sha256: Record<K, string> }> {
+  const urlPaths = { ...files }
+  const sha256 = { ...files }
+  for (const k of Object.keys(files) as K[]) {
+    urlPaths[k] = path.relative(dir, files[k]).split(path.sep).join('/')
+    sha256[k] = await sha256File(files[k])
+  }
+  return { urlPaths, sha256 }
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -255,7 +316,7 @@ export async function sha256File(file: string): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // .deb packages
 
-async function buildDeb(ide: Ide, arch: string, elf: Buffer, stage: string, out: string): Promise<void> {
+async function buildDeb(ide: Ide, arch: DebArch, elf: Buffer, stage: string, out: string): Promise<void> {
   const share = path.join(stage, 'usr', 'share')
   const files: [string, string | Buffer, number][] = [
     [path.join(share, ide.pkg, ide.pkg), elf, 0o755],
@@ -387,6 +448,57 @@ async function compileLauncher(work: string): Promise<Buffer> {
     { cwd: work, env: cleanEnv({ SOURCE_DATE_EPOCH }), timeoutMs: 120_000 },
   )
   return readFile(path.join(work, 'standin-launcher'))
+}
+
+/**
+ * A minimal static ELF64 executable for `arch` that only exits 0, for the architectures the host
+ * cannot compile for (there is no cross compiler): the ELF header, one PT_LOAD program header and
+ * three instructions (arm64: mov x0, #0; mov x8, #93 (exit); svc #0. amd64: xor edi, edi;
+ * mov eax, 60 (exit); syscall). `file` calls the arm64 one "ELF 64-bit LSB executable, ARM aarch64,
+ * version 1 (SYSV), statically linked, no section header".
+ */
+export function exitStubElf(arch: DebArch): Buffer {
+  const machine = arch === 'arm64' ? 183 : 62 // EM_AARCH64, EM_X86_64
+  const code =
+    arch === 'arm64'
+      ? Buffer.concat(
+          [0xd2800000, 0xd2800ba8, 0xd4000001].map((insn) => {
+            const b = Buffer.alloc(4)
+            b.writeUInt32LE(insn)
+            return b
+          }),
+        )
+      : Buffer.from([0x31, 0xff, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05])
+  const base = 0x400000
+  const ehsize = 64
+  const phentsize = 56
+  const size = ehsize + phentsize + code.length
+  const elf = Buffer.alloc(size)
+  elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]) // \x7fELF, 64-bit, little-endian, version 1, SYSV
+  elf.writeUInt16LE(2, 16) // e_type ET_EXEC
+  elf.writeUInt16LE(machine, 18)
+  elf.writeUInt32LE(1, 20) // e_version
+  elf.writeBigUInt64LE(BigInt(base + ehsize + phentsize), 24) // e_entry: the code
+  elf.writeBigUInt64LE(BigInt(ehsize), 32) // e_phoff
+  elf.writeBigUInt64LE(0n, 40) // e_shoff: no section headers
+  elf.writeUInt32LE(0, 48) // e_flags
+  elf.writeUInt16LE(ehsize, 52)
+  elf.writeUInt16LE(phentsize, 54)
+  elf.writeUInt16LE(1, 56) // e_phnum
+  elf.writeUInt16LE(64, 58) // e_shentsize
+  elf.writeUInt16LE(0, 60) // e_shnum
+  elf.writeUInt16LE(0, 62) // e_shstrndx
+  const ph = ehsize
+  elf.writeUInt32LE(1, ph) // p_type PT_LOAD
+  elf.writeUInt32LE(5, ph + 4) // p_flags R+X
+  elf.writeBigUInt64LE(0n, ph + 8) // p_offset: the whole file...
+  elf.writeBigUInt64LE(BigInt(base), ph + 16) // p_vaddr ...mapped at base
+  elf.writeBigUInt64LE(BigInt(base), ph + 24) // p_paddr
+  elf.writeBigUInt64LE(BigInt(size), ph + 32) // p_filesz
+  elf.writeBigUInt64LE(BigInt(size), ph + 40) // p_memsz
+  elf.writeBigUInt64LE(0x10000n, ph + 48) // p_align: 64 KiB, the largest arm64 page size
+  code.copy(elf, ehsize + phentsize)
+  return elf
 }
 
 /** The stand-in editor: a POSIX sh script, the same in the .debs and inside the AppImage. */
@@ -602,15 +714,26 @@ class Gpg {
   }
 }
 
-async function writeRepoIndices(repo: string, arch: string, gpg: Gpg, fpr: string): Promise<string> {
+async function writeRepoIndices(
+  repo: string,
+  arches: readonly DebArch[],
+  gpg: Gpg,
+  fpr: string,
+): Promise<string> {
   const rel = path.join('dists', REPO_SUITE)
-  const binDir = path.join(repo, rel, REPO_COMPONENT, `binary-${arch}`)
-  await mkdir(binDir, { recursive: true })
   const env = cleanEnv({ SOURCE_DATE_EPOCH })
-  const packages = await run(['apt-ftparchive', 'packages', `pool/${REPO_COMPONENT}`], { cwd: repo, env })
-  const text = `${packages.stdout.trim()}\n`
-  await writeFile(path.join(binDir, 'Packages'), text)
-  await writeFile(path.join(binDir, 'Packages.gz'), gzipSync(text, { level: 9 }))
+  for (const arch of arches) {
+    const binDir = path.join(repo, rel, REPO_COMPONENT, `binary-${arch}`)
+    await mkdir(binDir, { recursive: true })
+    // --arch: only pool files named *_<arch>.deb (or *_all.deb) go into binary-<arch>/Packages.
+    const packages = await run(['apt-ftparchive', '--arch', arch, 'packages', `pool/${REPO_COMPONENT}`], {
+      cwd: repo,
+      env,
+    })
+    const text = `${packages.stdout.trim()}\n`
+    await writeFile(path.join(binDir, 'Packages'), text)
+    await writeFile(path.join(binDir, 'Packages.gz'), gzipSync(text, { level: 9 }))
+  }
   const release = await run(
     [
       'apt-ftparchive',
@@ -623,7 +746,7 @@ async function writeRepoIndices(repo: string, arch: string, gpg: Gpg, fpr: strin
       '-o',
       `APT::FTPArchive::Release::Codename=${REPO_SUITE}`,
       '-o',
-      `APT::FTPArchive::Release::Architectures=${arch}`,
+      `APT::FTPArchive::Release::Architectures=${arches.join(' ')}`,
       '-o',
       `APT::FTPArchive::Release::Components=${REPO_COMPONENT}`,
       '-o',
