@@ -26,24 +26,33 @@
 //   ~/.vscode|.cursor|.antigravity/extensions (or --extensions-dir) without any network;
 //   anything else prints a line instead of opening a window and exits 0.
 //
-// NOT mimicked: the real `code` package's postinst writes /etc/apt/sources.list.d/vscode.sources
-// (Signed-By: /usr/share/keyrings/microsoft.gpg) unless debconf `code/add-microsoft-repo` is false.
-// The stand-in has no maintainer scripts at all, so tests of that interplay must create the file.
+// Maintainer scripts like the vendors' (maintainerScripts(), VENDOR_REPOS): every package's postinst
+// makes /usr/bin/<cmd> a symlink to the CLI wrapper (it is not among the package's files), registers
+// /usr/bin/editor at priority 0 (so on a system without another editor, `editor` is now the IDE) and
+// runs update-desktop-database / update-mime-database when they are installed; prerm unregisters
+// the alternative, postrm removes the symlink. All are `set -e` POSIX sh and exit 0.
+//   code (microsoft/vscode resources/linux/debian/*.template, deb822 version): DEBIAN/templates
+//     asks `code/add-microsoft-repo` (boolean, default true); there is no DEBIAN/config. Unless the
+//     answer is false the postinst writes /etc/apt/sources.list.d/vscode.sources (URIs
+//     https://packages.microsoft.com/repos/code, `Architectures:` the package's own, Signed-By
+//     /usr/share/keyrings/microsoft.gpg; see vendorSourcesText), also when one exists already (it
+//     refreshes it) or vscode.list exists (it migrates and deletes that), and writes the keyring
+//     only where there is none. Non-interactively it never asks. Its postrm, on EVERY call (remove,
+//     purge, upgrade) unless the answer is false, deletes vscode.sources and microsoft.gpg; on purge
+//     it also forgets the debconf answers (db_purge).
+//   cursor (no vendor source; third-party reports agree): the same logic with `cursor/add-cursor-repo`,
+//     /etc/apt/sources.list.d/cursor.sources (URIs https://downloads.cursor.com/aptrepo,
+//     Architectures amd64,arm64) and /usr/share/keyrings/anysphere.gpg. Whether its postrm removes
+//     them is unknown: here it removes nothing (purge leaves both behind) and only db_purges.
+//   antigravity: no apt source of its own.
+// The keyring they install is the stand-in repository's key (key.gpg), so the packages differ
+// between builds only by that key. NOT mimicked: the real code postinst gets the keyring by piping
+// an embedded ASCII key through `gpg --dearmor` with no `set -e`; where gpg is missing (a minimal
+// trixie has none) that leaves an EMPTY microsoft.gpg behind. The stand-ins decode base64 instead.
 
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import {
-  access,
-  chmod,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises'
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -210,6 +219,8 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
     await gpg.run(['--output', keyGpg, '--export', fingerprint])
     await chmod(keyAsc, 0o644)
     await chmod(keyGpg, 0o644)
+    // The vendor keyring the code and cursor postinsts install: the stand-in repository's key.
+    const key = await readFile(keyGpg)
 
     const pool = path.join(dir, 'apt', 'pool', REPO_COMPONENT)
     await mkdir(pool, { recursive: true })
@@ -224,9 +235,9 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
         cursorDeb: path.join(dir, `cursor_${IDES.cursor.upstream}_${arch}.deb`),
       }
       const stage = (pkg: string) => path.join(work, `${pkg}-${arch}`)
-      await buildDeb(IDES.code, arch, elf, stage('code'), files.codeDeb)
-      await buildDeb(IDES.antigravity, arch, elf, stage('antigravity'), files.antigravityDeb)
-      await buildDeb(IDES.cursor, arch, elf, stage('cursor'), files.cursorDeb)
+      await buildDeb(IDES.code, arch, elf, key, stage('code'), files.codeDeb)
+      await buildDeb(IDES.antigravity, arch, elf, key, stage('antigravity'), files.antigravityDeb)
+      await buildDeb(IDES.cursor, arch, elf, key, stage('cursor'), files.cursorDeb)
       byArch[arch] = {
         arch,
         electronArch: electronArch(arch),
@@ -316,7 +327,14 @@ export async function sha256File(file: string): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // .deb packages
 
-async function buildDeb(ide: Ide, arch: DebArch, elf: Buffer, stage: string, out: string): Promise<void> {
+async function buildDeb(
+  ide: Ide,
+  arch: DebArch,
+  elf: Buffer,
+  key: Buffer,
+  stage: string,
+  out: string,
+): Promise<void> {
   const share = path.join(stage, 'usr', 'share')
   const files: [string, string | Buffer, number][] = [
     [path.join(share, ide.pkg, ide.pkg), elf, 0o755],
@@ -335,9 +353,8 @@ async function buildDeb(ide: Ide, arch: DebArch, elf: Buffer, stage: string, out
     await writeFile(file, content)
     await chmod(file, mode)
   }
-  await mkdir(path.join(stage, 'usr', 'bin'), { recursive: true })
-  // Like the vendors' packages: /usr/bin/<cmd> is an absolute symlink to the CLI wrapper.
-  await symlink(`/usr/share/${ide.pkg}/bin/${ide.pkg}`, path.join(stage, 'usr', 'bin', ide.pkg))
+  // Like the vendors' packages, /usr/bin/<cmd> is not among the package's files: the postinst makes
+  // it an absolute symlink to the CLI wrapper, and the postrm removes it.
   const installedKiB = Math.max(1, Math.ceil(files.reduce((n, [, c]) => n + Buffer.byteLength(c), 0) / 1024))
   const control = [
     `Package: ${ide.pkg}`,
@@ -355,6 +372,9 @@ async function buildDeb(ide: Ide, arch: DebArch, elf: Buffer, stage: string, out
   ].join('\n')
   await mkdir(path.join(stage, 'DEBIAN'), { recursive: true })
   await writeFile(path.join(stage, 'DEBIAN', 'control'), control)
+  for (const [name, text] of Object.entries(maintainerScripts(ide, arch, key))) {
+    await writeFile(path.join(stage, 'DEBIAN', name), text, { mode: name === 'templates' ? 0o644 : 0o755 })
+  }
   await run(['chmod', '-R', 'u=rwX,go=rX', path.join(stage, 'DEBIAN')], { timeoutMs: 30_000 })
   await run(['find', stage, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+'], { timeoutMs: 30_000 })
   await run(['dpkg-deb', '--root-owner-group', '-Zxz', '--build', stage, out], {
@@ -602,6 +622,219 @@ function iconSvg(ide: Ide): string {
     `<text x="32" y="42" font-size="26" text-anchor="middle" fill="#ffffff" font-family="sans-serif">${letters}</text>` +
     '</svg>\n'
   )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintainer scripts, after the vendors' (see the header of this file)
+
+/** The apt source (and keyring) a vendor package's postinst writes, and the debconf answer that stops it. */
+export interface VendorRepo {
+  /** The debconf question (type boolean, default true); `false` keeps the postinst from writing. */
+  question: string
+  /** The one-line source the postinst migrates from (deletes after writing `sources`). */
+  legacyList: string
+  sources: string
+  keyring: string
+  /** A keyring of older versions that the postinst deletes once it has written `keyring`. */
+  legacyKeyring?: string
+  uri: string
+  suite: string
+  components: string
+  /** What goes into `Architectures:`; a function of the package's own architecture. */
+  architectures: (arch: DebArch) => string
+  /** Whether postrm deletes `sources` and `keyring` (unless the answer is false). */
+  postrmRemoves: boolean
+  templateDescription: string[]
+}
+
+/**
+ * code: microsoft/vscode resources/linux/debian/{postinst,postrm,prerm,templates}.template (the
+ * deb822 version). cursor: not published; third-party reports agree on the file names, URI,
+ * keyring and question below, whether its postrm removes anything is unknown, so it removes nothing.
+ * antigravity: no known source-writing maintainer scripts.
+ */
+export const VENDOR_REPOS: Readonly<Record<'code' | 'cursor', VendorRepo>> = {
+  code: {
+    question: 'code/add-microsoft-repo',
+    legacyList: '/etc/apt/sources.list.d/vscode.list',
+    sources: '/etc/apt/sources.list.d/vscode.sources',
+    keyring: '/usr/share/keyrings/microsoft.gpg',
+    legacyKeyring: '/etc/apt/trusted.gpg.d/microsoft.gpg',
+    uri: 'https://packages.microsoft.com/repos/code',
+    suite: 'stable',
+    components: 'main',
+    architectures: (arch) => arch,
+    postrmRemoves: true,
+    templateDescription: [
+      'Add Microsoft apt repository for Visual Studio Code?',
+      ' The installer would like to add the Microsoft repository and signing',
+      ' key to update VS Code through apt.',
+    ],
+  },
+  cursor: {
+    question: 'cursor/add-cursor-repo',
+    legacyList: '/etc/apt/sources.list.d/cursor.list',
+    sources: '/etc/apt/sources.list.d/cursor.sources',
+    keyring: '/usr/share/keyrings/anysphere.gpg',
+    uri: 'https://downloads.cursor.com/aptrepo',
+    suite: 'stable',
+    components: 'main',
+    architectures: () => 'amd64,arm64',
+    postrmRemoves: false,
+    templateDescription: [
+      'Add Cursor apt repository?',
+      ' The installer would like to add the Cursor repository and signing',
+      ' key to update Cursor through apt.',
+    ],
+  },
+}
+
+/** The exact text the postinst of `pkg` (built for `arch`) writes to its vendor source file. */
+export function vendorSourcesText(pkg: keyof typeof VENDOR_REPOS, arch: DebArch): string {
+  const r = VENDOR_REPOS[pkg]
+  return [
+    '### THIS FILE IS AUTOMATICALLY CONFIGURED ###',
+    '# You may comment out this entry, but any other modifications may be lost.',
+    'Types: deb',
+    `URIs: ${r.uri}`,
+    `Suites: ${r.suite}`,
+    `Components: ${r.components}`,
+    `Architectures: ${r.architectures(arch)}`,
+    `Signed-By: ${r.keyring}`,
+    '',
+  ].join('\n')
+}
+
+function vendorRepo(pkg: Ide['pkg']): VendorRepo | undefined {
+  return pkg === 'antigravity' ? undefined : VENDOR_REPOS[pkg]
+}
+
+/** Marks the embedded keyring in a postinst, so tests can compare postinsts of different keys. */
+export const KEYRING_HEREDOC = 'LAB_KEYRING'
+
+const SCRIPT_HEAD = (ide: Ide, what: string) => `#!/bin/sh
+# ${what} of the ${ide.product} stand-in (vps-provision test lab, test/lab/stand-ins.ts),
+# after the vendor's own.
+set -e
+`
+
+/** DEBIAN/{postinst,prerm,postrm,templates} of the stand-in `ide`; `key` is the binary keyring. */
+export function maintainerScripts(ide: Ide, arch: DebArch, key: Buffer): Record<string, string> {
+  const p = ide.pkg
+  const databases = `command -v update-desktop-database >/dev/null && update-desktop-database
+command -v update-mime-database >/dev/null && update-mime-database /usr/share/mime
+`
+  const r = vendorRepo(p)
+  const out: Record<string, string> = {}
+  out.postinst = `${SCRIPT_HEAD(ide, 'postinst')}
+# Symlink the bin command to /usr/bin (the symlink is not in the package's files)
+rm -f /usr/bin/${p}
+ln -s /usr/share/${p}/bin/${p} /usr/bin/${p}
+
+# Register in the alternatives system; priority 0 is the default only where nothing else provides it
+update-alternatives --install /usr/bin/editor editor /usr/bin/${p} 0
+
+${databases}`
+  out.prerm = `${SCRIPT_HEAD(ide, 'prerm')}
+update-alternatives --remove editor /usr/bin/${p}
+exit 0
+`
+  out.postrm = `${SCRIPT_HEAD(ide, 'postrm')}
+rm -f /usr/bin/${p}
+
+${databases}`
+  if (r) {
+    out.templates = `Template: ${r.question}\nType: boolean\nDefault: true\nDescription: ${r.templateDescription.join('\n')}\n`
+    const keyLines = key.toString('base64').replace(/.{1,76}/g, '$&\n')
+    const sourceLines = vendorSourcesText(p as keyof typeof VENDOR_REPOS, arch)
+      .replace(`Signed-By: ${r.keyring}`, 'Signed-By: $TRUSTED_PART')
+      .replace(/\$(?!TRUSTED_PART)/g, '\\$')
+    out.postinst += `
+# Register the vendor's apt repository
+eval "$(apt-config shell APT_SOURCE_PARTS Dir::Etc::sourceparts/d)"
+SOURCE_PART=\${APT_SOURCE_PARTS}${path.basename(r.legacyList)}
+SOURCE_PART_DEB822=\${APT_SOURCE_PARTS}${path.basename(r.sources)}
+TRUSTED_PART=${r.keyring}
+
+# debconf answers true on a first install unless preseeded
+RET='true'
+if [ -e /usr/share/debconf/confmodule ]; then
+  . /usr/share/debconf/confmodule
+  db_get ${r.question} || true
+fi
+
+WRITE_SOURCE='no'
+if [ "$RET" = 'false' ]; then
+  # preseeded not to add the repository
+  WRITE_SOURCE='no'
+elif [ -f "$SOURCE_PART" ]; then
+  # the old one-line format: migrate
+  WRITE_SOURCE='yes'
+elif [ -f "$SOURCE_PART_DEB822" ]; then
+  # already there: refresh its contents
+  WRITE_SOURCE='yes'
+elif [ -f /etc/rpi-issue ]; then
+  # never on Raspberry Pi OS
+  WRITE_SOURCE='no'
+else
+  WRITE_SOURCE='ask'
+fi
+
+if [ "$WRITE_SOURCE" = 'ask' ]; then
+  if ! [ -t 1 ]; then
+    # not interactive (confmodule sends stdout to stderr): write, like the old versions did
+    WRITE_SOURCE='yes'
+  elif [ -e /usr/share/debconf/confmodule ]; then
+    db_input high ${r.question} || true
+    db_go || true
+    db_get ${r.question}
+    if [ "$RET" = false ]; then WRITE_SOURCE='no'; else WRITE_SOURCE='yes'; fi
+  else
+    WRITE_SOURCE='yes'
+  fi
+fi
+
+if [ "$WRITE_SOURCE" != 'no' ]; then
+  cat > "$SOURCE_PART_DEB822" <<EOF
+${sourceLines}EOF
+  rm -f "$SOURCE_PART"
+
+  # Only when there is none yet (the vendor dearmors an embedded ASCII key with gpg here)
+  if [ ! -f "$TRUSTED_PART" ]; then
+    base64 -d > "$TRUSTED_PART" <<'${KEYRING_HEREDOC}'
+${keyLines}${KEYRING_HEREDOC}
+${r.legacyKeyring ? `    rm -f ${r.legacyKeyring}\n` : ''}  fi
+fi
+`
+    out.postrm += r.postrmRemoves
+      ? `
+RET=true
+if [ -e /usr/share/debconf/confmodule ]; then
+  . /usr/share/debconf/confmodule
+  db_get ${r.question} || true
+fi
+if [ "$RET" = true ]; then
+  # on every postrm (remove, purge, upgrade...), unless preseeded false
+  eval "$(apt-config shell APT_SOURCE_PARTS Dir::Etc::sourceparts/d)"
+  rm -f -- "\${APT_SOURCE_PARTS}${path.basename(r.sources)}"
+  rm -f -- ${r.keyring}
+fi
+
+if [ "$1" = purge ] && [ -e /usr/share/debconf/confmodule ]; then
+  db_purge
+fi
+`
+      : `
+# ${path.basename(r.sources)} and ${path.basename(r.keyring)} stay: nothing says the vendor's postrm removes them.
+if [ "$1" = purge ] && [ -e /usr/share/debconf/confmodule ]; then
+  . /usr/share/debconf/confmodule
+  db_purge
+fi
+`
+  }
+  out.postinst += '\nexit 0\n'
+  out.postrm += '\nexit 0\n'
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
