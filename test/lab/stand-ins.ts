@@ -6,6 +6,9 @@
 //     dists/stable/main/binary-{amd64,arm64}/{Packages,Packages.gz}
 //     pool/main/{code,antigravity}_<version>_{amd64,arm64}.deb
 //   <outDir>/cursor_0.50.0_{amd64,arm64}.deb   served as a plain download, like Cursor's own .deb
+//   <outDir>/antigravity/stable/1.0.0-standin/linux-{x64,arm}/Antigravity.tar.gz
+//                                       Antigravity's tarball download: Antigravity/antigravity (ELF),
+//                                       bin/antigravity, resources/... (see buildTarball)
 //   <outDir>/Antigravity.AppImage       shell-script stand-in of an AppImage (see appImageScript)
 //   <outDir>/key.asc, key.gpg           the repository's public key, ASCII-armored and binary
 //
@@ -55,11 +58,11 @@ import { createReadStream } from 'node:fs'
 import { access, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { crc32, deflateSync, gzipSync } from 'node:zlib'
 import { cleanEnv, hostHas, run } from './proc.js'
 import { hostArch } from './trixie-root.js'
 
-/** Fixed timestamps: the .debs and the AppImage are byte-for-byte reproducible. */
+/** Fixed timestamps: the .debs, tarballs and the AppImage are byte-for-byte reproducible. */
 const SOURCE_DATE_EPOCH = '1735689600' // 2025-01-01T00:00:00Z
 
 export const REPO_SUITE = 'stable'
@@ -121,6 +124,8 @@ export interface StandInFiles {
   codeDeb: string
   antigravityDeb: string
   inRelease: string
+  /** Antigravity.tar.gz (see buildTarball). */
+  tarball: string
 }
 
 /** The files that exist once per architecture. */
@@ -128,6 +133,8 @@ export interface ArchFiles {
   codeDeb: string
   antigravityDeb: string
   cursorDeb: string
+  /** Antigravity.tar.gz, below antigravity/stable/<version>/linux-{x64,arm}/ (see buildTarball). */
+  tarball: string
 }
 
 export interface ArchStandIns {
@@ -233,11 +240,13 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
         codeDeb: path.join(pool, debName(IDES.code)),
         antigravityDeb: path.join(pool, debName(IDES.antigravity)),
         cursorDeb: path.join(dir, `cursor_${IDES.cursor.upstream}_${arch}.deb`),
+        tarball: path.join(dir, ...TARBALL_DIR, TARBALL_PLATFORM[arch], 'Antigravity.tar.gz'),
       }
       const stage = (pkg: string) => path.join(work, `${pkg}-${arch}`)
       await buildDeb(IDES.code, arch, elf, key, stage('code'), files.codeDeb)
       await buildDeb(IDES.antigravity, arch, elf, key, stage('antigravity'), files.antigravityDeb)
       await buildDeb(IDES.cursor, arch, elf, key, stage('cursor'), files.cursorDeb)
+      await buildTarball(IDES.antigravity, elf, stage('tarball'), files.tarball)
       byArch[arch] = {
         arch,
         electronArch: electronArch(arch),
@@ -253,8 +262,17 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
 
     const inRelease = await writeRepoIndices(path.join(dir, 'apt'), DEB_ARCHES, gpg, fingerprint)
 
-    const { codeDeb, antigravityDeb, cursorDeb } = byArch[host].files
-    const files: StandInFiles = { cursorDeb, appImage, keyAsc, keyGpg, codeDeb, antigravityDeb, inRelease }
+    const { codeDeb, antigravityDeb, cursorDeb, tarball } = byArch[host].files
+    const files: StandInFiles = {
+      cursorDeb,
+      appImage,
+      keyAsc,
+      keyGpg,
+      codeDeb,
+      antigravityDeb,
+      inRelease,
+      tarball,
+    }
     const ea = electronArch(host)
     return {
       dir,
@@ -835,6 +853,81 @@ fi
   out.postinst += '\nexit 0\n'
   out.postrm += '\nexit 0\n'
   return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tarball (Antigravity's Linux download)
+
+/** Where the tarballs are below outDir, like the vendor's .../stable/<version>-<build>/<platform>/. */
+export const TARBALL_DIR = ['antigravity', 'stable', `${IDES.antigravity.upstream}-standin`] as const
+/** The vendor's platform names: arm64 is `linux-arm`, not linux-arm64. */
+export const TARBALL_PLATFORM: Readonly<Record<DebArch, string>> = { amd64: 'linux-x64', arm64: 'linux-arm' }
+/** The one top-level directory of the tarball, and the executable in it. */
+export const TARBALL_TOP = 'Antigravity'
+
+/**
+ * Antigravity.tar.gz like the vendor's Linux download of the IDE (1.x layout): one top-level
+ * directory Antigravity/ with the ELF `antigravity`, the CLI wrapper bin/antigravity, the stand-in
+ * script resources/app/standin.sh and an icon resources/app/resources/linux/code.png (VS Code's
+ * tarball layout). Root-owned, fixed mtimes, sorted, gzip without name or time: reproducible.
+ */
+async function buildTarball(ide: Ide, elf: Buffer, stage: string, out: string): Promise<void> {
+  const top = path.join(stage, TARBALL_TOP)
+  const files: [string[], string | Buffer, number][] = [
+    [[ide.pkg], elf, 0o755],
+    [['bin', ide.pkg], wrapperScript(ide), 0o755],
+    [[...STANDIN_SCRIPT], ideScript(ide), 0o644],
+    [['resources', 'app', 'resources', 'linux', 'code.png'], solidPng(64, ide.color), 0o644],
+  ]
+  for (const [rel, content, mode] of files) {
+    const file = path.join(top, ...rel)
+    await mkdir(path.dirname(file), { recursive: true })
+    await writeFile(file, content)
+    await chmod(file, mode)
+  }
+  await run(['find', stage, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+'], { timeoutMs: 30_000 })
+  await run(
+    [
+      'tar',
+      '--sort=name',
+      `--mtime=@${SOURCE_DATE_EPOCH}`,
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--format=gnu',
+      '-cf',
+      'Antigravity.tar',
+      TARBALL_TOP,
+    ],
+    { cwd: stage, timeoutMs: 120_000 },
+  )
+  await mkdir(path.dirname(out), { recursive: true })
+  await writeFile(out, gzipSync(await readFile(path.join(stage, 'Antigravity.tar')), { level: 9 }))
+  await chmod(out, 0o644)
+}
+
+/** A `size`x`size` PNG of one colour ('#rrggbb'). */
+export function solidPng(size: number, color: string): Buffer {
+  const rgb = [1, 3, 5].map((i) => Number.parseInt(color.slice(i, i + 2), 16))
+  const row = Buffer.from([0, ...Array.from({ length: size }, () => rgb).flat()]) // filter 0, pixels
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const len = Buffer.alloc(4)
+    len.writeUInt32BE(data.length)
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([len, body, crc])
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(size, 0)
+  ihdr.writeUInt32BE(size, 4)
+  ihdr.set([8, 2, 0, 0, 0], 8) // 8-bit RGB, deflate, no filter method extras, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: size }, () => row)), { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ])
 }
 
 // ---------------------------------------------------------------------------------------------
