@@ -11,6 +11,8 @@
 //                                       bin/antigravity, resources/... (see buildTarball)
 //   <outDir>/Antigravity.AppImage       shell-script stand-in of an AppImage (see appImageScript)
 //   <outDir>/key.asc, key.gpg           the repository's public key, ASCII-armored and binary
+//   <outDir>/apt-unsigned/              the same repository with Release but no InRelease/Release.gpg
+//   <outDir>/apt-wrongkey/              the same repository signed by another throwaway key
 //
 // The signing key is a throwaway ed25519 key made in a temporary GNUPGHOME, with SHA-512 binding
 // signatures and a SHA-512 InRelease signature: trixie's apt verifies with sqv (Sequoia), which
@@ -55,7 +57,7 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { access, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { access, chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { crc32, deflateSync, gzipSync } from 'node:zlib'
@@ -67,6 +69,8 @@ const SOURCE_DATE_EPOCH = '1735689600' // 2025-01-01T00:00:00Z
 
 export const REPO_SUITE = 'stable'
 export const REPO_COMPONENT = 'main'
+/** Broken copies of the repository next to `apt` (see writeBrokenRepos), relative to dir. */
+export const BROKEN_REPOS = { unsigned: 'apt-unsigned', wrongKey: 'apt-wrongkey' } as const
 
 interface Ide {
   pkg: 'code' | 'cursor' | 'antigravity'
@@ -170,6 +174,12 @@ export interface StandIns {
   urlPaths: StandInFiles
   /** Lower-case hex sha256 of each file. */
   sha256: StandInFiles
+  /**
+   * Broken copies of the repository, below dir like `repo.path` (same suite and components), for
+   * apt's real errors: `unsigned` has Release but no InRelease or Release.gpg; `wrongKey` is signed
+   * by another throwaway key (`fingerprint`), not the one in key.asc/key.gpg.
+   */
+  brokenRepos: { unsigned: { path: string }; wrongKey: { path: string; fingerprint: string } }
   /** The per-architecture files of every architecture in DEB_ARCHES (the host's included). */
   byArch: Record<DebArch, ArchStandIns>
   /** Debian versions of the three packages. */
@@ -217,6 +227,7 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
   const dir = path.resolve(outDir)
   const work = await mkdtemp(path.join(tmpdir(), 'lab-standins-'))
   const gnupgHome = await mkdtemp(path.join(tmpdir(), 'lab-gpg-'))
+  const otherGnupgHome = await mkdtemp(path.join(tmpdir(), 'lab-gpg-'))
   try {
     const gpg = new Gpg(gnupgHome)
     const fingerprint = await gpg.generateKey()
@@ -261,6 +272,7 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
     await chmod(appImage, 0o755)
 
     const inRelease = await writeRepoIndices(path.join(dir, 'apt'), DEB_ARCHES, gpg, fingerprint)
+    const { wrongKeyFingerprint } = await writeBrokenRepos(dir, new Gpg(otherGnupgHome))
 
     const { codeDeb, antigravityDeb, cursorDeb, tarball } = byArch[host].files
     const files: StandInFiles = {
@@ -281,6 +293,10 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
       repo: { path: 'apt', suite: REPO_SUITE, components: [REPO_COMPONENT], architectures: [...DEB_ARCHES] },
       files,
       ...(await urlPathsAndHashes(dir, files)),
+      brokenRepos: {
+        unsigned: { path: BROKEN_REPOS.unsigned },
+        wrongKey: { path: BROKEN_REPOS.wrongKey, fingerprint: wrongKeyFingerprint },
+      },
       byArch,
       versions: {
         code: IDES.code.debVersion,
@@ -294,13 +310,15 @@ export async function buildStandIns(outDir: string): Promise<StandIns> {
       },
     }
   } finally {
-    // gpg-agent was started by us for this GNUPGHOME: stop it before deleting the directory.
-    await run(['gpgconf', '--kill', 'all'], {
-      env: cleanEnv({ GNUPGHOME: gnupgHome }),
-      allowFailure: true,
-      timeoutMs: 30_000,
-    })
-    await rm(gnupgHome, { recursive: true, force: true })
+    // gpg-agent was started by us for each GNUPGHOME: stop it before deleting the directory.
+    for (const home of [gnupgHome, otherGnupgHome]) {
+      await run(['gpgconf', '--kill', 'all'], {
+        env: cleanEnv({ GNUPGHOME: home }),
+        allowFailure: true,
+        timeoutMs: 30_000,
+      })
+      await rm(home, { recursive: true, force: true })
+    }
     await rm(work, { recursive: true, force: true })
   }
 }
@@ -1084,20 +1102,38 @@ async function writeRepoIndices(
   )
   const releaseFile = path.join(repo, rel, 'Release')
   await writeFile(releaseFile, `${release.stdout.trim()}\n`)
-  const inRelease = path.join(repo, rel, 'InRelease')
+  await chmod(releaseFile, 0o644)
+  return signRelease(repo, gpg, fpr)
+}
+
+/** Signs dists/<suite>/Release as InRelease and Release.gpg (replacing them); returns InRelease. */
+async function signRelease(repo: string, gpg: Gpg, fpr: string): Promise<string> {
+  const rel = path.join(repo, 'dists', REPO_SUITE)
+  const releaseFile = path.join(rel, 'Release')
+  const inRelease = path.join(rel, 'InRelease')
   const sign = ['--digest-algo', 'SHA512', '--local-user', fpr]
   await gpg.run([...sign, '--clearsign', '--output', inRelease, releaseFile])
-  await gpg.run([
-    ...sign,
-    '--armor',
-    '--detach-sign',
-    '--output',
-    path.join(repo, rel, 'Release.gpg'),
-    releaseFile,
-  ])
-  for (const f of ['Release', 'InRelease', 'Release.gpg']) await chmod(path.join(repo, rel, f), 0o644)
+  await gpg.run([...sign, '--armor', '--detach-sign', '--output', path.join(rel, 'Release.gpg'), releaseFile])
+  for (const f of ['InRelease', 'Release.gpg']) await chmod(path.join(rel, f), 0o644)
   await stat(inRelease)
   return inRelease
+}
+
+/**
+ * Two broken copies of the repository at `<dir>/apt`, for fault tests: `apt-unsigned` has Release
+ * but neither InRelease nor Release.gpg; `apt-wrongkey` is signed by `other`, a key apt is not
+ * given. Returns the other key's fingerprint.
+ */
+async function writeBrokenRepos(dir: string, other: Gpg): Promise<{ wrongKeyFingerprint: string }> {
+  const good = path.join(dir, 'apt')
+  const unsigned = path.join(dir, BROKEN_REPOS.unsigned)
+  await cp(good, unsigned, { recursive: true })
+  for (const f of ['InRelease', 'Release.gpg']) await rm(path.join(unsigned, 'dists', REPO_SUITE, f))
+  const wrong = path.join(dir, BROKEN_REPOS.wrongKey)
+  await cp(good, wrong, { recursive: true })
+  const fpr = await other.generateKey()
+  await signRelease(wrong, other, fpr)
+  return { wrongKeyFingerprint: fpr }
 }
 
 /** Runs desktop-file-validate on `file`; returns its output (empty when the entry is clean). */
