@@ -4,6 +4,8 @@
 #   debootstrap, debian-archive-keyring  the cached trixie roots (test/lab)
 #   gnupg, gpg-agent, apt-utils,         the signed stand-in IDE repository (test/lab/stand-ins.ts):
 #   dpkg-dev, xz-utils                   a throwaway key, apt-ftparchive, dpkg-deb -Zxz
+#   gcc, libc6-dev                       the stand-in IDEs' native ELF launcher (a tiny C program)
+#   file                                 the lab test checks what the stand-ins' ELF binaries are
 #   desktop-file-utils                   desktop-file-validate for the stand-ins' .desktop files
 #   ca-certificates                      HTTPS to the Debian mirror from the host
 #   lintian, groff-base                  the package test: the .deb and its manual page
@@ -20,7 +22,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-pkgs=(debootstrap debian-archive-keyring gnupg gpg-agent apt-utils dpkg-dev xz-utils desktop-file-utils
+pkgs=(debootstrap debian-archive-keyring gnupg gpg-agent apt-utils dpkg-dev xz-utils gcc libc6-dev file desktop-file-utils
   ca-certificates lintian groff-base systemd-container util-linux iproute2 procps xvfb x11-utils imagemagick
   qemu-system-x86 qemu-utils cloud-image-utils openssh-client)
 
