@@ -34,7 +34,13 @@ import { mountsUnder } from '../lab/mounts.js'
 import { lastLines, run } from '../lab/proc.js'
 import { type ServedDir, serveDir } from '../lab/serve.js'
 import { labSkipReason, warnSkip } from '../lab/skip.js'
-import { buildStandIns, type StandIns, standInToolsMissing } from '../lab/stand-ins.js'
+import {
+  buildStandIns,
+  IDES,
+  type StandIns,
+  standInToolsMissing,
+  TARBALL_PLATFORM,
+} from '../lab/stand-ins.js'
 import { LAB_INCLUDE, readStamp, type ScratchRoot, scratchRoot } from '../lab/trixie-root.js'
 import { type Allowances, compareManifests, type Manifest, takeManifest } from './support/manifest.js'
 
@@ -247,12 +253,12 @@ describe.skipIf(skipReason !== '')('chroot-provision: the built tool on a real D
             key: `${url}/${s.urlPaths.keyAsc}`,
           },
           antigravity: {
-            method: 'apt',
-            apt: {
-              uri: `${url}/antigravity-apt`,
-              suite: s.repo.suite,
-              components: s.repo.components,
-              key: `${url}/${s.urlPaths.keyGpg}`,
+            method: 'tarball',
+            version: `${IDES.antigravity.upstream}-standin`,
+            tarball: {
+              url: `${url}/antigravity/stable/{version}/${TARBALL_PLATFORM.amd64}/Antigravity.tar.gz`,
+              sha256: s.byArch.amd64.sha256.tarball,
+              binary: 'antigravity',
             },
           },
           cursor: { url: `${url}/${s.urlPaths.cursorDeb}`, sha256: s.sha256.cursorDeb },
@@ -385,7 +391,9 @@ describe.skipIf(skipReason !== '')('chroot-provision: the built tool on a real D
     async () => {
       await inRoot(async (ch) => {
         expect(await ch.readFile(VSCODE_SOURCES)).toContain('Signed-By: /usr/share/keyrings/microsoft.gpg')
-        expect(await ch.exists(ANTIGRAVITY_SOURCES)).toBe(true)
+        // Antigravity comes from its tarball now: no apt source of its own.
+        expect(await ch.exists(ANTIGRAVITY_SOURCES)).toBe(false)
+        expect(await ch.exists('/opt/antigravity/antigravity')).toBe(true)
         const r = await ch.exec(['apt-get', 'update'], {
           allowFailure: true,
           env: { DEBIAN_FRONTEND: 'noninteractive' },

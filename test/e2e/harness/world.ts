@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url'
 import { killProcessesRootedIn, sleep } from '../../lab/mounts.js'
 import { hostHas, run } from '../../lab/proc.js'
 import { type ServedDir, serveDir } from '../../lab/serve.js'
-import { buildStandIns, type StandIns, standInToolsMissing } from '../../lab/stand-ins.js'
+import {
+  buildStandIns,
+  IDES,
+  type StandIns,
+  standInToolsMissing,
+  TARBALL_PLATFORM,
+} from '../../lab/stand-ins.js'
 import {
   cloneRoot,
   DEFAULT_CACHE_DIR,
@@ -258,12 +264,12 @@ export function standInConfig(w: Pick<World, 'standIns' | 'proxy'>): string {
     `    url: ${cursor}/${s.urlPaths.cursorDeb}`,
     `    sha256: ${s.sha256.cursorDeb}`,
     '  antigravity:',
-    '    method: apt',
-    '    apt:',
-    `      uri: ${antigravity}/${s.repo.path}`,
-    `      suite: ${s.repo.suite}`,
-    `      components: [${s.repo.components.join(', ')}]`,
-    `      key: ${antigravity}/${s.urlPaths.keyGpg}`,
+    '    method: tarball',
+    `    version: ${IDES.antigravity.upstream}-standin`,
+    '    tarball:',
+    `      url: ${antigravity}/antigravity/stable/{version}/${TARBALL_PLATFORM.amd64}/Antigravity.tar.gz`,
+    `      sha256: ${s.byArch.amd64.sha256.tarball}`,
+    '      binary: antigravity',
     '',
   ].join('\n')
 }
