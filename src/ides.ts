@@ -232,7 +232,7 @@ function antigravityTarball(cfg: Config, arch: string): IdeInstall {
         content: template('antigravity-tarball-launcher', { binary }),
         mode: 0o755,
       }),
-      desktopEntry(),
+      ...desktopEntry(),
     ],
   }
 }
@@ -267,18 +267,21 @@ function antigravityAppImage(cfg: Config): IdeInstall {
         content: template('antigravity-launcher', { appimage: APPIMAGE }),
         mode: 0o755,
       }),
-      desktopEntry(),
+      ...desktopEntry(),
     ],
   }
 }
 
-const desktopEntry = () =>
+/** The menu entry; its directory may not be there yet on a machine without a desktop. */
+const desktopEntry = (): Step[] => [
+  directory({ id: 'applications-dir', path: '/usr/share/applications', mode: 0o755 }),
   file({
     id: 'antigravity-desktop',
     path: '/usr/share/applications/antigravity.desktop',
     content: template('antigravity.desktop'),
     mode: 0o644,
-  })
+  }),
+]
 
 type ArchValue<T> = T | { amd64: T; arm64: T }
 

@@ -160,11 +160,11 @@ describe.skipIf(skipReason !== '')('each IDE alone on a real trixie root (issue 
       // this is apt's own refusal.
       const { r, id } = await provision(ch, cfg, ['--skip-probe'])
       expect(r.exitCode, tail(r)).toBe(PARTLY_DONE)
-      expect(r.stdout).toMatch(
+      expect(output(r)).toMatch(
         /Failed: vscode \(ide-installations, step ide-installations\.vscode-update\): .*is not signed/,
       )
-      expect(r.stdout).toMatch(/Failed: antigravity .*sha256 is [0-9a-f]{64}, expected a{64}/)
-      expect(r.stdout).toContain(
+      expect(output(r)).toMatch(/Failed: antigravity .*sha256 is [0-9a-f]{64}, expected a{64}/)
+      expect(output(r)).toContain(
         'Retry just vscode: vps-provision run --only ide-installations --ides vscode',
       )
       expect(await installed(ch, 'cursor')).toBe(true)
@@ -185,10 +185,10 @@ describe.skipIf(skipReason !== '')('each IDE alone on a real trixie root (issue 
       })
       const { r, id } = await provision(ch, cfg)
       expect(r.exitCode, tail(r)).toBe(PARTLY_DONE)
-      expect(r.stdout).toMatch(/Failed: cursor \(preflight, .*cursor-gone\.deb: HTTP 404/)
-      expect(r.stdout).toContain('cursor was left out before any change')
-      expect(r.stdout).toMatch(/Failed: vscode .*vscode-update/)
-      expect(await ch.exists('/opt/antigravity/antigravity')).toBe(true)
+      expect(output(r)).toMatch(/Failed: cursor \(preflight, .*cursor-gone\.deb: HTTP 404/)
+      expect(output(r)).toContain('cursor was left out before any change')
+      expect(output(r)).toMatch(/Failed: vscode .*vscode-update/)
+      expect(await ch.exists('/opt/antigravity/antigravity'), tail(r)).toBe(true)
       const v = await ch.exec(['runuser', '-u', 'devuser', '--', 'antigravity', '--version'], {
         allowFailure: true,
       })
@@ -204,7 +204,7 @@ describe.skipIf(skipReason !== '')('each IDE alone on a real trixie root (issue 
     await inRoot(async (ch) => {
       const first = await provision(ch, config({ vscode: { uri: 'http://127.0.0.1:9/apt' } }))
       expect(first.r.exitCode, tail(first.r)).toBe(PARTLY_DONE)
-      expect(first.r.stdout).toMatch(/Failed: vscode \(preflight, .*127\.0\.0\.1:9.*ECONNREFUSED/)
+      expect(output(first.r)).toMatch(/Failed: vscode \(preflight, .*127\.0\.0\.1:9.*ECONNREFUSED/)
       expect(await installed(ch, 'cursor')).toBe(true)
       await aptIsClean(ch)
 
