@@ -151,11 +151,13 @@ function vscode(cfg: Config, arch: string): IdeInstall {
 /** Cursor's own .deb for this machine's architecture; its package is asked not to add a source. */
 function cursorDeb(cfg: Config, arch: string): IdeInstall {
   const s = cfg.sources.cursor
-  const url = downloadUrl('cursor', s.url, arch, s.version)
+  const url = downloadUrl('cursor', s.url, arch, s.version, LATEST.cursor ?? null)
   const dest = `cursor-${arch}-${s.version ?? 'latest'}.deb`
   return {
     apt: [cursorDebconf()],
-    downloads: inBackground([download({ id: 'cursor-download', url, dest, sha256: pin(s.sha256, arch) })]),
+    downloads: inBackground([
+      download({ id: 'cursor-download', url, dest, sha256: forArch(s.sha256, arch) }),
+    ]),
     setup: [debInstall({ id: 'cursor-install', path: downloadPath(dest), packageName: 'cursor' })],
   }
 }
@@ -210,13 +212,13 @@ function antigravityApt(cfg: Config): IdeInstall {
 /** The Antigravity IDE's tarball for this architecture, under /opt, with a launcher and a menu entry. */
 function antigravityTarball(cfg: Config, arch: string): IdeInstall {
   const s = cfg.sources.antigravity
-  const url = downloadUrl('antigravity', s.tarball.url, arch, s.version)
+  const url = downloadUrl('antigravity', s.tarball.url, arch, s.version, null)
   const dest = `antigravity-${arch}-${s.version ?? 'latest'}.tar.gz`
   const binary = `${TARBALL_DIR}/${s.tarball.binary}`
   return {
     ...NOTHING,
     downloads: inBackground([
-      download({ id: 'antigravity-download', url, dest, sha256: pin(s.tarball.sha256, arch) }),
+      download({ id: 'antigravity-download', url, dest, sha256: forArch(s.tarball.sha256, arch) }),
     ]),
     setup: [
       tarball({
@@ -285,28 +287,32 @@ const desktopEntry = (): Step[] => [
 
 type ArchValue<T> = T | { amd64: T; arm64: T }
 
-/** This architecture's URL with {version} filled in; a vendor without a build for it is an error. */
+const forArch = <T>(value: ArchValue<T>, arch: string): T | null =>
+  typeof value === 'object' && value !== null && 'amd64' in value
+    ? ((value as Record<string, T>)[arch] ?? null)
+    : (value as T)
+
+/**
+ * This architecture's URL with {version} filled in: the pinned version, else `latest` where the
+ * vendor has such a URL (Cursor) and an error where it has none (the Antigravity tarballs).
+ */
 export function downloadUrl(
   id: IdeId,
   urls: ArchValue<string | null>,
   arch: string,
   version: string | null,
+  latest: string | null,
 ): string {
-  const url = typeof urls === 'string' ? urls : (urls as Record<string, string | null>)[arch]
+  const url = forArch(urls, arch)
   if (!url) throw noBuild(id, arch)
-  if (url.includes('{version}') && version === null && id === 'antigravity')
+  const word = version ?? latest
+  if (url.includes('{version}') && word === null)
     throw new ProvisionError(
       `Unable to plan ${id}: its download URL names a version and sources.${id}.version is null`,
       EXIT.usage,
       `Set sources.${id}.version (docs/ides.md says where the vendor lists them)`,
     )
-  return url.replaceAll('{version}', version ?? 'latest')
-}
-
-function pin(sha: ArchValue<string | null>, arch: string): string | null {
-  return typeof sha === 'string' || sha === null
-    ? sha
-    : ((sha as Record<string, string | null>)[arch] ?? null)
+  return url.replaceAll('{version}', word ?? '')
 }
 
 function noBuild(id: IdeId, arch: string): ProvisionError {
@@ -317,51 +323,53 @@ function noBuild(id: IdeId, arch: string): ProvisionError {
   )
 }
 
-/** The IDEs of the run that have no build for this architecture, each with why. */
-export function withoutBuildFor(cfg: Config, arch: string): string[] {
-  const out: string[] = []
-  for (const id of cfg.ides) {
-    try {
-      ideSpec(id, cfg, arch).install()
-    } catch (err) {
-      if (err instanceof ProvisionError && err.exitCode === EXIT.preflight) out.push(id)
-    }
-  }
-  if (!KNOWN_ARCHES.includes(arch)) return [...cfg.ides]
-  return out
+interface Repo {
+  uri: string
+  suite: string
+  key: string
+}
+
+/** What an IDE is fetched from under its configured method: one per architecture for downloads. */
+function fetchedFrom(id: IdeId, cfg: Config): { repo: Repo } | { urls: ArchValue<string | null> } {
+  const { vscode, cursor, antigravity } = cfg.sources
+  if (id === 'vscode') return { repo: vscode }
+  if (id === 'cursor') return cursor.method === 'apt' ? { repo: cursor.apt } : { urls: cursor.url }
+  if (antigravity.method === 'apt') return { repo: antigravity.apt }
+  return { urls: antigravity.method === 'tarball' ? antigravity.tarball.url : antigravity.appimageUrl }
 }
 
 const KNOWN_ARCHES: readonly string[] = ['amd64', 'arm64'] satisfies Architecture[]
 
+/** The IDEs of the run whose configured source has no build for this architecture. */
+export function withoutBuildFor(cfg: Config, arch: string): string[] {
+  if (!KNOWN_ARCHES.includes(arch)) return [...cfg.ides]
+  return cfg.ides.filter((id) => {
+    const from = fetchedFrom(id, cfg)
+    // An AppImage without a URL is a configuration error of its own, not a missing build.
+    return 'urls' in from && from.urls !== null && forArch(from.urls, arch) === null
+  })
+}
+
 /** Every URL the run will fetch for its IDEs: what preflight probes (sources.<ide>.probe: false skips one). */
 export function ideSources(cfg: Config, arch: string): IdeSource[] {
   if (cfg.skipProbe) return []
-  const out: IdeSource[] = []
-  const repo = (ide: IdeId, r: { uri: string; suite: string; key: string }) => {
-    out.push({ ide, what: 'apt repository', url: `${r.uri.replace(/\/+$/, '')}/dists/${r.suite}/InRelease` })
-    out.push({ ide, what: 'signing key', url: r.key })
-  }
-  for (const id of cfg.ides) {
-    const s = cfg.sources[id]
-    if (!s.probe) continue
-    try {
-      if (id === 'vscode') repo(id, cfg.sources.vscode)
-      if (id === 'cursor') {
-        const c = cfg.sources.cursor
-        if (c.method === 'apt') repo(id, c.apt)
-        else out.push({ ide: id, what: 'download', url: downloadUrl(id, c.url, arch, c.version) })
-      }
-      if (id === 'antigravity') {
-        const a = cfg.sources.antigravity
-        if (a.method === 'apt') repo(id, a.apt)
-        if (a.method === 'tarball')
-          out.push({ ide: id, what: 'download', url: downloadUrl(id, a.tarball.url, arch, a.version) })
-        if (a.method === 'appimage' && a.appimageUrl)
-          out.push({ ide: id, what: 'download', url: a.appimageUrl })
-      }
-    } catch {
-      // No build for this architecture: preflight's arch check names it.
+  return cfg.ides.flatMap((ide): IdeSource[] => {
+    const s = cfg.sources[ide]
+    if (!s.probe) return []
+    const from = fetchedFrom(ide, cfg)
+    if ('repo' in from) {
+      const release = `${from.repo.uri.replace(/\/+$/, '')}/dists/${from.repo.suite}/InRelease`
+      return [
+        { ide, what: 'apt repository', url: release },
+        { ide, what: 'signing key', url: from.repo.key },
+      ]
     }
-  }
-  return out
+    const url = from.urls === null ? null : forArch(from.urls, arch)
+    // No build for this architecture: preflight's arch check names it.
+    if (!url) return []
+    return [{ ide, what: 'download', url: url.replaceAll('{version}', s.version ?? LATEST[ide] ?? '') }]
+  })
 }
+
+/** The word a vendor's download URL takes for its newest release, where it has one. */
+const LATEST: Partial<Record<IdeId, string>> = { cursor: 'latest' }
