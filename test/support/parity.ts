@@ -213,6 +213,10 @@ export const NOT_REPLAYED: readonly { matches: (argv: readonly string[]) => bool
     matches: (a) => ['groupadd', 'useradd', 'usermod', 'chpasswd', 'chown', 'chmod'].includes(a[0] ?? ''),
     why: 'account and file changes',
   },
+  {
+    matches: (a) => a[0] === 'rm' || a[0] === 'mv' || (a[0] === 'tar' && a.includes('--extract')),
+    why: 'unpacks and moves a tarball the run downloads first',
+  },
   { matches: (a) => a[0] === 'ufw', why: "ufw changes the kernel's firewall, which a chroot shares" },
   { matches: is('systemctl'), why: 'systemctl restart/enable change units' },
   { matches: is('openssl', 'req'), why: 'writes the RDP key pair' },
