@@ -6,12 +6,14 @@
 // download whose sha256 is not the pinned one. Each time: the other IDEs install, the run exits 7
 // (docs/exit-codes.md), `apt-get update` of the whole machine is clean (no W:, no E:), and rollback
 // returns the root to its baseline manifest. After the vendor is back, a re-run installs only the
-// missing IDE.
+// missing IDE. Hosts that go down after preflight (--skip-probe) fail Cursor's and Antigravity's
+// downloads alone; a Cursor postinst that writes its own apt source and keyring without asking
+// debconf has both journaled and removed by rollback.
 //
 //   sudo npx vitest run --project integration test/integration/ide-faults.test.ts
 //
 // Needs root and the host tools of `bash scripts/install-host-tools.sh`; skipped LOUDLY otherwise.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
@@ -24,8 +26,10 @@ import {
   buildStandIns,
   IDES,
   type StandIns,
+  sha256File,
   standInToolsMissing,
   TARBALL_PLATFORM,
+  VENDOR_REPOS,
 } from '../lab/stand-ins.js'
 import { LAB_INCLUDE, type ScratchRoot, scratchRoot } from '../lab/trixie-root.js'
 import { ALLOW as SHADOW_BACKUPS } from './faults/fixture.js'
@@ -223,5 +227,83 @@ describe.skipIf(skipReason !== '')('each IDE alone on a real trixie root (issue 
       await aptIsClean(ch)
       await rollbackToBaseline(ch, [first.id, again.id])
     })
+  }, 1_800_000)
+  it('hosts that refuse connections mid-run fail Cursor and Antigravity alone; VS Code installs', async () => {
+    await inRoot(async (ch) => {
+      // Past the probe, so the failures come from the downloads themselves, late in the run.
+      const down = 'http://127.0.0.1:9'
+      const cfg = config({
+        cursor: { url: `${down}/cursor.deb`, sha256: null },
+        antigravity: {
+          tarball: { url: `${down}/Antigravity.tar.gz`, sha256: null, binary: 'antigravity' },
+        },
+      })
+      const { r, id } = await provision(ch, cfg, ['--skip-probe'])
+      expect(r.exitCode, tail(r)).toBe(PARTLY_DONE)
+      expect(output(r)).toMatch(/Failed: cursor \(ide-installations, .*ECONNREFUSED/)
+      expect(output(r)).toMatch(/Failed: antigravity \(ide-installations, .*ECONNREFUSED/)
+      for (const ide of ['cursor', 'antigravity'])
+        expect(output(r)).toContain(
+          `Retry just ${ide}: vps-provision run --only ide-installations --ides ${ide}`,
+        )
+      expect(await installed(ch, 'code')).toBe(true)
+      expect(await installed(ch, 'cursor')).toBe(false)
+      expect(await ch.exists('/opt/antigravity')).toBe(false)
+      expect(await ch.exists('/usr/local/bin/antigravity')).toBe(false)
+      await aptIsClean(ch)
+      await rollbackToBaseline(ch, [id])
+    })
+  }, 1_800_000)
+
+  it('rollback removes the apt source and keyring a Cursor postinst writes despite the debconf answer', async () => {
+    // Some Cursor releases are reported to add their repository without asking debconf: the same
+    // stand-in with its questions taken out, so the tool's preseeded `false` is never read.
+    const work = await mkdtemp('/var/tmp/vps-provision-cursor-asks-nothing-')
+    try {
+      const tree = path.join(work, 'tree')
+      await run(['dpkg-deb', '-R', s.files.cursorDeb, tree])
+      const postinst = path.join(tree, 'DEBIAN/postinst')
+      const script = await readFile(postinst, 'utf8')
+      const asking = `  db_get ${VENDOR_REPOS.cursor.question} || true\n`
+      expect(script).toContain(asking)
+      const asks = "  WRITE_SOURCE='ask'\n"
+      expect(script).toContain(asks)
+      const writes = script
+        .replace(asking, '  : # this release reads no answer\n')
+        .replace(asks, "  WRITE_SOURCE='yes'\n")
+      await writeFile(postinst, writes, { mode: 0o755 })
+      const deb = path.join(s.dir, 'cursor-asks-nothing.deb')
+      await run(['dpkg-deb', '--root-owner-group', '-b', tree, deb])
+      const url = (srv as ServedDir).url
+      await inRoot(async (ch) => {
+        const cfg = config({
+          cursor: { url: `${url}/cursor-asks-nothing.deb`, sha256: await sha256File(deb) },
+        })
+        const { r, id } = await provision(ch, cfg)
+        expect(r.exitCode, tail(r)).toBe(0)
+        const { sources, keyring } = VENDOR_REPOS.cursor
+        const why = async () =>
+          [
+            tail(r),
+            output(await ch.exec(['ls', '-la', '/etc/apt/sources.list.d'], { allowFailure: true })),
+            output(await ch.exec(['node', TOOL, 'log', id], { allowFailure: true }))
+              .split('\n')
+              .filter((l) => /cursor-install|maintainer/.test(l))
+              .join('\n'),
+          ].join('\n')
+        if (!(await ch.exists(sources))) expect.fail(await why())
+        expect(await ch.exists(keyring)).toBe(true)
+        const status = await ch.exec(['node', TOOL, 'status', id, '--json'])
+        expect(status.stdout).toContain(sources)
+        // The vendor's host is out of reach here, as the vendor's source is on a machine that
+        // cannot reach it: rollback must take it away, or the machine's apt-get update stays broken.
+        await rollbackToBaseline(ch, [id])
+        expect(await ch.exists(sources)).toBe(false)
+        expect(await ch.exists(keyring)).toBe(false)
+        await aptIsClean(ch)
+      })
+    } finally {
+      await rm(work, { recursive: true, force: true })
+    }
   }, 1_800_000)
 })
