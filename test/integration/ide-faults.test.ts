@@ -228,7 +228,7 @@ describe.skipIf(skipReason !== '')('each IDE alone on a real trixie root (issue 
       await rollbackToBaseline(ch, [first.id, again.id])
     })
   }, 1_800_000)
-  it('hosts that refuse connections mid-run fail Cursor and Antigravity alone; VS Code installs', async () => {
+  it('hosts that refuse connections mid-run fail Cursor and Antigravity alone; once back, a re-run installs only them', async () => {
     await inRoot(async (ch) => {
       // Past the probe, so the failures come from the downloads themselves, late in the run.
       const down = 'http://127.0.0.1:9'
@@ -251,7 +251,19 @@ describe.skipIf(skipReason !== '')('each IDE alone on a real trixie root (issue 
       expect(await ch.exists('/opt/antigravity')).toBe(false)
       expect(await ch.exists('/usr/local/bin/antigravity')).toBe(false)
       await aptIsClean(ch)
-      await rollbackToBaseline(ch, [id])
+
+      const again = await provision(ch, config())
+      expect(again.r.exitCode, tail(again.r)).toBe(0)
+      expect(await installed(ch, 'cursor')).toBe(true)
+      expect(await ch.exists('/opt/antigravity/antigravity')).toBe(true)
+      const status = await ch.exec(['node', TOOL, 'status', again.id, '--json'])
+      const session = JSON.parse(status.stdout) as { phases: { actions: { target: string }[] }[] }
+      const targets = session.phases.flatMap((p) => p.actions.map((a) => a.target)).join('\n')
+      expect(targets).toMatch(/cursor/)
+      expect(targets).toMatch(/antigravity/)
+      expect(targets).not.toMatch(/vscode|microsoft|\bcode\b/)
+      await aptIsClean(ch)
+      await rollbackToBaseline(ch, [id, again.id])
     })
   }, 1_800_000)
 
