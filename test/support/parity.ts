@@ -91,7 +91,8 @@ export const QUERY_KINDS: readonly QueryKind[] = [
   {
     name: 'TCP listeners',
     matches: is('ss', '-Hltnp'),
-    form: /^LISTEN\s+\d+\s+\d+\s+\S+:(\d+|\*)\s+\S+:\*\s*(users:\(\(".+",pid=\d+,fd=\d+\)(,\(".+",pid=\d+,fd=\d+\))*\))?$/,
+    form: /^LISTEN\s+\d+\s+\d+\s+\S+:(\d+|\*)\s+\S+:\*\s*(users:\(\(".+",pid=\d+,fd=\d+\)(,\(".+",pid=\d+,fd=\d+\))*\))?\s*$/,
+    // ss pads the process column with trailing blanks; tcpListeners trims each line.
     mayBeEmpty: 'a chroot sees the host network, where nothing may listen',
     check: async (sys) =>
       (await tcpListeners(sys))
