@@ -79,6 +79,9 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'sudo vps-provision status 20261126-100000-a1b2c3 --json',
     'sudo vps-provision status --follow latest        # re-attach to a detached run (Ctrl-C detaches again)',
   ],
+  confirm: [
+    'sudo vps-provision confirm     # in a NEW SSH connection, while a run waits after changing SSH or the firewall',
+  ],
   stop: ['sudo vps-provision stop', 'sudo vps-provision stop 20261126-100000-a1b2c3'],
   sessions: ['sudo vps-provision sessions', 'sudo vps-provision sessions --json | jq ".[0].status"'],
   log: ['sudo vps-provision log latest', 'sudo vps-provision log 20261126-100000-a1b2c3 --json'],
