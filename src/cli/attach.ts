@@ -38,7 +38,7 @@ export async function runDetached(
   try {
     const argv = workerArgv(self, id, flags)
     // The worker has no terminal: who started it, from which SSH connection, goes with it.
-    const origin = await runOrigin(ctx)
+    const origin = await runOrigin(ctx, flags)
     await sup.start({
       name: unit,
       description: `vps-provision run ${id}`,

@@ -83,7 +83,7 @@ const messagesOnly =
  * What a run needs for the lock-out insurance (engine/ssh-guard.ts): who started it at a terminal,
  * and how the revert timer starts this program again (the state root goes with it, for tests).
  */
-async function guardDeps(ctx: CliContext): Promise<Partial<EngineDeps>> {
+async function guardDeps(ctx: CliContext, flags: OutputFlags): Promise<Partial<EngineDeps>> {
   const { runOrigin } = await import('./ssh-confirm.js')
   const selfEnv: Record<string, string> = {}
   for (const key of ['VPS_PROVISION_ROOT', 'VPS_PROVISION_DEBUG']) {
@@ -91,7 +91,7 @@ async function guardDeps(ctx: CliContext): Promise<Partial<EngineDeps>> {
     if (value !== undefined) selfEnv[key] = value
   }
   return {
-    sshOrigin: await runOrigin(ctx),
+    sshOrigin: await runOrigin(ctx, flags),
     ...(ctx.deps.selfCommand ? { selfCommand: ctx.deps.selfCommand } : {}),
     selfEnv,
     ...(ctx.deps.guardPollMs ? { guardPollMs: ctx.deps.guardPollMs } : {}),
@@ -164,7 +164,7 @@ async function runWorker(ctx: CliContext, flags: RunFlags, worker: string): Prom
 
 async function runHere(ctx: CliContext, flags: RunFlags, config: Config, sessionId?: string) {
   const engine = await resolveLazy(ctx.deps.engine)
-  const guard = await guardDeps(ctx)
+  const guard = await guardDeps(ctx, flags)
   await rendered(ctx, flags, (deps) =>
     engine.run({ ...deps, ...guard }, config, {
       force: flags.force === true,

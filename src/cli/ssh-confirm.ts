@@ -48,11 +48,12 @@ export async function sshOriginHere(ctx: CliContext): Promise<SshOrigin> {
 /**
  * Who started this run, when a person did: stdin and stdout are a terminal. A detached run's worker
  * has no terminal: its client recorded the origin for it (VPS_PROVISION_SSH_ORIGIN). Null:
- * unattended (cloud-init, a pipe, `--yes` without a TTY): no revert timer.
+ * unattended (cloud-init, a pipe, `--yes` without a TTY): no revert timer. --quiet too: it would
+ * hide the request to confirm, and the change would be undone behind the person's back.
  */
-export async function runOrigin(ctx: CliContext): Promise<SshOrigin | null> {
+export async function runOrigin(ctx: CliContext, flags: OutputFlags): Promise<SshOrigin | null> {
   if (ctx.eventLog) return parseOrigin(ctx.deps.env.VPS_PROVISION_SSH_ORIGIN)
-  if (!ctx.deps.stdinIsTTY || !ctx.isTTY) return null
+  if (!ctx.deps.stdinIsTTY || !ctx.isTTY || flags.quiet) return null
   return sshOriginHere(ctx)
 }
 

@@ -533,7 +533,12 @@ describe('confirm (lock-out insurance, engine/ssh-guard.ts)', () => {
       deps({ engine, stdout: tty, stdinIsTTY: true, env: { SSH_CONNECTION: SSH }, sshdSession }),
     )
     await runCli(['run', '--yes'], deps({ engine, env: { SSH_CONNECTION: SSH }, sshdSession }))
-    expect(calls.map((c) => c.deps?.sshOrigin)).toEqual([{ connection: SSH, sshdPid: 4101 }, null])
+    // --quiet would hide the request to confirm: no timer either.
+    await runCli(
+      ['run', '--quiet'],
+      deps({ engine, stdout: tty, stdinIsTTY: true, env: { SSH_CONNECTION: SSH }, sshdSession }),
+    )
+    expect(calls.map((c) => c.deps?.sshOrigin)).toEqual([{ connection: SSH, sshdPid: 4101 }, null, null])
   })
 
   it('needs root, and passes this connection to the engine', async () => {
