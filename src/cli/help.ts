@@ -82,6 +82,9 @@ export const EXAMPLES: Record<string, readonly string[]> = {
   confirm: [
     'sudo vps-provision confirm     # in a NEW SSH connection, while a run waits after changing SSH or the firewall',
   ],
+  'revert-pending': [
+    'sudo vps-provision revert-pending 20261126-100000-a1b2c3   # undo the waiting SSH change now',
+  ],
   stop: ['sudo vps-provision stop', 'sudo vps-provision stop 20261126-100000-a1b2c3'],
   sessions: ['sudo vps-provision sessions', 'sudo vps-provision sessions --json | jq ".[0].status"'],
   log: ['sudo vps-provision log latest', 'sudo vps-provision log 20261126-100000-a1b2c3 --json'],

@@ -161,10 +161,14 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
     )
   finish(confirm, false, (flags: OutputFlags) => confirmCommand(ctx, flags))
 
-  // What the revert timer of a run runs (engine/ssh-guard.ts); not for people.
+  // What the revert timer of a run runs (engine/ssh-guard.ts); a person may run it too, to undo now.
   program
-    .command('revert-pending', { hidden: true })
-    .argument('<session>')
+    .command('revert-pending')
+    .description(
+      "undo a session's SSH change that waits for `confirm` now (what its revert timer runs when nobody confirms); needs root",
+    )
+    .argument('<session>', 'a session id')
+    .addHelpText('after', examplesFor('revert-pending'))
     .action((session: string) => revertPendingCommand(ctx, session))
 
   const sessions = program.command('sessions').description('list the sessions, newest first')
