@@ -25,6 +25,8 @@ import { buildTool, standInConfig } from './harness/world.js'
 const skip = await vmSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e ssh-guard (VM): ${skip} ***\n`)
 
+/** Said in each row, so docs/reliability.md tells how to see it again (as root). */
+const REPRODUCE = 'reproduce: E2E_REQUIRED=1 npx vitest run --project e2e test/e2e/ssh-guard-vm.test.ts'
 const FILE = 'test/e2e/ssh-guard-vm.test.ts'
 const SECONDS = 60
 const DROPIN = '/etc/ssh/sshd_config.d/00-vps-provision.conf'
@@ -67,6 +69,9 @@ describe.skipIf(skip !== null)(
       await buildTool()
       w = await startVmWorld({ scenario: 'ssh-guard-vm', machineName: 'e2e-sgvm' })
       await installTool(w.machine)
+    // The image's apt lists are not there yet (system-prep's apt update is not part of this run):
+    // user-creation installs sudo itself, and needs the lists for it.
+    await w.machine.exec(['apt-get', 'update', '-q'], { timeoutMs: 15 * 60_000 })
       await w.machine.writeFile(
         TOOL_CONFIG,
         `${standInConfig(w)}ssh:\n  disableRootLogin: true\n  confirmTimeoutSeconds: ${SECONDS}\n`,
@@ -171,7 +176,9 @@ describe.skipIf(skip !== null)(
           id: 'ssh-guard.vm-killed-timer-reverts',
           area: 'lock-out insurance (issue 21 item 7)',
           case: "a change that locks the harness's own root SSH out of a VM, the tool killed while it waits",
-          injection: `run --only user-creation with ssh.disableRootLogin at a terminal (ssh -tt), ssh.confirmTimeoutSeconds ${SECONDS}; once root's login is refused, the developer SIGKILLs the worker unit through sudo and the SSH client is killed`,
+          injection:
+            `run --only user-creation with ssh.disableRootLogin at a terminal (ssh -tt), ssh.confirmTimeoutSeconds ${SECONDS}; once root's login is refused, the developer SIGKILLs the worker unit through sudo and the SSH client is killed` +
+            `; ${REPRODUCE}`,
           expected:
             "the systemd transient timer fires, revert-pending removes the drop-in and reloads sshd, root's SSH login answers again; the undo is in the journal",
           observed,

@@ -36,6 +36,8 @@ const skip =
   (missingSsh.length > 0 ? `real SSH needs host tools that are missing: ${missingSsh.join(', ')}` : null)
 if (skip) console.warn(`\n*** SKIPPED e2e ssh-guard: ${skip} ***\n`)
 
+/** Said in each row, so docs/reliability.md tells how to see it again (as root). */
+const REPRODUCE = 'reproduce: E2E_REQUIRED=1 npx vitest run --project e2e test/e2e/ssh-guard.test.ts'
 const FILE = 'test/e2e/ssh-guard.test.ts'
 const SECONDS = 40
 const DROPIN = '/etc/ssh/sshd_config.d/00-vps-provision.conf'
@@ -160,7 +162,9 @@ describe.skipIf(skip !== null)(
           id: 'ssh-guard.killed-timer-reverts',
           area: 'lock-out insurance (issue 21 item 7)',
           case: 'an SSH change that locks root out, the tool killed while it waits for `confirm`',
-          injection: `run --only user-creation with ssh.disableRootLogin at a terminal (ssh -tt), ssh.confirmTimeoutSeconds ${SECONDS}; once the revert timer is armed and root's SSH login is refused, SIGKILL of the worker unit and of the SSH client`,
+          injection:
+            `run --only user-creation with ssh.disableRootLogin at a terminal (ssh -tt), ssh.confirmTimeoutSeconds ${SECONDS}; once the revert timer is armed and root's SSH login is refused, SIGKILL of the worker unit and of the SSH client` +
+            `; ${REPRODUCE}`,
           expected:
             'the systemd transient timer fires, revert-pending removes the drop-in and reloads sshd, root logs in over SSH again; the undo is in the journal',
           observed,
@@ -225,7 +229,8 @@ describe.skipIf(skip !== null)(
           area: 'lock-out insurance (issue 21 item 7)',
           case: '`sudo vps-provision confirm` from a new SSH connection (the developer, through sudo)',
           injection:
-            'the same interactive run again; while it waits, `vps-provision confirm` outside SSH (a systemd unit), then a new SSH login as the developer runs `sudo vps-provision confirm`',
+            'the same interactive run again; while it waits, `vps-provision confirm` outside SSH (a systemd unit), then a new SSH login as the developer runs `sudo vps-provision confirm`' +
+            `; ${REPRODUCE}`,
           expected:
             'outside SSH refused (exit 5); from the new login confirm exits 0, the timer is gone, the run ends 0, the drop-in stays (root login refused)',
           observed,
