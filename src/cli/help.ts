@@ -20,7 +20,7 @@ export const EXIT_CODES: readonly [number, string][] = [
   [EXIT.notRoot, 'not root, or state files not readable without root'],
   [
     EXIT.partial,
-    'partly done: every phase ran, but an IDE failed and was left out or undone; the summary says how to retry it',
+    'partly done: every phase ran, but an IDE failed, or an SSH change was not confirmed, and was left out or undone; the summary says how to retry it',
   ],
   [EXIT.locked, 'another run or rollback holds the lock; try again when it has finished'],
   [SIGNAL_EXIT.SIGHUP ?? 129, 'stopped by SIGHUP (terminal closed); the current action was completed'],
