@@ -69,9 +69,9 @@ describe.skipIf(skip !== null)(
       await buildTool()
       w = await startVmWorld({ scenario: 'ssh-guard-vm', machineName: 'e2e-sgvm' })
       await installTool(w.machine)
-    // The image's apt lists are not there yet (system-prep's apt update is not part of this run):
-    // user-creation installs sudo itself, and needs the lists for it.
-    await w.machine.exec(['apt-get', 'update', '-q'], { timeoutMs: 15 * 60_000 })
+      // The image's apt lists are not there yet (system-prep's apt update is not part of this run):
+      // user-creation installs sudo itself, and needs the lists for it.
+      await w.machine.exec(['apt-get', 'update', '-q'], { timeoutMs: 15 * 60_000 })
       await w.machine.writeFile(
         TOOL_CONFIG,
         `${standInConfig(w)}ssh:\n  disableRootLogin: true\n  confirmTimeoutSeconds: ${SECONDS}\n`,
