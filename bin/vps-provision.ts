@@ -58,6 +58,15 @@ const { exitCode } = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   stdinIsTTY: process.stdin.isTTY === true,
   confirm: (question, signal) => askOnTerminal(question, signal),
+  // The SSH connection this process runs in, for the lock-out insurance (src/cli/ssh-confirm.ts).
+  sshdSession: async () => {
+    const [{ readFile }, { sshdAncestor }] = await Promise.all([
+      import('node:fs/promises'),
+      import('../src/cli/ssh-confirm.js'),
+    ])
+    const readStat = (pid: number) => readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
+    return sshdAncestor(readStat, process.pid)
+  },
   version: pkg.version,
   colorLevel: supportsColor ? supportsColor.level : 0,
 })

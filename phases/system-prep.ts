@@ -5,7 +5,7 @@
 import { sshdPorts } from '../src/facts/sshd.js'
 import { aptGet } from '../src/steps/apt.js'
 import { ufwAllow, ufwEnabled } from '../src/steps/firewall.js'
-import { aptUpdate, command, packages } from '../src/steps/index.js'
+import { aptUpdate, command, guardSsh, packages } from '../src/steps/index.js'
 import { allOf, lazy } from '../src/steps/lazy.js'
 import { definePhase } from '../src/steps/phase.js'
 
@@ -33,7 +33,7 @@ export const systemPrep = definePhase({
   name: 'system-prep',
   title: 'System preparation',
   weight: 3,
-  steps: ({ cfg, facts }) => [
+  steps: ({ cfg, facts, sshGuard }) => [
     aptUpdate({ id: 'apt-update' }),
     packages(BASE_PACKAGES, { id: 'base-packages' }),
     ...(cfg.upgrade
@@ -66,7 +66,9 @@ export const systemPrep = definePhase({
             ),
           ),
           ...(cfg.rdp.firewall === 'open' ? [ufwAllow(cfg.rdp.port, 'RDP')] : []),
-          ufwEnabled(),
+          // At a terminal, enabling waits for a confirmation from a new SSH connection, or a timer
+          // disables ufw again (steps/ssh-guard.ts): the rule above could still be the wrong one.
+          ...guardSsh('firewall', 'the firewall', sshGuard ?? null, [ufwEnabled()]),
         ]
       : []),
   ],

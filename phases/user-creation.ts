@@ -5,9 +5,18 @@ import type { Config } from '../src/config/schema.js'
 import { hasSshKeys, passwordlessSudo } from '../src/facts/developer-access.js'
 import { developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
-import { assert, copyRootKeys, group, packages, sshdDropIn, sudoers, user } from '../src/steps/index.js'
+import {
+  assert,
+  copyRootKeys,
+  group,
+  guardSsh,
+  packages,
+  sshdDropIn,
+  sudoers,
+  user,
+} from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
-import type { Facts, Step } from '../src/steps/types.js'
+import type { Facts, SshGuard, Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
 export const DEV_GROUP = 'devusers'
@@ -25,7 +34,7 @@ export const userCreation = definePhase({
   name: 'user-creation',
   title: 'Developer user',
   weight: 1,
-  steps: ({ cfg, facts, interactive }) => {
+  steps: ({ cfg, facts, interactive, sshGuard }) => {
     const name = cfg.username
     return [
       // Usually installed by system-prep already; listed so this phase also runs on its own (visudo
@@ -51,13 +60,17 @@ export const userCreation = definePhase({
         title: `sudo works for ${name} without a password`,
         check: (sys) => passwordlessSudo(sys, name),
       }),
-      ...sshHardening(cfg, facts),
+      ...sshHardening(cfg, facts, sshGuard ?? null),
     ]
   },
 })
 
-/** Off unless asked for; root login is only turned off once the user can log in with a key. */
-function sshHardening(cfg: Config, facts: Facts): Step[] {
+/**
+ * Off unless asked for; root login is only turned off once the user can log in with a key. At a
+ * terminal the drop-in and its reload wait for a confirmation from a new SSH connection, or a
+ * systemd timer puts the previous drop-in back (steps/ssh-guard.ts).
+ */
+function sshHardening(cfg: Config, facts: Facts, guard: SshGuard | null): Step[] {
   const { disableRootLogin, disablePasswordAuth } = cfg.ssh
   const keysFirst = assert({
     id: 'ssh-keys-present',
@@ -68,5 +81,8 @@ function sshHardening(cfg: Config, facts: Facts): Step[] {
     ...(disableRootLogin ? ['PermitRootLogin no'] : []),
     ...(disablePasswordAuth ? ['PasswordAuthentication no', 'KbdInteractiveAuthentication no'] : []),
   ]
-  return [...(disableRootLogin ? [keysFirst] : []), ...sshdDropIn(settings, { reload: facts.systemd })]
+  return [
+    ...(disableRootLogin ? [keysFirst] : []),
+    ...guardSsh('ssh-settings', 'the SSH settings', guard, sshdDropIn(settings, { reload: facts.systemd })),
+  ]
 }

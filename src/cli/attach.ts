@@ -16,6 +16,7 @@ import { type DetachFlags, type Supervisor, unitName, workerArgv, workerEnv } fr
 import { closeWithSummary } from './report.js'
 import { dropSessionConfig, saveSessionConfig } from './session-config.js'
 import { SIGNAL_EXIT } from './signals.js'
+import { runOrigin } from './ssh-confirm.js'
 import { confirmStop, stopAndWait } from './stop.js'
 
 /** How long after a first Ctrl-C a second one stops the run instead of only detaching. */
@@ -36,11 +37,16 @@ export async function runDetached(
   await saveSessionConfig(ctx.deps.paths, id, config)
   try {
     const argv = workerArgv(self, id, flags)
+    // The worker has no terminal: who started it, from which SSH connection, goes with it.
+    const origin = await runOrigin(ctx, flags)
     await sup.start({
       name: unit,
       description: `vps-provision run ${id}`,
       argv,
-      env: workerEnv(ctx.deps.env),
+      env: {
+        ...workerEnv(ctx.deps.env),
+        ...(origin ? { VPS_PROVISION_SSH_ORIGIN: JSON.stringify(origin) } : {}),
+      },
     })
   } catch (err) {
     await dropSessionConfig(ctx.deps.paths, id)

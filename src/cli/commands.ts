@@ -79,6 +79,25 @@ const messagesOnly =
       ctx.err.line(`${event.level}: ${clean(event.text)}`)
   }
 
+/**
+ * What a run needs for the lock-out insurance (engine/ssh-guard.ts): who started it at a terminal,
+ * and how the revert timer starts this program again (the state root goes with it, for tests).
+ */
+async function guardDeps(ctx: CliContext, flags: OutputFlags): Promise<Partial<EngineDeps>> {
+  const { runOrigin } = await import('./ssh-confirm.js')
+  const selfEnv: Record<string, string> = {}
+  for (const key of ['VPS_PROVISION_ROOT', 'VPS_PROVISION_DEBUG']) {
+    const value = ctx.deps.env[key]
+    if (value !== undefined) selfEnv[key] = value
+  }
+  return {
+    sshOrigin: await runOrigin(ctx, flags),
+    ...(ctx.deps.selfCommand ? { selfCommand: ctx.deps.selfCommand } : {}),
+    selfEnv,
+    ...(ctx.deps.guardPollMs ? { guardPollMs: ctx.deps.guardPollMs } : {}),
+  }
+}
+
 async function engineDeps(ctx: CliContext, flags: OutputFlags, emit: EventSink): Promise<EngineDeps> {
   const sys = await resolveLazy(ctx.deps.system)
   const log = ctx.eventLog
@@ -145,8 +164,12 @@ async function runWorker(ctx: CliContext, flags: RunFlags, worker: string): Prom
 
 async function runHere(ctx: CliContext, flags: RunFlags, config: Config, sessionId?: string) {
   const engine = await resolveLazy(ctx.deps.engine)
+  const guard = await guardDeps(ctx, flags)
   await rendered(ctx, flags, (deps) =>
-    engine.run(deps, config, { force: flags.force === true, ...(sessionId ? { sessionId } : {}) }),
+    engine.run({ ...deps, ...guard }, config, {
+      force: flags.force === true,
+      ...(sessionId ? { sessionId } : {}),
+    }),
   )
 }
 
@@ -206,6 +229,16 @@ export async function logCommand(ctx: CliContext, session: string, flags: Output
   const view = await engine.log(ctx.deps.paths, checkSession(session))
   if (flags.json) ctx.out.line(JSON.stringify(view, null, 2))
   else for (const line of logLines(view, renderOptions(ctx, flags))) ctx.out.line(line)
+}
+
+export async function confirmCommand(ctx: CliContext, flags: OutputFlags): Promise<void> {
+  requireRoot(ctx, 'confirm', 'sudo vps-provision confirm')
+  await (await import('./ssh-confirm.js')).confirmCommand(ctx, flags)
+}
+
+export async function revertPendingCommand(ctx: CliContext, session: string): Promise<void> {
+  requireRoot(ctx, 'revert', `sudo vps-provision revert-pending ${session}`)
+  await (await import('./ssh-confirm.js')).revertPendingCommand(ctx, assertSessionId(session))
 }
 
 export async function stopCommand(ctx: CliContext, session: string, flags: OutputFlags): Promise<void> {

@@ -41,6 +41,10 @@ export interface CliDeps {
   interrupts?: Interrupts
   /** How long a second Ctrl-C may follow the first to stop instead of detaching (tests: short). */
   detachGraceMs?: number
+  /** The pid of sshd's process for the SSH connection this process runs in, or null (ssh-confirm.ts). */
+  sshdSession?: () => Promise<number | null>
+  /** How often a run waiting for `confirm` looks again (tests: short). */
+  guardPollMs?: number
 }
 
 export async function resolveLazy<T extends object>(v: Lazy<T>): Promise<T> {

@@ -96,12 +96,15 @@ export function workerArgv(self: readonly string[], sessionId: string, flags: De
 export function workerEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) {
-    if (/^VPS_PROVISION_[A-Z0-9_]+$/.test(key) && key !== 'VPS_PROVISION_FOREGROUND' && value !== undefined)
+    if (/^VPS_PROVISION_[A-Z0-9_]+$/.test(key) && !NOT_PASSED.has(key) && value !== undefined)
       out[key] = value
   }
   if (env.NO_COLOR !== undefined) out.NO_COLOR = env.NO_COLOR
   return out
 }
+
+/** FOREGROUND would keep the worker from being one; the origin is the client's own (attach.ts). */
+const NOT_PASSED = new Set(['VPS_PROVISION_FOREGROUND', 'VPS_PROVISION_SSH_ORIGIN'])
 
 const ALIVE = new Set(['active', 'activating', 'deactivating', 'reloading', 'refreshing'])
 

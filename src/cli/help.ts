@@ -20,7 +20,7 @@ export const EXIT_CODES: readonly [number, string][] = [
   [EXIT.notRoot, 'not root, or state files not readable without root'],
   [
     EXIT.partial,
-    'partly done: every phase ran, but an IDE failed and was left out or undone; the summary says how to retry it',
+    'partly done: every phase ran, but an IDE failed, or an SSH change was not confirmed, and was left out or undone; the summary says how to retry it',
   ],
   [EXIT.locked, 'another run or rollback holds the lock; try again when it has finished'],
   [SIGNAL_EXIT.SIGHUP ?? 129, 'stopped by SIGHUP (terminal closed); the current action was completed'],
@@ -78,6 +78,12 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'vps-provision status',
     'sudo vps-provision status 20261126-100000-a1b2c3 --json',
     'sudo vps-provision status --follow latest        # re-attach to a detached run (Ctrl-C detaches again)',
+  ],
+  confirm: [
+    'sudo vps-provision confirm     # in a NEW SSH connection, while a run waits after changing SSH or the firewall',
+  ],
+  'revert-pending': [
+    'sudo vps-provision revert-pending 20261126-100000-a1b2c3   # undo the waiting SSH change now',
   ],
   stop: ['sudo vps-provision stop', 'sudo vps-provision stop 20261126-100000-a1b2c3'],
   sessions: ['sudo vps-provision sessions', 'sudo vps-provision sessions --json | jq ".[0].status"'],

@@ -5,10 +5,12 @@ import { DEFAULT_CONFIG_FILE, SETTING_LIST, type Setting } from '../config/setti
 import { PHASE_NAMES } from '../model/names.js'
 import type { CloudInitFlags } from './cloud-init.js'
 import {
+  confirmCommand,
   logCommand,
   planCommand,
   type RollbackFlags,
   type RunFlags,
+  revertPendingCommand,
   rollbackCommand,
   runCommand,
   type StatusFlags,
@@ -151,6 +153,23 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
     )
     .argument('[session]', 'a session id or "latest" (the newest run in progress)', 'latest')
   finish(stop, false, (session: string, flags: OutputFlags) => stopCommand(ctx, session, flags))
+
+  const confirm = program
+    .command('confirm')
+    .description(
+      'keep a change of how SSH is reached that a run waits about; only from a NEW SSH connection (that a new login works is the proof); needs root',
+    )
+  finish(confirm, false, (flags: OutputFlags) => confirmCommand(ctx, flags))
+
+  // What the revert timer of a run runs (engine/ssh-guard.ts); a person may run it too, to undo now.
+  program
+    .command('revert-pending')
+    .description(
+      "undo a session's SSH change that waits for `confirm` now (what its revert timer runs when nobody confirms); needs root",
+    )
+    .argument('<session>', 'a session id')
+    .addHelpText('after', examplesFor('revert-pending'))
+    .action((session: string) => revertPendingCommand(ctx, session))
 
   const sessions = program.command('sessions').description('list the sessions, newest first')
   finish(sessions, false, (flags: OutputFlags) => sessionsCommand(ctx, flags))

@@ -76,6 +76,7 @@ export const ConfigSchema = z.strictObject({
         .default(false)
         .describe("PermitRootLogin no, only once the developer user has root's keys and sudo works"),
       disablePasswordAuth: z.boolean().default(false).describe('PasswordAuthentication no'),
+      confirmTimeoutSeconds: SETTINGS.sshConfirmTimeout.schema(z),
     })
     .prefault({})
     .describe('sshd settings, written to /etc/ssh/sshd_config.d/00-vps-provision.conf'),

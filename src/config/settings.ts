@@ -165,6 +165,24 @@ export const SETTINGS = {
         .default('open')
         .describe('open: allow RDP from anywhere; tunnel: keep it closed and reach it over an SSH tunnel'),
   },
+  sshConfirmTimeout: {
+    path: ['ssh', 'confirmTimeoutSeconds'],
+    flag: '--ssh-confirm-timeout',
+    env: 'VPS_PROVISION_SSH_CONFIRM_TIMEOUT',
+    value: 'seconds',
+    help: 'at a terminal, undo an SSH or firewall change unless `vps-provision confirm` runs from a new SSH connection within this many seconds (0: no timer)',
+    parse: parseWholeNumber,
+    schema: (zod) =>
+      zod
+        .number()
+        .int()
+        .min(0)
+        .max(3600)
+        .default(180)
+        .describe(
+          'interactive runs only: seconds until a change of how SSH is reached (sshd drop-in, enabling ufw) is undone by a systemd timer unless confirmed from a new SSH connection with `vps-provision confirm`; 0: no timer',
+        ),
+  },
 } as const satisfies Record<string, Setting>
 
 export type SettingKey = keyof typeof SETTINGS
@@ -181,4 +199,6 @@ export const OTHER_ENV: readonly string[] = [
   'VPS_PROVISION_DEBUG',
   'VPS_PROVISION_ROOT',
   'VPS_PROVISION_FAILPOINT',
+  // Who started a detached run at a terminal (its SSH connection): set by the client for its worker.
+  'VPS_PROVISION_SSH_ORIGIN',
 ]

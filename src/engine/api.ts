@@ -27,9 +27,40 @@ export interface EngineDeps {
    * outside the journal (a detached run's event log) can redact it too.
    */
   onSecret?: (value: string) => void
+  /**
+   * A person at a terminal started this run, from this SSH connection (both null: a console): a
+   * change of how SSH is reached then waits for `confirm` or is undone by a timer (ssh-guard.ts).
+   * Absent or null: unattended (cloud-init, a pipe, no terminal), no timer.
+   */
+  sshOrigin?: SshOrigin | null
+  /** How to start this program again (node, its flags, the script), for the revert timer's command. */
+  selfCommand?: readonly string[]
+  /** Variables that command needs (VPS_PROVISION_ROOT in tests). */
+  selfEnv?: Readonly<Record<string, string>>
+  /** How often a step waiting for `confirm` looks again (tests: a few ms; default 1 s). */
+  guardPollMs?: number
   /** Reads what the run produced (user, IDEs, summary lines) from the machine afterwards. */
   describe?: (sys: System, cfg: Config, facts: Facts, vps: VPSInstance | null) => Promise<Report>
 }
+
+/** The SSH connection a process runs in: SSH_CONNECTION, and the sshd process of that session. */
+export interface SshOrigin {
+  connection: string | null
+  sshdPid: number | null
+}
+
+/** What `revert-pending` did (ssh-guard.ts). */
+export interface RevertResult {
+  sessionId: string
+  /** What was put back, one line each. */
+  lines: string[]
+  /** The undo was recorded in the journal (false: the run still waits and records it itself). */
+  journaled: boolean
+}
+
+export type ConfirmResult =
+  | { confirmed: true; sessionId: string; timer: string }
+  | { confirmed: false; reason: string; hint?: string }
 
 export interface RunOptions {
   force: boolean
@@ -53,6 +84,10 @@ export interface Engine {
   status(paths: StatePaths, session: string): Promise<ProvisioningSession>
   sessions(paths: StatePaths): Promise<ProvisioningSession[]>
   log(paths: StatePaths, session: string): Promise<LogView>
+  /** What the revert timer runs: undo the unconfirmed SSH change of a session. */
+  revertPending(deps: Pick<EngineDeps, 'sys' | 'paths'>, session: string): Promise<RevertResult>
+  /** `confirm`: stop the waiting revert timer, from a new SSH connection only. */
+  confirmSsh(deps: Pick<EngineDeps, 'sys' | 'paths'>, caller: SshOrigin): Promise<ConfirmResult>
 }
 
 /** What bin/ hands the engine: the phases in order, and how to describe what they built. */

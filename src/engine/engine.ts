@@ -5,6 +5,7 @@ import type { Engine, EngineDeps, Workstation } from './api.js'
 import { listSessions, planRun, sessionLog, sessionStatus, verifyOnly } from './inspect.js'
 import { rollbackSession } from './rollback.js'
 import { runSession } from './run.js'
+import { confirmSsh, revertPending } from './ssh-guard.js'
 
 export function createEngine(workstation: () => Promise<Workstation>): Engine {
   const withPhases = async (deps: EngineDeps): Promise<EngineDeps> => {
@@ -20,5 +21,7 @@ export function createEngine(workstation: () => Promise<Workstation>): Engine {
     status: sessionStatus,
     sessions: listSessions,
     log: sessionLog,
+    revertPending,
+    confirmSsh,
   }
 }

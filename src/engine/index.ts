@@ -7,7 +7,16 @@
 export { parsePasswd } from '../facts/accounts.js'
 export type { Facts } from '../facts/environment.js'
 export { dpkgQuery, isInstalled } from '../facts/packages.js'
-export type { Engine, EngineDeps, RollbackOptions, RunOptions, Workstation } from './api.js'
+export type {
+  ConfirmResult,
+  Engine,
+  EngineDeps,
+  RevertResult,
+  RollbackOptions,
+  RunOptions,
+  SshOrigin,
+  Workstation,
+} from './api.js'
 export { type FollowEnd, type FollowOptions, followEventLog } from './event-follow.js'
 export { EventLog, type EventRecord, eventLogPath, parseEventLine, type WorkerEnd } from './event-log.js'
 export { type StatePaths, statePaths } from './paths.js'

@@ -19,6 +19,7 @@ import { withLock } from './lock-guard.js'
 import { contextFor, markInterruptedSessions, newSession } from './new-session.js'
 import { runPhase } from './run-phase.js'
 import { SessionStore } from './session-store.js'
+import { sshGuardFor } from './ssh-guard.js'
 import { summarize } from './summary.js'
 
 /** One run's state while it lasts: what the phases see, and the session file it keeps up to date. */
@@ -92,6 +93,7 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     facts: ctx.facts,
     interactive: deps.interactive,
     createdUsers: run.createdUsers,
+    sshGuard: sshGuardFor(deps, ctx.cfg, ctx.facts, session.session_id),
   }
   const stepsOf = run.phases.map((phase) => phase.steps(input))
   ctx.plannedPackages = run.phases.flatMap((phase, i) =>

@@ -141,6 +141,27 @@ export interface PhaseInput {
   interactive: boolean
   /** Users that earlier sessions created and that are not rolled back: ours to reuse. */
   createdUsers: readonly string[]
+  /**
+   * A person at a terminal started this run and changes of how SSH is reached get a revert timer
+   * (steps/ssh-guard.ts); null: unattended, no terminal, a timeout of 0, or no systemd.
+   */
+  sshGuard?: SshGuard | null
+}
+
+/** How a change of how SSH is reached waits for its confirmation; the engine (ssh-guard.ts) makes it. */
+export interface SshGuard {
+  /** Seconds until the timer undoes the change. */
+  seconds: number
+  /** The transient timer, `vps-provision-revert-<session>.timer`. */
+  timer: string
+  /** `systemd-run` argv that arms it; the revert it runs is `vps-provision revert-pending <session>`. */
+  armArgv: readonly string[]
+  /** Records, for `confirm`, who started the run and when the change is undone. */
+  armed(deadline: Date): Promise<void>
+  /** What `confirm` or the revert recorded: still waiting, confirmed, reverted. */
+  outcome(): Promise<'armed' | 'confirmed' | 'reverted' | 'none'>
+  /** How often the waiting step looks again (tests: a few ms). */
+  pollMs: number
 }
 
 export interface Phase {

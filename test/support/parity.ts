@@ -220,6 +220,10 @@ export const NOT_REPLAYED: readonly { matches: (argv: readonly string[]) => bool
   },
   { matches: (a) => a[0] === 'ufw', why: "ufw changes the kernel's firewall, which a chroot shares" },
   { matches: is('systemctl'), why: 'systemctl restart/enable change units' },
+  {
+    matches: is('systemd-run'),
+    why: "arms the lock-out insurance's revert timer, a unit of the running systemd",
+  },
   { matches: is('openssl', 'req'), why: 'writes the RDP key pair' },
   { matches: is('debconf-set-selections'), why: 'changes the debconf database' },
   { matches: is('sysctl'), why: "sysctl -p writes the host's kernel settings" },

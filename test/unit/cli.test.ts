@@ -102,6 +102,22 @@ function fakeEngine(over: Partial<Engine> = {}) {
       const view: LogView = { session, entries: [], warnings: [], damage: null }
       return view
     },
+    async revertPending(_deps, id) {
+      calls.push({ method: 'revertPending', opts: id })
+      return {
+        sessionId: id,
+        lines: ['removed /etc/ssh/sshd_config.d/00-vps-provision.conf'],
+        journaled: true,
+      }
+    },
+    async confirmSsh(_deps, caller) {
+      calls.push({ method: 'confirmSsh', opts: caller })
+      return {
+        confirmed: true,
+        sessionId: '20260101-000000-abcdef',
+        timer: 'vps-provision-revert-20260101-000000-abcdef.timer',
+      }
+    },
     ...over,
   }
   return { engine, calls }
@@ -502,5 +518,53 @@ describe('read-only commands', () => {
     const c = tty()
     await runCli(['status'], deps({ stdout: c.stream, colorLevel: 3, env: { NO_COLOR: '1' } }))
     expect(c.chunks.join('')).not.toContain('\u001b[')
+  })
+})
+
+describe('confirm (lock-out insurance, engine/ssh-guard.ts)', () => {
+  const SSH = '203.0.113.7 50444 192.0.2.10 22'
+
+  it('a run at a terminal hands the engine its SSH connection; without one it is unattended', async () => {
+    const { engine, calls } = fakeEngine()
+    const tty = { isTTY: true, write: () => true }
+    const sshdSession = async () => 4101
+    await runCli(
+      ['run'],
+      deps({ engine, stdout: tty, stdinIsTTY: true, env: { SSH_CONNECTION: SSH }, sshdSession }),
+    )
+    await runCli(['run', '--yes'], deps({ engine, env: { SSH_CONNECTION: SSH }, sshdSession }))
+    // --quiet would hide the request to confirm: no timer either.
+    await runCli(
+      ['run', '--quiet'],
+      deps({ engine, stdout: tty, stdinIsTTY: true, env: { SSH_CONNECTION: SSH }, sshdSession }),
+    )
+    expect(calls.map((c) => c.deps?.sshOrigin)).toEqual([{ connection: SSH, sshdPid: 4101 }, null, null])
+  })
+
+  it('needs root, and passes this connection to the engine', async () => {
+    const { engine, calls } = fakeEngine()
+    const denied = await runCli(['confirm'], deps({ engine, getuid: () => 1000 }))
+    expect(denied.exitCode).toBe(EXIT.notRoot)
+    const r = await runCli(
+      ['confirm'],
+      deps({ engine, env: { SSH_CONNECTION: SSH }, sshdSession: async () => 77 }),
+    )
+    expect(r.exitCode).toBe(0)
+    expect(r.stdout).toMatch(/^Confirmed: SSH works from a new connection/)
+    expect(calls.find((c) => c.method === 'confirmSsh')?.opts).toEqual({ connection: SSH, sshdPid: 77 })
+  })
+
+  it('a refusal says why and what to do, exit 5', async () => {
+    const { engine } = fakeEngine({
+      confirmSsh: async () => ({
+        confirmed: false,
+        reason: 'this is the SSH connection session X was started from',
+        hint: 'Open a NEW SSH connection',
+      }),
+    })
+    const r = await runCli(['confirm'], deps({ engine }))
+    expect(r.exitCode).toBe(EXIT.usage)
+    expect(r.stderr).toMatch(/^Unable to confirm: this is the SSH connection session X was started from/)
+    expect(r.stderr).toContain('hint: Open a NEW SSH connection')
   })
 })

@@ -57,7 +57,11 @@ describe('precedence: flags > env > file > defaults', () => {
     const path = file('ides: [vscode, cursor]\nssh:\n  disableRootLogin: true\n')
     const { config } = await loadCliConfig({ config: path, ides: ['antigravity'] }, {}, missing)
     expect(config.ides).toEqual(['antigravity'])
-    expect(config.ssh).toEqual({ disableRootLogin: true, disablePasswordAuth: false })
+    expect(config.ssh).toEqual({
+      disableRootLogin: true,
+      disablePasswordAuth: false,
+      confirmTimeoutSeconds: 180,
+    })
   })
 
   it('a --no-upgrade flag beats upgrade: true in the file', async () => {

@@ -116,7 +116,13 @@ export const BASE: Record<string, PackageDef> = {
   iproute2: { version: '6.15.0-1', bin: ['/usr/bin/ss', '/usr/sbin/ip'] },
   systemd: {
     version: '257.8-1~deb13u2',
-    bin: ['/usr/bin/systemctl', '/usr/bin/systemd-detect-virt', '/usr/bin/loginctl', '/usr/bin/journalctl'],
+    bin: [
+      '/usr/bin/systemctl',
+      '/usr/bin/systemd-run',
+      '/usr/bin/systemd-detect-virt',
+      '/usr/bin/loginctl',
+      '/usr/bin/journalctl',
+    ],
     dirs: ['/etc/systemd/system'],
   },
   'systemd-sysv': { version: '257.8-1~deb13u2', depends: ['systemd'], bin: ['/usr/sbin/init'] },

@@ -21,7 +21,7 @@ import {
   pkill,
   xrdpChkpriv,
 } from './misc.js'
-import { ss, systemctl } from './services.js'
+import { ss, systemctl, systemdRun } from './services.js'
 import { sshd } from './sshd.js'
 import { sudo, visudo } from './sudo.js'
 import { sysctl } from './sysctl.js'
@@ -73,6 +73,7 @@ const HANDLERS: Record<string, Handler> = {
   visudo,
   sshd,
   systemctl,
+  'systemd-run': systemdRun,
   ss,
   ufw,
   gpg,

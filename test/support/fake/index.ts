@@ -112,6 +112,27 @@ export class FakeSystem implements System {
     return s ? { ...s } : null
   }
 
+  /**
+   * A transient timer (systemd-run --on-active) elapses: the timer is gone and its service is
+   * active; the test runs the returned argv (what the service runs) and calls `exited()` when it
+   * would have ended (the service is then gone too). null when no such timer is armed.
+   */
+  elapse(timer: string): { argv: string[]; exited(): void } | null {
+    const s = this.state.services.get(timer)
+    if (!s?.transient) return null
+    const service = timer.replace(/\.timer$/, '.service')
+    this.state.services.delete(timer)
+    this.state.services.set(service, { enabled: false, active: true, transient: s.transient })
+    this.persist()
+    return {
+      argv: s.transient,
+      exited: () => {
+        this.state.services.delete(service)
+        this.persist()
+      },
+    }
+  }
+
   readText(path: string): string | null {
     return this.fs.text(path)
   }

@@ -79,6 +79,11 @@ function change(ctx: Ctx, command: string, units: string[]): Out {
   if (!ctx.state.options.systemd) return fail(1, NOT_BOOTED)
   for (const u of units) {
     const s = ctx.state.services.get(u)
+    // A stopped transient unit is unloaded: systemd forgets it (is-active then says inactive).
+    if (s?.transient && command === 'stop') {
+      ctx.state.services.delete(u)
+      continue
+    }
     if (!s) return fail(5, `Failed to ${command.replace(/-.*/, '')} ${u}: Unit ${u} not found.\n`)
     if (command === 'reload' && !s.active) return fail(1, `Failed to reload ${u}: Unit ${u} is not active.\n`)
     if (command === 'stop') s.active = false
@@ -124,4 +129,37 @@ export function xrdpListen(ini: string): string | null {
   if (!m) return null
   const host = m[1] === '' ? '*' : m[1] === '.' ? '127.0.0.1' : (m[1] as string)
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${m[2]}`
+}
+
+const RUN_FLAGS = new Set(['--quiet', '--collect'])
+
+/**
+ * `systemd-run --unit=U --on-active=N [--timer-property=…] [--description=…] [--setenv=…] -- argv`:
+ * a transient timer U.timer, active until it elapses (FakeSystem.elapse) or is stopped. Only the
+ * timer form: detached runs' services are started through a Supervisor, which tests replace.
+ */
+export const systemdRun: Handler = (ctx, args) => {
+  if (!ctx.state.options.systemd) return fail(1, NOT_BOOTED)
+  const end = args.indexOf('--')
+  if (end < 0 || end === args.length - 1) throw new Unsupported(`systemd-run ${args.join(' ')}`)
+  let unit: string | null = null
+  let onActive: string | null = null
+  for (const a of args.slice(0, end)) {
+    const [key, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, '']
+    if (key === '--unit') unit = value
+    else if (key === '--on-active') onActive = value
+    else if (!RUN_FLAGS.has(key) && !['--timer-property', '--description', '--setenv'].includes(key))
+      throw new Unsupported(`systemd-run option ${a}`)
+  }
+  if (!unit || !onActive || !/^\d+$/.test(onActive)) throw new Unsupported(`systemd-run ${args.join(' ')}`)
+  const timer = `${unit}.timer`
+  if (ctx.state.services.has(timer))
+    return fail(
+      1,
+      `Failed to start transient timer unit: Unit ${timer} was already loaded or has a fragment file.\n`,
+    )
+  // systemd passes `$$` on as `$` (src/util/systemd.ts's systemdLiteral).
+  const argv = args.slice(end + 1).map((a) => a.replaceAll('$$', '$'))
+  ctx.state.services.set(timer, { enabled: false, active: true, transient: argv })
+  return ok()
 }

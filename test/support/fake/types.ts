@@ -56,6 +56,8 @@ export interface InstalledPackage {
 export interface ServiceState {
   enabled: boolean
   active: boolean
+  /** A transient timer of `systemd-run --on-active`: the argv its service runs when it elapses. */
+  transient?: string[]
 }
 
 export interface ExecLogEntry {
