@@ -12,7 +12,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { sleep } from '../lab/mounts.js'
-import { run } from '../lab/proc.js'
+import { cleanEnv, run } from '../lab/proc.js'
 import { recordCase } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
@@ -330,6 +330,105 @@ describe.skipIf(skip !== null)('e2e fail2ban: the xrdp jail bans, another addres
           case: 'while one address is banned, the right password from another address logs in',
           injection: `${REPRODUCE} a second address ${other}/24 on the host side of the veth; FreeRDP through a loopback relay that connects from it, with the developer's password`,
           expected: `xrdp-sesman logs the login request from ::ffff:${other}, "Access permitted" and "create a session"; the first address stays banned`,
+          observed: seen.join('; '),
+          backend: 'container',
+          passed,
+        },
+        { file: FILE, durationMs: Date.now() - started },
+      )
+    }
+  })
+
+  s.stage('wrong SSH passwords from a third address get it banned from every port', async () => {
+    const started = Date.now()
+    const seen: string[] = []
+    const third = `10.213.${w.machine.subnet}.4`
+    let passed = false
+    // OpenSSH asks this program for the password (SSH_ASKPASS_REQUIRE=force): a wrong one, always.
+    const askpass = path.join(w.dir, 'askpass-wrong.sh')
+    await writeFile(askpass, "#!/bin/sh\necho 'not-the-password'\n", { mode: 0o700 })
+    await run(['ip', 'addr', 'add', `${third}/24`, 'dev', w.machine.veth], { timeoutMs: 10_000 })
+    const sshBanned = async () => {
+      const r = await w.machine.exec(['fail2ban-client', 'status', 'sshd'], { allowFailure: true })
+      return (/Banned IP list:[ \t]*(.*)$/m.exec(r.stdout)?.[1] ?? '').split(/\s+/).includes(third)
+    }
+    try {
+      let banned = false
+      for (let c = 1; c <= 3 && !banned; c++) {
+        // sshd allows 3 password prompts per connection: each wrong one is a "Failed password" line.
+        const r = await run(
+          [
+            'ssh',
+            '-F',
+            '/dev/null',
+            '-b',
+            third,
+            '-o',
+            'PreferredAuthentications=password',
+            '-o',
+            'PubkeyAuthentication=no',
+            '-o',
+            'NumberOfPasswordPrompts=3',
+            '-o',
+            'StrictHostKeyChecking=no',
+            '-o',
+            'UserKnownHostsFile=/dev/null',
+            '-o',
+            'ConnectTimeout=5',
+            '-o',
+            'LogLevel=ERROR',
+            `${USER}@${w.machine.address}`,
+            'true',
+          ],
+          {
+            env: cleanEnv({ SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }),
+            allowFailure: true,
+            // A connection still open when the ban lands hangs (its packets are rejected): cut it.
+            timeoutMs: 30_000,
+          },
+        )
+        for (let i = 0; i < 15 && !banned; i++) {
+          banned = await sshBanned()
+          if (!banned) await sleep(1000)
+        }
+        seen.push(
+          `ssh connection ${c} from ${third}: exit ${r.exitCode} (${r.stderr.trim().split('\n').pop()}); ${banned ? 'banned' : 'not banned'}`,
+        )
+      }
+      const failed = await w.machine.exec(['fail2ban-client', 'status', 'sshd'])
+      seen.push(`sshd jail: ${/Total failed:\s*(\d+)/.exec(failed.stdout)?.[0]}`)
+      expect(banned).toBe(true)
+      // Banned on every port (banaction_allports): SSH and RDP alike, after the rule is in place.
+      let ssh = await tcpConnects(w.machine.address, 22, third)
+      for (let i = 0; i < 30 && ssh === 'connected'; i++) {
+        await sleep(500)
+        ssh = await tcpConnects(w.machine.address, 22, third)
+      }
+      const rdp = await tcpConnects(w.machine.address, PORT, third)
+      // The harness's address is banned from RDP only: SSH still answers it.
+      const sshFromFirst = await tcpConnects(w.machine.address, 22, w.machine.hostAddress)
+      seen.push(
+        `TCP from ${third}: 22 ${ssh}, ${PORT} ${rdp}; TCP 22 from ${w.machine.hostAddress} (RDP-banned): ${sshFromFirst}`,
+      )
+      expect(ssh).not.toBe('connected')
+      expect(rdp).not.toBe('connected')
+      expect(sshFromFirst).toBe('connected')
+      passed = true
+    } catch (e) {
+      seen.push(`FAILED: ${String((e as Error).message).split('\n')[0]}`)
+      throw e
+    } finally {
+      await run(['ip', 'addr', 'del', `${third}/24`, 'dev', w.machine.veth], {
+        timeoutMs: 10_000,
+        allowFailure: true,
+      })
+      recordCase(
+        {
+          id: 'container.fail2ban.sshd-ban-all-ports',
+          area: AREA,
+          case: "wrong SSH passwords get an address banned from every port by the sshd jail (read from sshd's journal)",
+          injection: `${REPRODUCE} the host's OpenSSH client bound to a third address ${third} on the veth, password authentication only, a wrong password from SSH_ASKPASS, 3 prompts per connection, until banned (at most 3 connections)`,
+          expected: `banned after the 5th "Failed password" (2 connections); then TCP 22 and ${PORT} from it fail; TCP 22 from the RDP-banned harness address still connects`,
           observed: seen.join('; '),
           backend: 'container',
           passed,
