@@ -1,16 +1,25 @@
 // rdp-config: xrdp with its own TLS certificate, TLS-only security, root logins refused, and only
 // the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
-// XFCE through ~/.xsession, written for the developer user in user-creation.
+// XFCE through ~/.xsession, written for the developer user in user-creation. Then fail2ban, with a
+// jail for sshd and one for xrdp (its filter is ours: Debian ships none for xrdp).
 
+import type { Config } from '../src/config/schema.js'
+import { fail2banJails } from '../src/facts/fail2ban.js'
 import { rdpPortAvailable, xrdpListening } from '../src/facts/port-holder.js'
-import { assert, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
+import { assert, file, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { tlsCertificate } from '../src/steps/tls-certificate.js'
+import type { Step } from '../src/steps/types.js'
+import { template } from '../src/templates.js'
 
 export const XRDP_INI = '/etc/xrdp/xrdp.ini'
 export const SESMAN_INI = '/etc/xrdp/sesman.ini'
 export const XRDP_CERT = '/etc/xrdp/vps-provision-cert.pem'
 export const XRDP_KEY = '/etc/xrdp/vps-provision-key.pem'
+export const FAIL2BAN_JAIL = '/etc/fail2ban/jail.d/vps-provision.local'
+export const FAIL2BAN_XRDP_FILTER = '/etc/fail2ban/filter.d/vps-provision-xrdp.conf'
+/** The jails our jail file enables; the assert waits for fail2ban to run exactly these (or more). */
+export const FAIL2BAN_JAIL_NAMES = ['sshd', 'xrdp'] as const
 
 export const rdpConfig = definePhase({
   name: 'rdp-config',
@@ -64,6 +73,48 @@ export const rdpConfig = definePhase({
         title: `xrdp listens on port ${cfg.rdp.port}`,
         check: (sys) => xrdpListening(sys, cfg.rdp.port),
       }),
+      ...(cfg.fail2ban.enabled ? fail2banSteps(cfg) : []),
     ]
   },
 })
+
+/**
+ * fail2ban from Debian, our xrdp filter and one jail file, fail2ban restarted when they change, and
+ * a check that it runs both jails. nftables is listed because fail2ban only recommends it (iptables
+ * satisfies the recommendation) while Debian's jail.d/defaults-debian.conf bans through `nft`.
+ */
+function fail2banSteps(cfg: Config): Step[] {
+  const f = cfg.fail2ban
+  return [
+    packages(['fail2ban', 'python3-systemd', 'nftables'], { id: 'fail2ban-packages', joinsEarlier: true }),
+    file({
+      id: 'fail2ban-xrdp-filter',
+      path: FAIL2BAN_XRDP_FILTER,
+      content: template('fail2ban-filter-xrdp.conf'),
+      mode: 0o644,
+    }),
+    file({
+      id: 'fail2ban-jail',
+      path: FAIL2BAN_JAIL,
+      content: template('fail2ban-jail.local', {
+        ignoreip: f.ignoreip.map((a) => ` ${a}`).join(''),
+        bantime: f.bantime,
+        maxretry: f.maxretry,
+        rdpPort: cfg.rdp.port,
+      }),
+      mode: 0o644,
+    }),
+    service('fail2ban', { id: 'fail2ban-service', enabled: true, running: true }),
+    restartOnChange({
+      id: 'fail2ban-restart',
+      unit: 'fail2ban',
+      how: 'restart',
+      watch: [FAIL2BAN_JAIL, FAIL2BAN_XRDP_FILTER],
+    }),
+    assert({
+      id: 'fail2ban-jails',
+      title: `fail2ban runs the ${FAIL2BAN_JAIL_NAMES.join(' and ')} jails`,
+      check: (sys) => fail2banJails(sys, FAIL2BAN_JAIL_NAMES),
+    }),
+  ]
+}

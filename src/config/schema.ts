@@ -1,6 +1,7 @@
 // The configuration, one strict zod schema. Unknown keys are errors, and every field says what it
 // allows, because docs/configuration.md is generated from these descriptions. The settings a flag
 // or a variable can also set take their schema from settings.ts.
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import type { IdeId } from '../model/names.js'
 import { SETTINGS } from './settings.js'
@@ -80,6 +81,38 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('sshd settings, written to /etc/ssh/sshd_config.d/00-vps-provision.conf'),
+  fail2ban: z
+    .strictObject({
+      enabled: SETTINGS.fail2ban.schema(z),
+      maxretry: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .default(5)
+        .describe('failed logins from one address within 10 minutes that get it banned'),
+      bantime: z
+        .string()
+        .regex(
+          /^(-1|[1-9][0-9]{0,8}[smhdw]?)$/,
+          'seconds, or a number with s, m, h, d or w (10m, 1h, 1d); -1: for ever',
+        )
+        .default('1h')
+        .describe('how long a banned address stays banned'),
+      ignoreip: z
+        .array(
+          z
+            .string()
+            .refine(
+              isAddressOrNetwork,
+              'an IPv4 or IPv6 address, or a network in CIDR form (203.0.113.0/24)',
+            ),
+        )
+        .default([])
+        .describe('addresses and networks never banned, besides 127.0.0.1/8 and ::1 (your office, a VPN)'),
+    })
+    .prefault({})
+    .describe('brute-force protection: fail2ban bans an address after failed SSH or RDP logins'),
   firewall: z.boolean().default(true).describe('enable ufw with SSH (and RDP unless tunnel) allowed'),
   aptLockTimeoutSeconds: z
     .number()
@@ -186,6 +219,15 @@ export const ConfigSchema = z.strictObject({
     .describe("where the IDEs come from; the defaults are the vendors' own (docs/ides.md)"),
   skipProbe: SETTINGS.skipProbe.schema(z),
 })
+
+/** An address or a CIDR network, as fail2ban's ignoreip takes them (no host names: no DNS at ban time). */
+export function isAddressOrNetwork(text: string): boolean {
+  const [addr = '', bits, ...rest] = text.split('/')
+  const family = isIP(addr)
+  if (family === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
 
 export type Config = z.infer<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>

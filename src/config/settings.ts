@@ -183,6 +183,19 @@ export const SETTINGS = {
           'interactive runs only: seconds until a change of how SSH is reached (sshd drop-in, enabling ufw) is undone by a systemd timer unless confirmed from a new SSH connection with `vps-provision confirm`; 0: no timer',
         ),
   },
+  fail2ban: {
+    path: ['fail2ban', 'enabled'],
+    flag: '--fail2ban',
+    env: 'VPS_PROVISION_FAIL2BAN',
+    help: 'ban addresses that keep failing SSH or RDP logins (fail2ban)',
+    offHelp: 'no fail2ban jails (overrides the file and environment)',
+    parse: parseBool,
+    schema: (zod) =>
+      zod
+        .boolean()
+        .default(true)
+        .describe('fail2ban with a jail for sshd and one for xrdp, installed in rdp-config'),
+  },
 } as const satisfies Record<string, Setting>
 
 export type SettingKey = keyof typeof SETTINGS

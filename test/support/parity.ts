@@ -234,6 +234,10 @@ export const NOT_REPLAYED: readonly { matches: (argv: readonly string[]) => bool
     why: 'only its emptiness is read: a finished dpkg answers nothing on the fake and on Debian alike',
   },
   { matches: is('desktop-file-validate'), why: 'validates files the IDE packages install first' },
+  {
+    matches: is('fail2ban-client', 'status'),
+    why: 'asks the running fail2ban server over its socket, which a root without its own systemd never has; test/e2e/fail2ban.test.ts reads the real answer on the booted trixie',
+  },
 ]
 
 /** Installs a fresh root cannot simulate: a vendor's packages, the .deb the run downloads. */

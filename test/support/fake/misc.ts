@@ -128,3 +128,34 @@ export const openssl: Handler = (ctx, args) => {
   })
   return ok('', '.....+++++\n-----\n')
 }
+
+const F2B_NO_SOCKET =
+  'ERROR   Failed to access socket path: /var/run/fail2ban/fail2ban.sock. Is fail2ban running?\n'
+
+/**
+ * `fail2ban-client status`: the jails enabled in jail.conf, jail.d/*.conf and jail.d/*.local, read
+ * in fail2ban's order (later files win), while the service runs; without it, no socket (exit 255).
+ */
+export const fail2banClient: Handler = (ctx, args) => {
+  if (args.length !== 1 || args[0] !== 'status') throw new Unsupported(`fail2ban-client ${args.join(' ')}`)
+  if (!ctx.state.services.get('fail2ban.service')?.active) return fail(255, F2B_NO_SOCKET)
+  const dir = '/etc/fail2ban/jail.d'
+  const names = ctx.fs.list(dir).sort()
+  const files = [
+    '/etc/fail2ban/jail.conf',
+    ...names.filter((n) => n.endsWith('.conf')).map((n) => `${dir}/${n}`),
+    ...names.filter((n) => n.endsWith('.local')).map((n) => `${dir}/${n}`),
+  ]
+  const enabled = new Map<string, boolean>()
+  for (const f of files) {
+    let section = ''
+    for (const line of (ctx.fs.text(f) ?? '').split('\n')) {
+      const head = /^\[([^\]]+)\]\s*$/.exec(line)
+      if (head) section = head[1] as string
+      const on = /^enabled\s*=\s*(\S+)\s*$/.exec(line)
+      if (on && section !== 'DEFAULT' && section !== 'INCLUDES') enabled.set(section, on[1] === 'true')
+    }
+  }
+  const jails = [...enabled].filter(([, on]) => on).map(([j]) => j)
+  return ok(`Status\n|- Number of jail:\t${jails.length}\n\`- Jail list:\t${jails.join(', ')}\n`)
+}

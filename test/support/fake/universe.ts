@@ -2,7 +2,7 @@
 // dependencies, and what each ships where the provisioner looks (binaries, config files, units,
 // system users, alternatives). Third-party ones carry the source file that makes apt see them.
 import type { PackageDef } from './types.js'
-import { SESMAN_INI, STARTWM_SH, XRDP_INI } from './xrdp-files.js'
+import { FAIL2BAN_DEFAULTS_DEBIAN, NFTABLES_CONF, SESMAN_INI, STARTWM_SH, XRDP_INI } from './xrdp-files.js'
 
 export { BASE } from './base-packages.js'
 
@@ -123,6 +123,21 @@ export const AVAILABLE: Record<string, PackageDef> = {
       '/etc/xrdp/startwm.sh': { data: STARTWM_SH, mode: 0o755 },
     },
     units: ['xrdp.service', 'xrdp-sesman.service'],
+  }),
+  'python3-systemd': plain('235-1+b6'),
+  nftables: plain('1.1.3-1', { bin: ['/usr/sbin/nft'], files: { '/etc/nftables.conf': NFTABLES_CONF } }),
+  // As trixie ships it: Debian's defaults enable the sshd jail and ban through nftables.
+  fail2ban: plain('1.1.0-8', {
+    depends: ['python3-systemd'],
+    recommends: ['nftables'],
+    bin: ['/usr/bin/fail2ban-client', '/usr/bin/fail2ban-server', '/usr/bin/fail2ban-regex'],
+    files: {
+      '/etc/fail2ban/jail.conf': '[DEFAULT]\nbantime  = 10m\nmaxretry = 5\n\n[sshd]\nport    = ssh\n',
+      '/etc/fail2ban/jail.d/defaults-debian.conf': FAIL2BAN_DEFAULTS_DEBIAN,
+      '/etc/fail2ban/filter.d/sshd.conf': '[Definition]\n',
+    },
+    dirs: ['/etc/fail2ban/filter.d', '/etc/fail2ban/jail.d', '/etc/fail2ban/action.d'],
+    units: ['fail2ban.service'],
   }),
   polkitd: plain('126-2', {
     sysusers: ['polkitd'],

@@ -1,4 +1,4 @@
-// Configuration files the fake xrdp and openssh-server packages ship, shaped like Debian 13's
+// Configuration files the fake xrdp, openssh-server, fail2ban and nftables packages ship, shaped like Debian 13's
 // (xrdp 0.10.1, OpenSSH 10), so ini and sshd edits are exercised against realistic text.
 
 export const XRDP_INI = `[Globals]
@@ -165,4 +165,21 @@ AcceptEnv LANG LC_* COLORTERM NO_COLOR
 
 # override default of no subsystems
 Subsystem	sftp	/usr/lib/openssh/sftp-server
+`
+
+/** fail2ban 1.1.0-8's /etc/fail2ban/jail.d/defaults-debian.conf. */
+export const FAIL2BAN_DEFAULTS_DEBIAN = `[DEFAULT]
+banaction = nftables
+banaction_allports = nftables[type=allports]
+
+[sshd]
+backend = systemd
+journalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd
+enabled = true
+`
+
+/** The start of nftables' /etc/nftables.conf (nftables.service stays disabled). */
+export const NFTABLES_CONF = `#!/usr/sbin/nft -f
+
+flush ruleset
 `
