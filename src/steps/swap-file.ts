@@ -35,11 +35,9 @@ export interface SwapFileArgs {
 }
 
 const fstab = markedBlock({ path: FSTAB, marker: SWAP_MARKER, content: FSTAB_LINE })
-const dropIn = file({
-  path: SWAP_SYSCTL,
-  content: template('sysctl-swap.conf', { swappiness: SWAPPINESS }),
-  mode: 0o644,
-})
+/** Built when asked, not at import: templates are read when a phase is built (src/templates.ts). */
+const dropIn = (): Step =>
+  file({ path: SWAP_SYSCTL, content: template('sysctl-swap.conf', { swappiness: SWAPPINESS }), mode: 0o644 })
 
 /** Our swap file is there: the fstab block names it (written only once swapon worked). */
 async function ours(sys: System): Promise<boolean> {
@@ -78,7 +76,7 @@ export function swapFile(args: SwapFileArgs): Step {
         await swapOnAgain(ctx)
       }
       if (!(await fstab.check(sys)).done) await fstab.apply(ctx)
-      if (!(await dropIn.check(sys)).done) await dropIn.apply(ctx)
+      if (!(await dropIn().check(sys)).done) await dropIn().apply(ctx)
       await setSwappiness(ctx)
     },
   }
@@ -87,7 +85,7 @@ export function swapFile(args: SwapFileArgs): Step {
 /** Ours is done when the file is active swap, in fstab, and swappiness is set both ways. */
 async function checkOurs(sys: System): Promise<Check> {
   const active = (await activeSwaps(sys)).find((s) => s.path === SWAP_FILE)
-  const [block, conf, value] = await Promise.all([fstab.check(sys), dropIn.check(sys), swappiness(sys)])
+  const [block, conf, value] = await Promise.all([fstab.check(sys), dropIn().check(sys), swappiness(sys)])
   const problems = [
     ...(active ? [] : [`${SWAP_FILE} is not active swap`]),
     ...(block.done ? [] : [block.why ?? `${FSTAB}: our block differs`]),
