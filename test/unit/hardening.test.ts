@@ -87,6 +87,15 @@ describe('security updates (unattended-upgrades)', () => {
     expect(sys.readText(UNATTENDED_UPGRADES_CONF)).toBeNull()
   })
 
+  it('an empty sources.list, as unattended-upgrade leaves one, is no reason for another apt-get update', async () => {
+    const sys = FakeSystem.debian13()
+    const { deps } = world(sys)
+    expect((await engine.run(deps, prep(), { force: false })).exitCode).toBe(0)
+    sys.writeText('/etc/apt/sources.list', '')
+    const again = await engine.run(deps, prep(), { force: false })
+    expect(again.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
+  })
+
   it('writes 20auto-upgrades where debconf said no to it, and puts that back on rollback', async () => {
     const sys = FakeSystem.debian13()
     // An image preseeded against automatic updates: the file is there and says "0".
