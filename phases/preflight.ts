@@ -15,8 +15,10 @@ export const preflight = definePhase({
   weight: 1,
   retryPart: retryIde,
   readOnly: true,
-  steps: ({ cfg, facts, createdUsers }) =>
-    preflightSteps([
+  steps: ({ cfg, facts, createdUsers }) => {
+    // One request to the mirror per build: the mirror check and the clock check read its answer.
+    const mirror = check.mirrorProbe(cfg.aptMirror ?? null)
+    return preflightSteps([
       { id: 'root', title: 'Running as root', check: check.runningAsRoot },
       { id: 'os', title: 'Debian 13 (trixie)', check: check.debian13 },
       {
@@ -33,7 +35,13 @@ export const preflight = definePhase({
         title: 'Debian mirror reachable',
         // Its sources and suite are trixie's: on another release the answer would mislead.
         needs: ['os'],
-        check: (sys) => check.mirrorReachable(sys, cfg.aptMirror ?? null),
+        check: (sys) => check.mirrorReachable(sys, mirror),
+      },
+      {
+        id: 'clock',
+        title: "Clock agrees with the mirror's",
+        needs: ['mirror'],
+        check: (sys) => check.clock(sys, mirror, facts),
       },
       {
         id: 'rdp-port',
@@ -54,5 +62,6 @@ export const preflight = definePhase({
         needs: ['os'],
         check: (sys: System) => check.sourceReachable(sys, source.url),
       })),
-    ]),
+    ])
+  },
 })

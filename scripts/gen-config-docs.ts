@@ -22,6 +22,7 @@ interface Node {
   description?: string
   default?: unknown
   enum?: unknown[]
+  const?: unknown
   anyOf?: Node[]
   items?: Node
   properties?: Record<string, Node>
@@ -71,7 +72,14 @@ function variants(n: Node): { inner: Node; nullable: boolean } {
 }
 const pick = (n: Node) => (n.description ? { description: n.description } : {})
 
+/** A union of several kinds (swap.size: a word, a size or the number 0): each kind, in order. */
+const several = (n: Node): Node[] => {
+  const others = (n.anyOf ?? []).filter((a) => a.type !== 'null')
+  return others.length > 1 ? others : []
+}
+
 function typeOf(n: Node): string {
+  if (several(n).length > 0) return [...new Set(several(n).map(typeOf))].join(' or ')
   const { inner, nullable } = variants(n)
   let t: string
   if (inner.type === 'array') t = `list of ${inner.items ? typeOf(inner.items) : 'values'}`
@@ -83,9 +91,11 @@ function typeOf(n: Node): string {
 }
 
 function allowed(n: Node): string {
+  if (several(n).length > 0) return several(n).map(allowed).join('; or ')
   const { inner, nullable } = variants(n)
   const parts: string[] = []
   const rules = [...(inner['x-rules'] ?? [])]
+  if (inner.const !== undefined) return code(String(inner.const))
   if (inner.enum) parts.push(`one of ${inner.enum.map((v) => code(String(v))).join(', ')}`)
   if (inner.type === 'boolean') parts.push(`${code('true')} or ${code('false')}`)
   if (inner.type === 'integer' || inner.type === 'number') {

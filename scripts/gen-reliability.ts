@@ -176,10 +176,11 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       "a chroot's / is a directory on the host's disk (the /var case is covered with a private tmpfs): needs a VM with a small disk",
   },
   {
-    prefix: 'vm.clock.',
+    prefix: 'container.clock.',
     issueCase: 'input',
     title: 'a wrong clock at first boot: preflight names it',
-    notCovered: 'the clock cannot be changed in a chroot without changing the host: VM backend',
+    notCovered:
+      "the machine's clock cannot be changed without changing the host's: test/e2e/hardening.test.ts gives the tool's process a wrong wall clock with libfaketime",
   },
 ]
 

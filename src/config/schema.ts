@@ -114,6 +114,38 @@ export const ConfigSchema = z.strictObject({
     .prefault({})
     .describe('brute-force protection: fail2ban bans an address after failed SSH or RDP logins'),
   firewall: z.boolean().default(true).describe('enable ufw with SSH (and RDP unless tunnel) allowed'),
+  updates: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe("unattended-upgrades installing Debian's security updates (trixie-security) only, daily"),
+      autoReboot: z
+        .string()
+        .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a time of day as HH:MM (24-hour clock)')
+        .nullable()
+        .default(null)
+        .describe(
+          'HH:MM: reboot at that time when an installed update needs a reboot; null: never reboot automatically',
+        ),
+    })
+    .prefault({})
+    .describe('automatic security updates (see docs/phases.md, system-prep)'),
+  swap: z
+    .strictObject({
+      size: z
+        .union([
+          z.literal('auto'),
+          z.literal(0),
+          z.string().regex(/^[1-9][0-9]{0,5}[MG]$/, 'a size in MiB or GiB such as 512M or 2G'),
+        ])
+        .default('auto')
+        .describe(
+          'auto: a 2 GiB /swapfile when RAM is below 4 GiB and no swap is active; a size (512M, 2G) makes that one whatever the RAM; 0: never make swap',
+        ),
+    })
+    .prefault({})
+    .describe('a swap file on machines with little memory (see docs/phases.md, system-prep)'),
   aptLockTimeoutSeconds: z
     .number()
     .int()

@@ -169,6 +169,8 @@ async function convergeStep(
   deps.emit({ type: 'step-start', ts: now(), phase, step: step.id, title: step.title })
   const before = await checks.of(step)
   if (before.done) {
+    if (before.warning)
+      deps.emit({ type: 'message', ts: now(), level: 'warn', text: `${step.title}: ${before.warning}` })
     deps.emit({ type: 'step-end', ts: now(), phase, step: step.id, outcome: 'already-done' })
     return before.observed
   }

@@ -24,7 +24,15 @@ import {
   type UndoOutcome,
 } from './undo-outcome.js'
 import { purgeAndRestore } from './undo-restore.js'
-import { deleteGroup, deleteUser, disableUnit, removeFromGroup, runArgv, stopUnit } from './undo-system.js'
+import {
+  deleteGroup,
+  deleteUser,
+  disableUnit,
+  removeFromGroup,
+  removeSwapFile,
+  runArgv,
+  stopUnit,
+} from './undo-system.js'
 
 export { DriftError } from './undo-files.js'
 export type { UndoOptions, UndoOutcome } from './undo-outcome.js'
@@ -39,6 +47,7 @@ const HANDLERS: { [K in UndoKind]: Handler<K> } = {
   'remove-file': removeFile,
   'remove-dir': removeDir,
   'remove-tree': removeTree,
+  'remove-swap-file': removeSwapFile,
   'remove-apt-source': removeAptSource,
   'purge-packages': purgeAndRestore,
   'remove-maintainer-files': removeMaintainerFiles,

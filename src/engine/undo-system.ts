@@ -150,3 +150,31 @@ export async function runArgv(sys: System, undo: UndoOf<'argv'>) {
     )
   return undone(`ran ${undo.argv.join(' ')} (exit ${r.exitCode})`)
 }
+
+/**
+ * swapoff while the kernel swaps to it (it moves the pages back to RAM first: a machine short of
+ * memory may refuse, and then nothing is removed), then the file goes. A file that is no longer a
+ * regular file is left alone.
+ */
+export async function removeSwapFile(sys: System, undo: UndoOf<'remove-swap-file'>) {
+  const swaps = (await sys.readFile('/proc/swaps'))?.toString('utf8') ?? ''
+  const active = swaps
+    .split('\n')
+    .slice(1)
+    .some((line) => line.trim().split(/\s+/)[0] === undo.path)
+  if (active)
+    await run(
+      sys,
+      ['swapoff', undo.path],
+      `swapoff ${undo.path}`,
+      'Free memory (close the IDEs) and roll back again: swapoff needs room in RAM for what is swapped out',
+    )
+  const st = await sys.stat(undo.path)
+  if (!st)
+    return active
+      ? undone(`swapoff ${undo.path}; it was already removed`)
+      : skipped(`${undo.path} already absent`)
+  if (st.kind !== 'file') return skipped(`${undo.path} is no longer a regular file; left alone`)
+  await sys.removeFile(undo.path)
+  return undone(`${active ? `swapoff ${undo.path}, then ` : ''}removed ${undo.path}`)
+}

@@ -85,34 +85,100 @@ export async function freeDisk(sys: System, path: string): Promise<AssertResult>
   }
 }
 
-/** The configured mirror (aptMirror), or the first one apt's sources name. */
-export async function mirrorReachable(sys: System, aptMirror: string | null): Promise<AssertResult> {
-  const mirrors = aptMirror ? [{ uri: aptMirror, suite: 'trixie' }] : await debianMirrors(sys)
-  const m = mirrors[0]
-  if (!m)
+/** What one probe of the Debian mirror found: the mirror and check clock() both read it. */
+export interface MirrorAnswer {
+  /** null: apt's sources name no Debian mirror. */
+  uri: string | null
+  suite: string
+  url: string | null
+  status: number | null
+  /** The mirror's Date header. */
+  date: string | null
+  error: string | null
+  /** This machine's clock (ms since the epoch) when the answer came. */
+  at: number
+}
+
+/**
+ * The configured mirror (aptMirror), or the first one apt's sources name: its InRelease asked once
+ * per build of the phase (both checks below read the same answer), `now` read when it came.
+ */
+export function mirrorProbe(
+  aptMirror: string | null,
+  now: () => number = Date.now,
+): (sys: System) => Promise<MirrorAnswer> {
+  let answer: Promise<MirrorAnswer> | null = null
+  return (sys) => {
+    answer ??= (async () => {
+      const mirrors = aptMirror ? [{ uri: aptMirror, suite: 'trixie' }] : await debianMirrors(sys)
+      const m = mirrors[0]
+      if (!m) return { uri: null, suite: '', url: null, status: null, date: null, error: null, at: now() }
+      const url = `${m.uri.replace(/\/+$/, '')}/dists/${m.suite}/InRelease`
+      const r = await sys.probe(url)
+      return { uri: m.uri, suite: m.suite, url, status: r.status, date: r.date, error: r.error, at: now() }
+    })()
+    return answer
+  }
+}
+
+export async function mirrorReachable(
+  sys: System,
+  probe: (sys: System) => Promise<MirrorAnswer>,
+): Promise<AssertResult> {
+  const m = await probe(sys)
+  if (!m.uri)
     return {
       ok: false,
       detail: 'no Debian mirror in /etc/apt/sources.list.d/debian.sources or sources.list',
       hint: 'Configure a Debian mirror for apt',
     }
-  const url = `${m.uri.replace(/\/+$/, '')}/dists/${m.suite}/InRelease`
-  const r = await sys.probe(url)
-  if (r.status !== 200) {
+  if (m.status !== 200) {
     return {
       ok: false,
-      detail: `${url}: ${r.error ?? `HTTP ${r.status}`}`,
+      detail: `${m.url}: ${m.error ?? `HTTP ${m.status}`}`,
       hint: 'Check the network, DNS and the mirror in /etc/apt/sources.list.d/debian.sources',
     }
   }
-  const skew = r.date ? Math.abs(Date.parse(r.date) - Date.now()) / 1000 : 0
-  if (skew > 3600) {
-    return {
-      ok: false,
-      detail: `the clock is off by ${Math.round(skew / 60)} minutes against ${m.uri} (apt will reject its Release file as "not valid yet")`,
-      hint: 'Set the clock (timedatectl set-ntp true, or date -s) and run again',
-    }
-  }
   return { ok: true, detail: `${m.uri} reachable (${m.suite})` }
+}
+
+/**
+ * Beyond this apt may refuse a Release file as "not valid yet" (a clock behind: a security
+ * Release a few minutes old is still in our future) and TLS may refuse certificates; five minutes
+ * is far above what a synchronised clock and one HTTP round trip can differ by.
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 300
+
+/** This machine's clock against the Date header of the mirror's answer (same probe as above). */
+export async function clock(
+  sys: System,
+  probe: (sys: System) => Promise<MirrorAnswer>,
+  facts: Pick<Facts, 'container' | 'virtualization'>,
+): Promise<AssertResult> {
+  const m = await probe(sys)
+  const mirrorTime = m.date ? Date.parse(m.date) : Number.NaN
+  if (Number.isNaN(mirrorTime))
+    return {
+      ok: true,
+      detail: `${m.uri ?? 'the mirror'} sent no usable Date header: the clock was not compared`,
+    }
+  const skew = Math.round((m.at - mirrorTime) / 1000)
+  if (Math.abs(skew) <= MAX_CLOCK_SKEW_SECONDS)
+    return { ok: true, detail: `within ${MAX_CLOCK_SKEW_SECONDS / 60} minutes of ${m.uri}'s Date header` }
+  const set = `date -u -s '${new Date(mirrorTime).toISOString()}'`
+  return {
+    ok: false,
+    detail: `this machine's clock is ${duration(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} ${m.uri} (its Date header: ${m.date}; allowed: ${MAX_CLOCK_SKEW_SECONDS / 60} minutes); apt would refuse its Release files as "not valid yet" or expired`,
+    hint: facts.container
+      ? `This ${facts.virtualization} container runs on its host's clock: set the time on the host (timedatectl set-ntp true there), then run again`
+      : `Set the clock now (${set}), keep it right with network time (timedatectl set-ntp true; if timedatectl shows "NTP service: n/a", install systemd-timesyncd first), then run again`,
+  }
+}
+
+function duration(seconds: number): string {
+  if (seconds < 3600) return `${Math.round(seconds / 60)} minutes`
+  if (seconds < 2 * 86400) return `${(seconds / 3600).toFixed(1)} hours`
+  return `${Math.round(seconds / 86400)} days`
 }
 
 export async function cloudInitFinished(sys: System): Promise<AssertResult> {

@@ -71,6 +71,8 @@ export const Undo = z.discriminatedUnion('kind', [
    * only while `<path>/<marker>` says it is ours.
    */
   z.object({ kind: z.literal('remove-tree'), path: absPath, marker: z.string().regex(/^[A-Za-z0-9._-]+$/) }),
+  /** A swap file we made: swapoff when it is active swap, then remove it (a regular file only). */
+  z.object({ kind: z.literal('remove-swap-file'), path: absPath }),
   /**
    * Exactly the packages this action newly installed; ones not installed now are left alone.
    * `restoreMissing`: /etc as it was before the install; a path of it that is missing after the
@@ -126,6 +128,8 @@ export function describeUndo(u: Undo): string {
       return `remove directory ${u.path} if empty`
     case 'remove-tree':
       return `remove the unpacked tree ${u.path} (if ${u.marker} in it says it is ours)`
+    case 'remove-swap-file':
+      return `swapoff ${u.path} (when active), then remove it`
     case 'purge-packages':
       return `apt-get purge ${u.packages.join(' ')}${u.restoreMissing ? `, then put back what it removed of ${u.restoreMissing.root} as it was` : ''}`
     case 'remove-maintainer-files':

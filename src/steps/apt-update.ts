@@ -36,7 +36,9 @@ export async function aptSourcesFingerprint(
   const keyrings = new Set<string>()
   for (const f of files) {
     const text = await readText(sys, f)
-    if (text === null) continue
+    // Empty names no source: unattended-upgrade (python-apt) leaves an empty sources.list where
+    // there was none, and apt reads it as it reads no file at all.
+    if (text === null || text.trim() === '') continue
     parts.push(`${f}\0${sha256(text)}`)
     for (const k of signedByPaths(text)) keyrings.add(k)
   }

@@ -22,6 +22,11 @@ export interface Check {
   hint?: string
   /** A read-only check not run because a check it presumes did not pass; `why` says which. */
   notChecked?: boolean
+  /**
+   * The state holds because the step cannot apply here (swap in a container): what the person
+   * should hear. The runner says it as a warning when the step is found done.
+   */
+  warning?: string
 }
 
 export interface Step {

@@ -227,6 +227,10 @@ export const NOT_REPLAYED: readonly { matches: (argv: readonly string[]) => bool
   { matches: is('openssl', 'req'), why: 'writes the RDP key pair' },
   { matches: is('debconf-set-selections'), why: 'changes the debconf database' },
   { matches: is('sysctl'), why: "sysctl -p writes the host's kernel settings" },
+  {
+    matches: (a) => ['fallocate', 'dd', 'mkswap', 'swapon', 'swapoff'].includes(a[0] ?? ''),
+    why: "the swap file (only on a machine below 4 GiB): swapon and swapoff change the kernel's swap, which a chroot shares",
+  },
   { matches: is('visudo', '-cf'), why: 'validates a drop-in the run writes first' },
   { matches: is('runuser'), why: 'runs as the developer the run creates first' },
   {

@@ -63,7 +63,7 @@ describe('preflight reports every failure', () => {
     })
     expect(summary.exitCode).toBe(EXIT.preflight)
     const text = summary.lines.join('\n')
-    expect(text).toMatch(/^Failed: preflight: Unable to pass preflight: 5 of 14 checks failed: /m)
+    expect(text).toMatch(/^Failed: preflight: Unable to pass preflight: 5 of 15 checks failed: /m)
     // Measured against required, for each failure, on the Failed line (what one-line views show).
     const failed = summary.lines.find((l) => l.startsWith('Failed:')) ?? ''
     expect(failed).toMatch(/VERSION_ID=12\).*required: ID=debian, VERSION_ID=13/)

@@ -108,7 +108,7 @@ describe('a machine preflight refuses', () => {
     expect(r.stdout).toMatch(/^Session \S+: FAILED in \S+ \(exit 1\)$/m)
     expect(r.stdout).not.toMatch(/^(Failed|What to do|Nothing|Kept|Fix)\b/m)
     const err = r.stderr.split('\n')
-    expect(err[0]).toMatch(/^Failed: preflight: Unable to pass preflight: 1 of 14 checks failed: Memory: /)
+    expect(err[0]).toMatch(/^Failed: preflight: Unable to pass preflight: 1 of 15 checks failed: Memory: /)
     expect(err).toContain('  - Memory: Resize the VPS to at least 2 GB of RAM')
     expect(err).toContain('Nothing on the machine was changed: preflight only looks at it.')
     expect(err).toContain(

@@ -107,7 +107,12 @@ export const BASE: Record<string, PackageDef> = {
     files: { '/etc/default/useradd': 'SHELL=/bin/sh\n' },
   },
   login: { version: '1:4.16.0-2+b1', files: { '/etc/login.defs': 'USERGROUPS_ENAB yes\nHOME_MODE 0700\n' } },
-  'util-linux': { version: '2.41-5', bin: ['/usr/sbin/runuser', '/usr/bin/su'] },
+  'util-linux': {
+    version: '2.41-5',
+    bin: ['/usr/sbin/runuser', '/usr/bin/su', '/usr/sbin/mkswap', '/usr/bin/fallocate'],
+  },
+  // swapon and swapoff are mount's in Debian.
+  mount: { version: '2.41-5', bin: ['/usr/bin/mount', '/usr/sbin/swapon', '/usr/sbin/swapoff'] },
   procps: {
     version: '2:4.0.4-9',
     bin: ['/usr/sbin/sysctl', '/usr/bin/ps', '/usr/bin/pgrep', '/usr/bin/pkill'],

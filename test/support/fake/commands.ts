@@ -25,6 +25,7 @@ import {
 import { ss, systemctl, systemdRun } from './services.js'
 import { sshd } from './sshd.js'
 import { sudo, visudo } from './sudo.js'
+import { fallocate, mkswap, swapoff, swapon } from './swap.js'
 import { sysctl } from './sysctl.js'
 import { mv, tar } from './tar.js'
 import { find, ln } from './tree.js'
@@ -80,6 +81,10 @@ const HANDLERS: Record<string, Handler> = {
   gpg,
   'systemd-detect-virt': detectVirt,
   sysctl,
+  fallocate,
+  mkswap,
+  swapon,
+  swapoff,
   'desktop-file-validate': desktopFileValidate,
   ldd,
   'xrdp-chkpriv': xrdpChkpriv,

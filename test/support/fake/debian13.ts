@@ -3,6 +3,7 @@
 import { Accounts, FIXED_DAY } from './accounts.js'
 import { unpack } from './dpkg.js'
 import { FakeFs } from './fs.js'
+import { SWAPS_HEADER } from './swap.js'
 import { writeSysctlDefaults } from './sysctl.js'
 import { type Ctx, type FakeOptions, type FakeState, isContainer } from './types.js'
 import { AVAILABLE, BASE } from './universe.js'
@@ -18,6 +19,10 @@ export interface Debian13Options {
   arch?: string
   /** What df reports for /. Default 40 GB with 30 GB free. */
   disk?: { size: number; avail: number }
+  /** MemTotal in kB. Default 4025528 (a 4 GiB VPS). */
+  memKiB?: number
+  /** swapon refused (EPERM) though no container is detected. */
+  swapRefused?: boolean
 }
 
 const PASSWD = `root:x:0:0:root:/root:/bin/bash
@@ -78,6 +83,12 @@ root	ALL=(ALL:ALL) ALL
 @includedir /etc/sudoers.d
 `
 
+/** As Debian's cloud images have it: the root filesystem and the EFI partition, no swap. */
+const FSTAB = `# /etc/fstab: static file system information.
+PARTUUID=6f1a9e53-01 / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1
+PARTUUID=6f1a9e53-0f /boot/efi vfat defaults 0 0
+`
+
 const DIRS: [string, number, number?][] = [
   ['/', 0o755],
   ['/etc', 0o755],
@@ -98,19 +109,21 @@ export const ROOT_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyOfTheVpsOwnerForTests0000000000000 owner@laptop'
 
 /** Runtime files the provisioner reads: PID 1's name, memory, kernel parameters. */
-function writeProc(fs: FakeFs, options: FakeOptions): void {
+function writeProc(fs: FakeFs, options: FakeOptions, memKiB: number): void {
   fs.mkdirp('/proc/1', { mode: 0o555 })
   // In a container without systemd PID 1 is a shell; in a chroot it is the host's systemd.
   const pid1 = options.systemd || !isContainer(options) ? 'systemd' : 'bash'
   fs.write('/proc/1/comm', `${pid1}\n`, { mode: 0o644 })
   fs.write(
     '/proc/meminfo',
-    'MemTotal:        4025528 kB\nMemFree:         3211044 kB\nMemAvailable:    3562288 kB\n',
+    `MemTotal:        ${memKiB} kB\nMemFree:         ${Math.round(memKiB * 0.8)} kB\nMemAvailable:    ${Math.round(memKiB * 0.88)} kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n`,
     {
       mode: 0o444,
     },
   )
   writeSysctlDefaults(fs)
+  // No swap: cloud images have none, and a container sees none of its own.
+  fs.write('/proc/swaps', SWAPS_HEADER, { mode: 0o444 })
 }
 
 /** When the fake's image was made (2025-08-09, trixie's release), in ms since the epoch. */
@@ -123,6 +136,7 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
       virt: opts.virt ?? 'none',
       arch: opts.arch ?? 'amd64',
       disk: opts.disk ?? { size: 40e9, avail: 30e9 },
+      ...(opts.swapRefused ? { swapRefused: true } : {}),
     },
     files: new Map(),
     universe: new Map([...Object.entries(BASE), ...Object.entries(AVAILABLE)]),
@@ -166,6 +180,7 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
     fs.symlink('/etc/default/locale', '../locale.conf')
   }
   fs.write('/etc/hostname', 'vps\n', { mode: 0o644 })
+  fs.write('/etc/fstab', FSTAB, { mode: 0o644 })
   fs.write(
     '/etc/hosts',
     '127.0.0.1\tlocalhost\n127.0.1.1\tvps\n::1\tlocalhost ip6-localhost ip6-loopback\n',
@@ -181,7 +196,7 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
   // The provider put the customer's key in root's authorized_keys.
   fs.mkdirp('/root/.ssh', { mode: 0o700 })
   fs.write('/root/.ssh/authorized_keys', `${ROOT_KEY}\n`, { mode: 0o600 })
-  writeProc(fs, state.options)
+  writeProc(fs, state.options, opts.memKiB ?? 4025528)
   // The image was built long before any test: every file of it has one old, fixed time.
   for (const node of state.files.values()) node.mtimeMs = IMAGE_BUILT
   return state

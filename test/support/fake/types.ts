@@ -75,6 +75,8 @@ export interface FakeOptions {
   arch: string
   /** What df reports for every path. */
   disk: { size: number; avail: number }
+  /** swapon fails with EPERM though no container is detected (a virtualisation that forbids swap). */
+  swapRefused?: boolean
 }
 
 export interface FakeState {

@@ -22,6 +22,15 @@ export const VSCODE_VENDOR_SOURCES = [
   '',
 ].join('\n')
 
+const AUTO_UPGRADES = 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n'
+/** The origins of trixie's 50unattended-upgrades, without its comments. */
+const UNATTENDED_UPGRADES_50 = `Unattended-Upgrade::Origins-Pattern {
+        "origin=Debian,codename=\${distro_codename},label=Debian";
+        "origin=Debian,codename=\${distro_codename},label=Debian-Security";
+        "origin=Debian,codename=\${distro_codename}-security,label=Debian-Security";
+};
+`
+
 const plain = (version: string, extra: Partial<PackageDef> = {}): PackageDef => ({ version, ...extra })
 const X = '4.20'
 
@@ -161,6 +170,27 @@ export const AVAILABLE: Record<string, PackageDef> = {
     files: { '/etc/locale.gen': '# en_US.UTF-8 UTF-8\n' },
     // Its postrm: `rm -f /etc/default/locale` on purge, whoever made it.
     purgeRemoves: ['/etc/default/locale'],
+  }),
+  python3: plain('3.13.5-1', { bin: ['/usr/bin/python3'] }),
+  'python3-apt': plain('3.0.0', { depends: ['python3'] }),
+  ucf: plain('3.0052', { bin: ['/usr/bin/ucf', '/usr/bin/ucfr'] }),
+  // Its postinst writes both from /usr/share/unattended-upgrades through ucf (20auto-upgrades
+  // because debconf's enable_auto_updates defaults to true); its postrm removes both on purge.
+  'unattended-upgrades': plain('2.12', {
+    depends: ['python3', 'python3-apt', 'ucf'],
+    bin: ['/usr/bin/unattended-upgrade'],
+    files: {
+      '/usr/share/unattended-upgrades/20auto-upgrades': AUTO_UPGRADES,
+      '/usr/share/unattended-upgrades/50unattended-upgrades': UNATTENDED_UPGRADES_50,
+    },
+    units: ['unattended-upgrades.service'],
+    postinst: {
+      writes: {
+        '/etc/apt/apt.conf.d/20auto-upgrades': AUTO_UPGRADES,
+        '/etc/apt/apt.conf.d/50unattended-upgrades': UNATTENDED_UPGRADES_50,
+      },
+    },
+    purgeRemoves: ['/etc/apt/apt.conf.d/20auto-upgrades', '/etc/apt/apt.conf.d/50unattended-upgrades'],
   }),
   tmux: plain('3.5a-3', { bin: ['/usr/bin/tmux'] }),
   openssl: plain('3.5.1-1', { bin: ['/usr/bin/openssl'] }),
