@@ -1,16 +1,25 @@
-// rdp-config: xrdp with its own TLS certificate, TLS-only security, root logins refused, and only
+// rdp-config: xrdp with its own TLS certificate (or the user's, rdp.certificate), TLS-only security, root logins refused, and only
 // the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
 // XFCE through ~/.xsession, written for the developer user in user-creation.
 
 import { rdpPortAvailable, xrdpListening } from '../src/facts/port-holder.js'
 import { assert, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
-import { tlsCertificate } from '../src/steps/tls-certificate.js'
+import { suppliedCertificate, tlsCertificate } from '../src/steps/tls-certificate.js'
 
 export const XRDP_INI = '/etc/xrdp/xrdp.ini'
 export const SESMAN_INI = '/etc/xrdp/sesman.ini'
 export const XRDP_CERT = '/etc/xrdp/vps-provision-cert.pem'
 export const XRDP_KEY = '/etc/xrdp/vps-provision-key.pem'
+
+/** Listed with reasons in docs/phases.md; only with `sound: true` (the default). */
+export const SOUND_PACKAGES = [
+  'pipewire',
+  'pipewire-pulse',
+  'wireplumber',
+  'pipewire-module-xrdp',
+  'pulseaudio-utils',
+]
 
 export const rdpConfig = definePhase({
   name: 'rdp-config',
@@ -29,13 +38,25 @@ export const rdpConfig = definePhase({
         check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
       }),
       packages(['xrdp', 'xorgxrdp', 'ssl-cert', 'openssl'], { id: 'packages', joinsEarlier: true }),
-      tlsCertificate({
-        id: 'tls',
-        certPath: XRDP_CERT,
-        keyPath: XRDP_KEY,
-        group: 'xrdp',
-        commonName: 'vps-provision-xrdp',
-      }),
+      // Sound on the client: PipeWire in the user session (socket-activated user units) and xrdp's
+      // module, which its XDG autostart entry loads when an xrdp session's desktop starts.
+      ...(cfg.sound ? [packages(SOUND_PACKAGES, { id: 'sound-packages', joinsEarlier: true })] : []),
+      // The user's own pair (preflight has checked it) or one we generate, at the same paths.
+      cfg.rdp.certificate && cfg.rdp.key
+        ? suppliedCertificate({
+            id: 'tls',
+            certPath: XRDP_CERT,
+            keyPath: XRDP_KEY,
+            group: 'xrdp',
+            from: { cert: cfg.rdp.certificate, key: cfg.rdp.key },
+          })
+        : tlsCertificate({
+            id: 'tls',
+            certPath: XRDP_CERT,
+            keyPath: XRDP_KEY,
+            group: 'xrdp',
+            commonName: 'vps-provision-xrdp',
+          }),
       iniValues({
         id: 'xrdp-ini',
         path: XRDP_INI,

@@ -208,6 +208,7 @@ describe('views', () => {
     duration_seconds: 10,
     vps_info: null,
     developer_user: null,
+    rdp_certificate: null,
     ide_installations: [],
   }
 
