@@ -14,6 +14,8 @@ export const XRDP_KEY = '/etc/xrdp/vps-provision-key.pem'
 
 /** Listed with reasons in docs/phases.md; only with `sound: true` (the default). */
 export const SOUND_PACKAGES = [
+  // pipewire.service Requires the user's dbus.service: without it the socket never starts PipeWire.
+  'dbus-user-session',
   'pipewire',
   'pipewire-pulse',
   'wireplumber',
