@@ -280,7 +280,8 @@ describe.skipIf(skip !== null)('e2e rdp-session: fingerprint, sound and clipboar
         },
         async (seen) => {
           const text = `to-client ${Date.now()}`
-          await w.machine.writeFile('/tmp/clip-session.txt', text, 0o644)
+          // Not /tmp: the container mounts a tmpfs there, which a write through the host path misses.
+          await w.machine.writeFile('/var/tmp/clip-session.txt', text, 0o644)
           await w.machine.exec([
             'systemd-run',
             '--unit=e2e-clip-session',
@@ -293,8 +294,13 @@ describe.skipIf(skip !== null)('e2e rdp-session: fingerprint, sound and clipboar
             '-selection',
             'clipboard',
             '-i',
-            '/tmp/clip-session.txt',
+            '/var/tmp/clip-session.txt',
           ])
+          await sleep(1000)
+          const owner = await w.machine.exec(['systemctl', 'is-active', 'e2e-clip-session'], {
+            allowFailure: true,
+          })
+          seen.push(`xclip in the session: ${owner.stdout.trim()}`)
           let got = ''
           for (let i = 0; i < 30 && got !== text; i++) {
             await sleep(1000)
@@ -373,88 +379,98 @@ describe.skipIf(skip !== null)('e2e rdp-session: fingerprint, sound and clipboar
     10 * 60_000,
   )
 
-  s.stage('a certificate the user supplies is what xrdp presents; rollback puts ours back', async () => {
-    await proof(
-      {
-        id: 'container.rdp.user-certificate',
-        case: 'rdp.certificate and rdp.key: installed instead of the generated pair, undone by rollback',
-        injection:
-          'openssl makes a pair in /root/mine; config rdp.certificate/rdp.key; `run --yes --plain`; FreeRDP shows the Thumbprint; `rollback <that session> --yes`',
-        expected:
-          "xrdp presents the user's certificate (its fingerprint in the summary and FreeRDP), key 640 root:xrdp; after rollback the generated certificate again",
-      },
-      async (seen) => {
-        await w.machine.exec(['mkdir', '-p', '/root/mine'])
-        await w.machine.exec([
-          'openssl',
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-sha256',
-          '-days',
-          '30',
-          '-nodes',
-          '-subj',
-          '/CN=rdp.example.org',
-          '-keyout',
-          '/root/mine/key.pem',
-          '-out',
-          '/root/mine/cert.pem',
-        ])
-        const theirs = (
+  // Needs only the first stage (the password and our fingerprint), not the session proofs between.
+  it(
+    'a certificate the user supplies is what xrdp presents; rollback puts ours back',
+    async (ctx) => {
+      if (!fingerprint || !password) {
+        console.warn('SKIPPED user certificate: the first run did not pass')
+        ctx.skip()
+        return
+      }
+      await proof(
+        {
+          id: 'container.rdp.user-certificate',
+          case: 'rdp.certificate and rdp.key: installed instead of the generated pair, undone by rollback',
+          injection:
+            'openssl makes a pair in /root/mine; config rdp.certificate/rdp.key; `run --yes --plain`; FreeRDP shows the Thumbprint; `rollback <that session> --yes`',
+          expected:
+            "xrdp presents the user's certificate (its fingerprint in the summary and FreeRDP), key 640 root:xrdp; after rollback the generated certificate again",
+        },
+        async (seen) => {
+          await w.machine.exec(['mkdir', '-p', '/root/mine'])
           await w.machine.exec([
             'openssl',
-            'x509',
-            '-noout',
-            '-fingerprint',
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
             '-sha256',
-            '-in',
+            '-days',
+            '30',
+            '-nodes',
+            '-subj',
+            '/CN=rdp.example.org',
+            '-keyout',
+            '/root/mine/key.pem',
+            '-out',
             '/root/mine/cert.pem',
           ])
-        ).stdout
-          .trim()
-          .replace(/^sha256 Fingerprint=/, '')
-        const config = (await w.machine.readFile(TOOL_CONFIG)) ?? ''
-        await w.machine.writeFile(
-          TOOL_CONFIG,
-          `${config}rdp:\n  certificate: /root/mine/cert.pem\n  key: /root/mine/key.pem\n`,
-          0o600,
-        )
-        const r = await tool(w, ['run', '--yes', '--plain'], {
-          artifact: 'run-user-cert',
-          timeoutMs: 15 * 60_000,
-        })
-        expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
-        const printed = /^Cert:\s+SHA-256 (\S+)$/m.exec(r.stdout)?.[1] ?? ''
-        seen.push(`user's certificate ${theirs}; summary: ${printed}`)
-        expect(printed).toBe(theirs)
-        const key = (
-          await w.machine.exec(['stat', '-c', '%a %U:%G', '/etc/xrdp/vps-provision-key.pem'])
-        ).stdout.trim()
-        seen.push(`key ${key}`)
-        expect(key).toBe('640 root:xrdp')
-        const shown = await thumbprintShown('freerdp-user-cert')
-        seen.push(`FreeRDP shows ${shown.thumbprint}`)
-        expect(shown.thumbprint.toUpperCase()).toBe(theirs)
+          const theirs = (
+            await w.machine.exec([
+              'openssl',
+              'x509',
+              '-noout',
+              '-fingerprint',
+              '-sha256',
+              '-in',
+              '/root/mine/cert.pem',
+            ])
+          ).stdout
+            .trim()
+            .replace(/^sha256 Fingerprint=/, '')
+          const config = (await w.machine.readFile(TOOL_CONFIG)) ?? ''
+          await w.machine.writeFile(
+            TOOL_CONFIG,
+            `${config}rdp:\n  certificate: /root/mine/cert.pem\n  key: /root/mine/key.pem\n`,
+            0o600,
+          )
+          const r = await tool(w, ['run', '--yes', '--plain'], {
+            artifact: 'run-user-cert',
+            timeoutMs: 15 * 60_000,
+          })
+          expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
+          const printed = /^Cert:\s+SHA-256 (\S+)$/m.exec(r.stdout)?.[1] ?? ''
+          seen.push(`user's certificate ${theirs}; summary: ${printed}`)
+          expect(printed).toBe(theirs)
+          const key = (
+            await w.machine.exec(['stat', '-c', '%a %U:%G', '/etc/xrdp/vps-provision-key.pem'])
+          ).stdout.trim()
+          seen.push(`key ${key}`)
+          expect(key).toBe('640 root:xrdp')
+          const shown = await thumbprintShown('freerdp-user-cert')
+          seen.push(`FreeRDP shows ${shown.thumbprint}`)
+          expect(shown.thumbprint.toUpperCase()).toBe(theirs)
 
-        const rb = await tool(w, ['rollback', r.sessionId as string, '--yes', '--plain'], {
-          artifact: 'rollback-user-cert',
-          timeoutMs: 15 * 60_000,
-        })
-        expect(rb.exitCode, rb.stdout.slice(-3000)).toBe(0)
-        const back = (
-          await w.machine.exec(['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', CERT])
-        ).stdout
-          .trim()
-          .replace(/^sha256 Fingerprint=/, '')
-        seen.push(`after rollback: ${back}`)
-        expect(back).toBe(fingerprint)
-        // xrdp opens the certificate for each connection: no restart needed to present it again.
-        const again = await thumbprintShown('freerdp-after-rollback')
-        seen.push(`FreeRDP after rollback (no restart) shows ${again.thumbprint}`)
-        expect(again.thumbprint.toUpperCase()).toBe(fingerprint)
-      },
-    )
-  })
+          const rb = await tool(w, ['rollback', r.sessionId as string, '--yes', '--plain'], {
+            artifact: 'rollback-user-cert',
+            timeoutMs: 15 * 60_000,
+          })
+          expect(rb.exitCode, rb.stdout.slice(-3000)).toBe(0)
+          const back = (
+            await w.machine.exec(['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', CERT])
+          ).stdout
+            .trim()
+            .replace(/^sha256 Fingerprint=/, '')
+          seen.push(`after rollback: ${back}`)
+          expect(back).toBe(fingerprint)
+          // xrdp opens the certificate for each connection: no restart needed to present it again.
+          const again = await thumbprintShown('freerdp-after-rollback')
+          seen.push(`FreeRDP after rollback (no restart) shows ${again.thumbprint}`)
+          expect(again.thumbprint.toUpperCase()).toBe(fingerprint)
+        },
+      )
+    },
+    30 * 60_000,
+  )
 })
