@@ -2,6 +2,7 @@
 // premise failed is listed as not checked); any failure stops the run with exit 1 before a single
 // change, listing each failure with what was measured, what is required and what to do.
 
+import { suppliedKeyPair } from '../src/facts/certificate.js'
 import { rdpPortAvailable } from '../src/facts/port-holder.js'
 import * as check from '../src/facts/requirements.js'
 import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
@@ -48,6 +49,17 @@ export const preflight = definePhase({
         title: `Port ${cfg.rdp.port} free for RDP`,
         check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
       },
+      // Before any change: a pair that xrdp could not use would leave RDP dead after the run.
+      ...(cfg.rdp.certificate && cfg.rdp.key
+        ? [
+            {
+              id: 'rdp-certificate',
+              title: 'Your RDP certificate and key',
+              check: (sys: System) =>
+                suppliedKeyPair(sys, cfg.rdp.certificate as string, cfg.rdp.key as string),
+            },
+          ]
+        : []),
       {
         id: 'username',
         title: `Developer user ${cfg.username}`,

@@ -1,5 +1,6 @@
-// rdp-config: xrdp with its own TLS certificate, TLS-only security, root logins refused, and only
-// the keys we need edited in xrdp.ini and sesman.ini (0.10 keeps its defaults). The session starts
+// rdp-config: xrdp with its own TLS certificate (or the user's, rdp.certificate), TLS-only
+// security, root logins refused, and only the keys we need edited in xrdp.ini and sesman.ini (0.10
+// keeps its defaults), with sound (PipeWire and xrdp's module). The session starts
 // XFCE through ~/.xsession, written for the developer user in user-creation. Then fail2ban, with a
 // jail for sshd and one for xrdp (its filter is ours: Debian ships none for xrdp).
 
@@ -8,7 +9,7 @@ import { fail2banJails } from '../src/facts/fail2ban.js'
 import { rdpPortAvailable, xrdpListening } from '../src/facts/port-holder.js'
 import { assert, file, iniValues, packages, restartOnChange, service } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
-import { tlsCertificate } from '../src/steps/tls-certificate.js'
+import { suppliedCertificate, tlsCertificate } from '../src/steps/tls-certificate.js'
 import type { Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
@@ -20,6 +21,17 @@ export const FAIL2BAN_JAIL = '/etc/fail2ban/jail.d/vps-provision.local'
 export const FAIL2BAN_XRDP_FILTER = '/etc/fail2ban/filter.d/vps-provision-xrdp.conf'
 /** The jails our jail file enables; the assert waits for fail2ban to run exactly these (or more). */
 export const FAIL2BAN_JAIL_NAMES = ['sshd', 'xrdp'] as const
+
+/** Listed with reasons in docs/phases.md; only with `sound: true` (the default). */
+export const SOUND_PACKAGES = [
+  // pipewire.service Requires the user's dbus.service: without it the socket never starts PipeWire.
+  'dbus-user-session',
+  'pipewire',
+  'pipewire-pulse',
+  'wireplumber',
+  'pipewire-module-xrdp',
+  'pulseaudio-utils',
+]
 
 export const rdpConfig = definePhase({
   name: 'rdp-config',
@@ -38,13 +50,25 @@ export const rdpConfig = definePhase({
         check: (sys) => rdpPortAvailable(sys, cfg.rdp.port),
       }),
       packages(['xrdp', 'xorgxrdp', 'ssl-cert', 'openssl'], { id: 'packages', joinsEarlier: true }),
-      tlsCertificate({
-        id: 'tls',
-        certPath: XRDP_CERT,
-        keyPath: XRDP_KEY,
-        group: 'xrdp',
-        commonName: 'vps-provision-xrdp',
-      }),
+      // Sound on the client: PipeWire in the user session (socket-activated user units) and xrdp's
+      // module, which its XDG autostart entry loads when an xrdp session's desktop starts.
+      ...(cfg.sound ? [packages(SOUND_PACKAGES, { id: 'sound-packages', joinsEarlier: true })] : []),
+      // The user's own pair (preflight has checked it) or one we generate, at the same paths.
+      cfg.rdp.certificate && cfg.rdp.key
+        ? suppliedCertificate({
+            id: 'tls',
+            certPath: XRDP_CERT,
+            keyPath: XRDP_KEY,
+            group: 'xrdp',
+            from: { cert: cfg.rdp.certificate, key: cfg.rdp.key },
+          })
+        : tlsCertificate({
+            id: 'tls',
+            certPath: XRDP_CERT,
+            keyPath: XRDP_KEY,
+            group: 'xrdp',
+            commonName: 'vps-provision-xrdp',
+          }),
       iniValues({
         id: 'xrdp-ini',
         path: XRDP_INI,

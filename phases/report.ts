@@ -2,11 +2,15 @@
 // IDEInstallation records: read from the machine after the run, so they are true on a re-run too.
 import type { Config } from '../src/config/schema.js'
 import { groupsOf, passwdEntry, shadowEntry } from '../src/facts/accounts.js'
+import { type CertificateInfo, readCertificate } from '../src/facts/certificate.js'
+import { readText } from '../src/facts/files.js'
+import { iniValue } from '../src/facts/ini.js'
 import { ideSpec, verifyIde } from '../src/ides.js'
 import type { Report } from '../src/model/reports.js'
 import type { VPSInstance } from '../src/model/schemas.js'
 import { CREDENTIALS_FILE } from '../src/steps/developer-password.js'
 import type { Facts, System } from '../src/steps/types.js'
+import { XRDP_INI } from './rdp-config.js'
 
 export async function describeWorkstation(
   sys: System,
@@ -19,13 +23,16 @@ export async function describeWorkstation(
   const host = vps?.ip_address ?? '<server-ip>'
   const port = cfg.rdp.port
   const notes: string[] = []
-  if (!(await sys.stat('/etc/xrdp/xrdp.ini'))) {
+  const cert = await xrdpCertificate(sys)
+  if (!(await sys.stat(XRDP_INI))) {
     notes.push('RDP:      not set up yet (rdp-config has not completed): vps-provision run')
   } else {
     if (cfg.rdp.firewall === 'open') notes.push(`RDP:      ${host}:${port}`)
     notes.push(
       `Tunnel:   ssh -L ${port}:localhost:${port} root@${host}   then connect your RDP client to localhost:${port}`,
     )
+    // What the RDP client must show on the first connection (docs/quickstart.md says where).
+    if (cert) notes.push(...certificateLines(cert))
   }
   const credentials = await sys.stat(CREDENTIALS_FILE)
   // A run that stopped before user-creation has no user and no password to point at.
@@ -66,5 +73,26 @@ export async function describeWorkstation(
         }
       : null,
     ideInstallations: ides,
+    rdpCertificate: cert
+      ? {
+          path: cert.path,
+          sha256_fingerprint: cert.sha256,
+          sha1_fingerprint: cert.sha1,
+          subject: cert.subject,
+          not_after: cert.notAfter,
+        }
+      : null,
   }
+}
+
+/** The certificate xrdp.ini names (ours, or the user's copied in its place), if it parses. */
+export async function xrdpCertificate(sys: System): Promise<CertificateInfo | null> {
+  const ini = await readText(sys, XRDP_INI)
+  const path = ini === null ? null : iniValue(ini, 'Globals', 'certificate')
+  return path ? readCertificate(sys, path) : null
+}
+
+/** SHA-256 as FreeRDP and most clients show it; SHA-1 for Windows' certificate viewer (mstsc). */
+export function certificateLines(cert: CertificateInfo): string[] {
+  return [`Cert:     SHA-256 ${cert.sha256}`, `          SHA-1   ${cert.sha1} (Windows shows this one)`]
 }

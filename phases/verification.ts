@@ -37,6 +37,7 @@ export const verification = definePhase({
       assert({
         id: 'xrdp-tls',
         title: "xrdp's certificate and key are in place, the key readable by root and xrdp only",
+        tell: true,
         check: (sys) =>
           xrdpTlsInPlace(
             sys,

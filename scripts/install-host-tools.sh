@@ -13,6 +13,7 @@
 #   util-linux, iproute2, procps         nsenter, ip, pgrep
 #   freerdp2-x11 (or freerdp3-x11)       the RDP client
 #   xvfb, x11-utils, imagemagick         a virtual screen for it, xdpyinfo, and screenshots
+#   xclip                                the host's side of the clipboard (test/e2e/rdp-session.test.ts)
 #   qemu-system-x86, qemu-utils,         the VM backend (scenarios B, C and D's VM halves): qemu,
 #   cloud-image-utils, openssh-client    qemu-img, cloud-localds, and ssh into the VM
 set -euo pipefail
@@ -23,7 +24,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 pkgs=(debootstrap debian-archive-keyring gnupg gpg-agent apt-utils dpkg-dev xz-utils gcc libc6-dev file desktop-file-utils
-  ca-certificates lintian groff-base systemd-container util-linux iproute2 procps xvfb x11-utils imagemagick
+  ca-certificates lintian groff-base systemd-container util-linux iproute2 procps xvfb x11-utils imagemagick xclip
   qemu-system-x86 qemu-utils cloud-image-utils openssh-client)
 
 export DEBIAN_FRONTEND=noninteractive

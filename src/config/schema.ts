@@ -9,6 +9,10 @@ import { SETTINGS } from './settings.js'
 export type { IdeId }
 
 const url = z.url({ protocol: /^https?$/ })
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\0\n]*$/, 'an absolute path')
+  .refine((p) => !p.split('/').includes('..'), 'no .. components')
 const sha256 = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')
@@ -66,8 +70,26 @@ export const ConfigSchema = z.strictObject({
   only: SETTINGS.only.schema(z),
   skip: SETTINGS.skip.schema(z),
   upgrade: SETTINGS.upgrade.schema(z),
+  sound: SETTINGS.sound.schema(z),
   rdp: z
-    .strictObject({ port: SETTINGS.rdpPort.schema(z), firewall: SETTINGS.rdpFirewall.schema(z) })
+    .strictObject({
+      port: SETTINGS.rdpPort.schema(z),
+      firewall: SETTINGS.rdpFirewall.schema(z),
+      certificate: absolutePath
+        .nullable()
+        .default(null)
+        .describe(
+          'a PEM certificate of your own for xrdp, installed instead of a generated one (give rdp.key too, or neither); preflight checks it parses, is in date and matches the key',
+        ),
+      key: absolutePath
+        .nullable()
+        .default(null)
+        .describe("rdp.certificate's unencrypted PEM private key (installed 0640 root:xrdp)"),
+    })
+    .refine(
+      (r) => (r.certificate === null) === (r.key === null),
+      'rdp.certificate and rdp.key together, or neither',
+    )
     .prefault({})
     .describe('the remote desktop (xrdp)'),
   ssh: z

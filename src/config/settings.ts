@@ -141,6 +141,19 @@ export const SETTINGS = {
         .default(false)
         .describe('skip the preflight probe of the IDE sources (sources.<ide>.probe: false skips one)'),
   },
+  sound: {
+    path: ['sound'],
+    flag: '--sound',
+    env: 'VPS_PROVISION_SOUND',
+    help: "sound over RDP: PipeWire and xrdp's module in the desktop session",
+    offHelp: 'no PipeWire and no xrdp sound module',
+    parse: parseBool,
+    schema: (zod) =>
+      zod
+        .boolean()
+        .default(true)
+        .describe("play the session's sound on the RDP client (PipeWire with pipewire-module-xrdp)"),
+  },
   rdpPort: {
     path: ['rdp', 'port'],
     flag: '--rdp-port',

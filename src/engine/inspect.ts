@@ -73,7 +73,7 @@ export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary
         outcome: ok ? 'already-done' : 'failed',
         detail,
       })
-      lines.push(`${ok ? 'ok  ' : 'FAIL'} ${step.title}${ok ? '' : `: ${f.detail}`}`)
+      lines.push(`${ok ? 'ok  ' : 'FAIL'} ${step.title}${ok && !step.tell ? '' : `: ${f.detail}`}`)
     },
   })
   const failures = (failure?.findings ?? []).filter((f) => f.state !== 'passed').map((f) => f.title)

@@ -44,6 +44,7 @@ export function newSession(sessionId: string, phases: Phase[], vps: VPSInstance 
     duration_seconds: 0,
     vps_info: vps,
     developer_user: null,
+    rdp_certificate: null,
     ide_installations: [],
   }
 }
@@ -78,6 +79,7 @@ export function emptyOutputs(): SessionOutputs {
   return {
     developerUser: null,
     ideInstallations: [],
+    rdpCertificate: null,
     credentials: null,
     credentialsFile: null,
     notes: [],

@@ -195,6 +195,7 @@ async function closeSession(
       outputs.notes.push(...report.notes)
       outputs.developerUser = report.developerUser
       outputs.ideInstallations = report.ideInstallations
+      outputs.rdpCertificate = report.rdpCertificate
     }
   }
   // Partly done: every phase ran; the parts that failed were undone and are named in the summary.
@@ -204,6 +205,7 @@ async function closeSession(
   session.duration_seconds = (Date.now() - started) / 1000
   session.developer_user = outputs.developerUser
   session.ide_installations = outputs.ideInstallations
+  session.rdp_certificate = outputs.rdpCertificate
   await run.store.save(session)
   const summary = summarize(session, exitCode, outputs, deps.interactive, deps.paths)
   deps.emit({ type: 'session-end', ts: now(), summary })

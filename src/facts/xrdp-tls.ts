@@ -1,6 +1,7 @@
-// The key pair xrdp.ini names, judged: a PEM certificate, and a PEM private key owned by root that
+// The key pair xrdp.ini names, judged: a PEM certificate (parsed, its fingerprint told), and a PEM private key owned by root that
 // others cannot read. (Debian 13's xrdp 0.10 has no xrdp-chkpriv any more.)
 import type { System } from '../system/port.js'
+import { readCertificate } from './certificate.js'
 import { iniValue } from './ini.js'
 import type { AssertResult } from './verdict.js'
 
@@ -9,11 +10,11 @@ export async function xrdpTlsInPlace(sys: System, xrdpIni: string, hint: string)
   const cert = iniValue(ini, 'Globals', 'certificate')
   const key = iniValue(ini, 'Globals', 'key_file')
   if (!cert || !key) return { ok: false, detail: `${xrdpIni} names no certificate/key_file`, hint }
-  const certText = (await sys.readFile(cert))?.toString('utf8') ?? ''
+  const info = await readCertificate(sys, cert)
   const keyStat = await sys.stat(key)
   const keyText = (await sys.readFile(key))?.toString('utf8') ?? ''
   const problems: string[] = []
-  if (!certText.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${cert} is no PEM certificate`)
+  if (!info) problems.push(`${cert} is no PEM certificate`)
   if (keyStat?.kind !== 'file' || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keyText))
     problems.push(`${key} is no PEM private key`)
   else if (keyStat.uid !== 0 || (keyStat.mode & 0o007) !== 0)
@@ -22,7 +23,10 @@ export async function xrdpTlsInPlace(sys: System, xrdpIni: string, hint: string)
     )
   return {
     ok: problems.length === 0,
-    detail: problems.length ? problems.join('; ') : `${cert}, ${key} (${keyStat?.mode.toString(8)})`,
+    // The fingerprint is what `verify` shows, to compare with the RDP client's (docs/quickstart.md).
+    detail: problems.length
+      ? problems.join('; ')
+      : `${cert}, ${key} (${keyStat?.mode.toString(8)}); SHA-256 ${info?.sha256}`,
     hint,
   }
 }

@@ -5,6 +5,7 @@ import type {
   IDEInstallation,
   PhaseName,
   ProvisioningSession,
+  RdpCertificate,
   TransactionLogEntry,
 } from './schemas.js'
 
@@ -12,6 +13,8 @@ export interface Report {
   notes: string[]
   developerUser: DeveloperUser | null
   ideInstallations: IDEInstallation[]
+  /** The certificate xrdp.ini names, null before rdp-config made one. */
+  rdpCertificate: RdpCertificate | null
 }
 
 export interface PlanStep {

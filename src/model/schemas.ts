@@ -105,6 +105,18 @@ export const IDEInstallation = z.object({
 })
 export type IDEInstallation = z.infer<typeof IDEInstallation>
 
+/** The certificate xrdp presents, so a person can compare it with what the RDP client shows. */
+export const RdpCertificate = z.object({
+  path: z.string(),
+  /** Colon-separated uppercase hex (FreeRDP shows the same digits, in lowercase). */
+  sha256_fingerprint: z.string(),
+  /** What Windows' certificate viewer shows as the Thumbprint (mstsc: View certificate, Details). */
+  sha1_fingerprint: z.string(),
+  subject: z.string(),
+  not_after: isoTime,
+})
+export type RdpCertificate = z.infer<typeof RdpCertificate>
+
 export const ProvisioningSession = z.object({
   session_id: z.string(),
   command: z.enum(['run', 'rollback']).default('run'),
@@ -117,6 +129,7 @@ export const ProvisioningSession = z.object({
   vps_info: VPSInstance.nullable(),
   developer_user: DeveloperUser.nullable().default(null),
   ide_installations: z.array(IDEInstallation).default([]),
+  rdp_certificate: RdpCertificate.nullable().default(null),
 })
 export type ProvisioningSession = z.infer<typeof ProvisioningSession>
 

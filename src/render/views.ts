@@ -24,6 +24,7 @@ export function statusLines(s: ProvisioningSession, opts: RenderOptions): string
   for (const ide of s.ide_installations) {
     out.push(`IDE:      ${ide.ide_name} ${ide.version} (${ide.verified ? 'verified' : 'NOT verified'})`)
   }
+  if (s.rdp_certificate) out.push(`Cert:     SHA-256 ${s.rdp_certificate.sha256_fingerprint}`)
   if (s.phases.length > 0) {
     const rows = [['Phase', 'Status', 'Time', 'Actions', 'Error']]
     for (const p of s.phases) {

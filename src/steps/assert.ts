@@ -24,12 +24,15 @@ export interface AssertArgs {
   id: string
   title: string
   check: (sys: System) => Promise<AssertResult>
+  /** What it saw is worth telling when it passes too (`verify` prints it: the certificate's fingerprint). */
+  tell?: boolean
 }
 
 export function assert(args: AssertArgs): Step {
   return {
     id: args.id,
     title: args.title,
+    ...(args.tell ? { tell: true } : {}),
     async check(sys) {
       const r = await args.check(sys)
       return r.ok

@@ -1,10 +1,13 @@
 // A dedicated self-signed certificate for xrdp, instead of the shared snakeoil pair: the key is
-// readable by root and the xrdp group only. Generated once; its undo removes both files.
+// readable by root and the xrdp group only. Generated once; its undo removes both files. Or the
+// user's own pair (rdp.certificate, rdp.key), copied in place of it.
 
 import { groupEntry } from '../facts/accounts.js'
 import { EXIT, ProvisionError } from '../model/errors.js'
 import { sha256 } from '../util/hash.js'
 import { octal } from './common.js'
+import { file } from './file.js'
+import { allOf, lazy } from './lazy.js'
 import type { Step } from './types.js'
 
 export interface TlsCertificateArgs {
@@ -78,4 +81,30 @@ export function tlsCertificate(a: TlsCertificateArgs): Step {
       )
     },
   }
+}
+
+export interface SuppliedCertificateArgs extends Omit<TlsCertificateArgs, 'commonName'> {
+  /** The user's files (rdp.certificate, rdp.key), checked by preflight before any change. */
+  from: { cert: string; key: string }
+}
+
+/**
+ * The user's own certificate and key, copied to the paths xrdp.ini names: the certificate 0644,
+ * the key 0640 root:group as a generated one. Each file is one journaled write whose undo puts
+ * back what was there (a generated pair from an earlier run) or removes it.
+ */
+export function suppliedCertificate(a: SuppliedCertificateArgs): Step {
+  return lazy(a.id, `TLS certificate ${a.certPath} from ${a.from.cert}`, async (sys) => {
+    const [cert, key, grp] = await Promise.all([
+      sys.readFile(a.from.cert),
+      sys.readFile(a.from.key),
+      groupEntry(sys, a.group),
+    ])
+    if (cert === null || key === null) return { waitingFor: `${a.from.cert} and ${a.from.key} to exist` }
+    if (!grp) return { waitingFor: `group ${a.group} (created by the xrdp package)` }
+    return allOf(a.id, `TLS certificate ${a.certPath}`, [
+      file({ path: a.certPath, content: cert.toString('utf8'), mode: 0o644 }),
+      file({ path: a.keyPath, content: key.toString('utf8'), mode: 0o640, gid: grp.gid, sensitive: true }),
+    ])
+  })
 }

@@ -3,7 +3,14 @@
 // journaling each change (with its undo) before making it.
 import type { Config } from '../config/schema.js'
 import type { Facts } from '../facts/environment.js'
-import type { ActionType, DeveloperUser, IDEInstallation, PhaseName, VPSInstance } from '../model/schemas.js'
+import type {
+  ActionType,
+  DeveloperUser,
+  IDEInstallation,
+  PhaseName,
+  RdpCertificate,
+  VPSInstance,
+} from '../model/schemas.js'
 import type { TreeBackup, Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 
@@ -38,6 +45,8 @@ export interface Step {
    * runner may run it while those steps work. The next step that is not in the background waits.
    */
   background?: boolean
+  /** A read-only check whose observed text `verify` shows when it passes (a fingerprint). */
+  tell?: true
   /** The Debian packages its apply may install (for joinsEarlier, below). */
   packages?: readonly string[]
   /**
@@ -118,6 +127,7 @@ export interface StepContext {
 export interface SessionOutputs {
   developerUser: DeveloperUser | null
   ideInstallations: IDEInstallation[]
+  rdpCertificate: RdpCertificate | null
   /** Only in memory; shown once and never persisted by the engine. */
   credentials: { username: string; password: string } | null
   /** Where the credentials were written when there was no TTY. */

@@ -201,6 +201,12 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
     expect((await journalActions(w.machine, firstSession)).filter((a) => a.state !== 'undone')).toEqual([])
     const after = await takeManifest(w.machine)
     await writeFile(path.join(w.dir, 'manifest-after-rollback.json'), JSON.stringify(after, null, 2))
+    // What logind still holds after the rollback (a session scope left behind is a manifest difference).
+    const sessions = await w.machine.sh(
+      'loginctl list-sessions --no-pager; systemctl status --no-pager "session-*.scope" 2>&1; ps -eo pid,uid,unit,args',
+      { allowFailure: true },
+    )
+    await writeFile(path.join(w.dir, 'sessions-after-rollback.txt'), `${sessions.stdout}${sessions.stderr}`)
     const diff = diffManifests(baseline, after, ROLLBACK_EXCLUSIONS)
     const all = diffManifests(baseline, after)
     await writeFile(

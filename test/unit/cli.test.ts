@@ -41,6 +41,7 @@ const session: ProvisioningSession = {
   duration_seconds: 61,
   vps_info: null,
   developer_user: null,
+  rdp_certificate: null,
   ide_installations: [],
 }
 

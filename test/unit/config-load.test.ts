@@ -49,7 +49,7 @@ describe('precedence: flags > env > file > defaults', () => {
     const config = withFile ? file(fileText) : undefined
     const { config: cfg } = await loadCliConfig({ ...f, config }, e, missing)
     expect(cfg.username).toBe(username)
-    expect(cfg.rdp).toEqual({ port, firewall })
+    expect(cfg.rdp).toEqual({ port, firewall, certificate: null, key: null })
     expect(cfg.upgrade).toBe(withFile)
   })
 
@@ -92,7 +92,7 @@ describe('schema errors name the field, what is allowed and where the value came
 
   it('an unknown nested key', async () => {
     const msg = await usage(loadConfig({ file: file('rdp:\n  prot: 1\n'), overrides: [] }))
-    expect(msg).toMatch(/rdp: unknown key "prot" \(allowed: port, firewall\)/)
+    expect(msg).toMatch(/rdp: unknown key "prot" \(allowed: port, firewall, certificate, key\)/)
   })
 
   it('a port out of range from the environment', async () => {

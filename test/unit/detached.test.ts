@@ -661,6 +661,7 @@ describe('a detached run, client and worker', () => {
         duration_seconds: 61,
         vps_info: null,
         developer_user: null,
+        rdp_certificate: null,
         ide_installations: [],
       }),
     } as unknown as Engine

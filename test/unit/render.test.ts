@@ -208,6 +208,7 @@ describe('views', () => {
     duration_seconds: 10,
     vps_info: null,
     developer_user: null,
+    rdp_certificate: null,
     ide_installations: [],
   }
 
@@ -216,6 +217,19 @@ describe('views', () => {
     expect(statusLines(session, o).join('\n')).toMatch(
       /preflight {2}FAILED {2}1\.0s|preflight {2}FAILED {2}1s/,
     )
+    expect(statusLines(session, o).join('\n')).not.toMatch(/^Cert:/m)
+    const fp = Array.from({ length: 32 }, () => 'AB').join(':')
+    const withCert = {
+      ...session,
+      rdp_certificate: {
+        path: '/etc/xrdp/vps-provision-cert.pem',
+        sha256_fingerprint: fp,
+        sha1_fingerprint: 'AB:CD',
+        subject: 'CN=vps-provision-xrdp',
+        not_after: T(100),
+      },
+    }
+    expect(statusLines(withCert, o)).toContain(`Cert:     SHA-256 ${fp}`)
     expect(sessionsLines([session], o)[1]).toMatch(/^20261126-100000-abc123 {2}run {6}FAILED/)
     expect(sessionsLines([], o)[0]).toMatch(/No sessions yet/)
     const view: LogView = {

@@ -30,6 +30,7 @@ const session = (id: string, extra: Partial<ProvisioningSession> = {}): Provisio
   duration_seconds: 0,
   vps_info: null,
   developer_user: null,
+  rdp_certificate: null,
   ide_installations: [],
   ...extra,
 })

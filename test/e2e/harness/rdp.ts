@@ -87,6 +87,18 @@ export async function connectRdp(opts: {
   logFile: string
   width?: number
   height?: number
+  /**
+   * How FreeRDP judges the server's certificate: `ignore` (the default, as scenario A connects),
+   * `tofu` (accept and store it in $HOME/.config/freerdp/known_hosts2), or
+   * `fingerprint:sha256:<hex>` (accept only that certificate).
+   */
+  cert?: string
+  /** FreeRDP's HOME (where tofu stores what it saw); default /root. */
+  home?: string
+  /** Redirect the clipboard (+clipboard); left to FreeRDP's default when absent. */
+  clipboard?: boolean
+  /** `/sound:<value>` (e.g. `sys:fake`): open the audio output channel. */
+  sound?: string
 }): Promise<RdpClient> {
   const bin = await freerdpBinary()
   if (!bin) throw new Error('no FreeRDP client on this host')
@@ -131,17 +143,19 @@ export async function connectRdp(opts: {
     if (!xvfb) await stop(p)
   }
   if (!xvfb) throw new Error('Xvfb did not start')
-  const env = cleanEnv({ DISPLAY: display, HOME: '/root' })
+  const env = cleanEnv({ DISPLAY: display, HOME: opts.home ?? '/root' })
   const rdp = start(
     [
       bin,
       `/v:${opts.host}:${opts.port}`,
       `/u:${opts.username}`,
       `/p:${opts.password}`,
-      '/cert:ignore',
+      `/cert:${opts.cert ?? 'ignore'}`,
       `/size:${w}x${h}`,
       '/sec:tls',
       '/log-level:INFO',
+      ...(opts.clipboard === undefined ? [] : [opts.clipboard ? '+clipboard' : '-clipboard']),
+      ...(opts.sound ? [`/sound:${opts.sound}`] : []),
     ],
     env,
     opts.logFile,

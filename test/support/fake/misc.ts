@@ -1,7 +1,7 @@
 // Small commands: gpg --dearmor, openssl req, systemd-detect-virt, desktop-file-validate, ldd,
 // xrdp-chkpriv and cloud-init status.
-import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
+import { FAKE_TLS } from './tls-pair.js'
 import { fail, type Handler, isContainer, ok, Unsupported } from './types.js'
 
 const ARMOR = /-----BEGIN PGP PUBLIC KEY BLOCK-----([\s\S]*?)-----END PGP PUBLIC KEY BLOCK-----/
@@ -116,16 +116,9 @@ export const openssl: Handler = (ctx, args) => {
       return fail(1, `req: Can't open "${p}" for writing, No such file or directory\n`)
     }
   }
-  const b64 = (what: string) =>
-    createHash('sha256')
-      .update(`${what}:${opts.get('-subj') ?? ''}`)
-      .digest('base64')
-  ctx.fs.write(keyout, `-----BEGIN PRIVATE KEY-----\n${b64('key')}\n-----END PRIVATE KEY-----\n`, {
-    mode: 0o600,
-  })
-  ctx.fs.write(out, `-----BEGIN CERTIFICATE-----\n${b64('cert')}\n-----END CERTIFICATE-----\n`, {
-    mode: 0o644,
-  })
+  // A real pair (tls-pair.ts), so the certificate parses and has a fingerprint.
+  ctx.fs.write(keyout, FAKE_TLS.key, { mode: 0o600 })
+  ctx.fs.write(out, FAKE_TLS.cert, { mode: 0o644 })
   return ok('', '.....+++++\n-----\n')
 }
 

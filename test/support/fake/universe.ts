@@ -148,6 +148,25 @@ export const AVAILABLE: Record<string, PackageDef> = {
     dirs: ['/etc/fail2ban/filter.d', '/etc/fail2ban/jail.d', '/etc/fail2ban/action.d'],
     units: ['fail2ban.service'],
   }),
+  pipewire: plain('1.4.2-1', {
+    bin: ['/usr/bin/pipewire'],
+    files: { '/usr/lib/systemd/user/pipewire.socket': '[Socket]\n' },
+  }),
+  'pipewire-pulse': plain('1.4.2-1', {
+    depends: ['pipewire'],
+    bin: ['/usr/bin/pipewire-pulse'],
+    files: { '/usr/lib/systemd/user/pipewire-pulse.socket': '[Socket]\n' },
+  }),
+  wireplumber: plain('0.5.8-1', { depends: ['pipewire'], bin: ['/usr/bin/wireplumber'] }),
+  'pipewire-module-xrdp': plain('0.2-2', {
+    depends: ['pipewire'],
+    files: {
+      '/etc/xdg/autostart/pipewire-xrdp.desktop':
+        '[Desktop Entry]\nType=Application\nName=PipeWire xrdp\nExec=/usr/libexec/pipewire-module-xrdp/load_pw_modules.sh\n',
+      '/usr/libexec/pipewire-module-xrdp/load_pw_modules.sh': { data: '#!/bin/sh\n', mode: 0o755 },
+    },
+  }),
+  'pulseaudio-utils': plain('17.0+dfsg1-2+b1', { bin: ['/usr/bin/pactl'] }),
   polkitd: plain('126-2', {
     sysusers: ['polkitd'],
     dirs: ['/etc/polkit-1/rules.d'],

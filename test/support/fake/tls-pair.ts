@@ -1,0 +1,55 @@
+// The pair every fake `openssl req` writes: a real self-signed certificate (CN=vps-provision-xrdp,
+// valid until 2126) and its key, made once with openssl for the tests only, so the fake's
+// certificate parses and has a fingerprint like a real one. Kept in code, not in files: the crash
+// tests bundle the fake into a child process that has no fixture directory beside it.
+export const FAKE_TLS = {
+  cert: `-----BEGIN CERTIFICATE-----
+MIIDHTCCAgWgAwIBAgIUElYkikvtUA4DL2uff9BmIha0x2owDQYJKoZIhvcNAQEL
+BQAwHTEbMBkGA1UEAwwSdnBzLXByb3Zpc2lvbi14cmRwMCAXDTI2MTIwNjIwMDIy
+OFoYDzIxMjYxMTEyMjAwMjI4WjAdMRswGQYDVQQDDBJ2cHMtcHJvdmlzaW9uLXhy
+ZHAwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQClDHN7fBSipBgYynF+
+gMphfGVbfNulAUbTuvhls/ReRoYKA3BcOYLrdgFGWy9bkzomGEuq494xNW6UNq+g
+Gg0tiAzz5ivddagkDk/nEqpKoDuUUmwJD2IdMwqBjEpARRD24qUe2hDKguyCp4wy
+FpYVob4VcwXmShnPrJ27ZrQVp80Wypfb7tWJ+O3Ms+uBy4UF8kS97cnmu5EvBsfq
+A3TaWto8t7rC9HCis6HasCgJW93CYz8f3PdHyOiD8HNJvZYCR3vRUZ88Ks53RIDV
+loFg3C/N3LsGpu0jA6UD4hL2V2a9SkoGsdW2eJn7LR5csGhURrbNatyjMwvzuMlf
+mtN9AgMBAAGjUzBRMB0GA1UdDgQWBBSj88SK5e9NX9JN4/l2yF6jyyBpQjAfBgNV
+HSMEGDAWgBSj88SK5e9NX9JN4/l2yF6jyyBpQjAPBgNVHRMBAf8EBTADAQH/MA0G
+CSqGSIb3DQEBCwUAA4IBAQAmbzQSEnY44xaN/589jtcsZYirnt8hyjWmif/mszx4
+DAaeq7UUZNyDh6LALhMrZZmnlqCG+OGhz4ZN27MPiXBUI9YoLMuF4H6qMHTjuzuo
+Y3OPD3Kfz5R8zA2c20VfuJ3WZsPnFoa7Cb3HVGJz+yeggxR91TuFyl2pmuaq2pnn
+ZoFwPkrEgs6UIbqYpXixCN0lacnrw+MncKudZB2lbztwfYtPnYqOjfo0VxCwYoPA
+q/nfbYtz0CC8FAkWKiXCIBNXFBnWS5Rx6BrWdQn7VJ5MnrITHzrMdEspWTS2lUOa
+hIbpZx6SWjcy9LQSD+3pN9ui8Sln/Bkuq/5l7QYzlh/+
+-----END CERTIFICATE-----
+`,
+  key: `-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQClDHN7fBSipBgY
+ynF+gMphfGVbfNulAUbTuvhls/ReRoYKA3BcOYLrdgFGWy9bkzomGEuq494xNW6U
+Nq+gGg0tiAzz5ivddagkDk/nEqpKoDuUUmwJD2IdMwqBjEpARRD24qUe2hDKguyC
+p4wyFpYVob4VcwXmShnPrJ27ZrQVp80Wypfb7tWJ+O3Ms+uBy4UF8kS97cnmu5Ev
+BsfqA3TaWto8t7rC9HCis6HasCgJW93CYz8f3PdHyOiD8HNJvZYCR3vRUZ88Ks53
+RIDVloFg3C/N3LsGpu0jA6UD4hL2V2a9SkoGsdW2eJn7LR5csGhURrbNatyjMwvz
+uMlfmtN9AgMBAAECggEAFQQd3FZzZjZQ3y8//mS14G3vlhOzADLGawV+xayBbFO8
+k5/WedfU5NiU1vmbcSSxHdKwJ+V2EHwGRZclC9TlYqvVQmVHpp5pt5We9QR6bKA0
+lfFc0laEHsW2C8LqXX6t51H6xo/r3W2IYialgmc/2ydKRf7sfGNpH/mR6B/uxGby
+LCEOd63guxIQjkLtYNeeZjDvL7LvB/V8JHoDO3f6QLlKsxIaAhaF416/NjPiUuZS
+AAXgyAe7Sf7TmV3PjSg2GhMOn7Qo6vD+C6/CHW/1k8xv2wajaifPlQjZHhd+qxQ4
+kq9Hlq4B05HcriAZ8q1JuKxBh111wnc/TXBB06grIQKBgQDOpcK0Btz2UUAsqhCB
+BfctIWaIZXIgXMStASQPGib7z4vI4iQs+3jUshWdt8BKymJW4VHHRoWCGko5iP7V
+8yfO/7ncmFR+JjwFxsFEhodJKPaEY/mq3I8eRYdQEjtr+pLx/1lZHycdFgVIZ1d0
+EovwMG212F7UghaKuphifC2iKQKBgQDMd1+7EhNshYsWeAdH4xao4tFUk5A5YwzS
+gqwYU1YtXwArNBUxUBJLqU3miN+2Qxiqyp3Kfuut8EpkPro+uy6xzak9lbtuPEBL
+E6q5GNnPdrFQgNlTMzpT6pJSlWq/Us01rD66yphbYaoCF/enMrKtB0m8WCJcXuzm
+roqJT4hZNQKBgFoh8LenGq+RJuWUU9iC6pnTrK4nWU0GSX6QNdMkfAZvMzAuesrn
+8H8NIeKF6Ch298efRZUejFL/9on71/MnuKBP6BhwlMHlGV8HnvqtlspxRHzgQmCl
+DQOOHgPtv99MDtXgo2786ImGNk2rTXjCMilUZjXfpxUXnI9r7dVfBmRpAoGADum2
+BcLvv76NwnnGriuV/4NrmSuaHVVoHgKB4tRROMXxETWfRhV9AB+9Gs9o4bZLGknk
+8FwJfIpGIsGge+rTIQzLBz7giM3EMrWggheZ61PQ4vpC35qg6nX1biiPvJyhcwS5
+Ho6gRin9aGGvInbEKXKaoi4bc3lI9hpM6G7wlvECgYEAx+NfKY3Vjo4rWMPiufRa
+7TukYsL7+XsfyEo2eJu3Uwlqfw8nXPVVDJViTGfk93W2nOOfir8cTxGgth1j3nfu
+GfqxkXZdUwNQv3KoBJppitEWPpJXfUJQP7z5Z9mPrm/vYK3L/s125HFU6H7nrnQD
+DuFDWmTAd1BX5Z1Z+ap9zd0=
+-----END PRIVATE KEY-----
+`,
+}
