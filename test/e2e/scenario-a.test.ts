@@ -102,6 +102,9 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
     // The container is announced, and the sysctl is written but not applied.
     expect(r.stdout).toMatch(/systemd-nspawn container/)
     expect(r.stdout).not.toMatch(/terminal-setup\.sysctl-apply/)
+    // Swap is the host's here: the run says so and goes on. The summary prints the fingerprint.
+    expect(r.stdout).toMatch(/no swap file: swap cannot be enabled in a systemd-nspawn container/)
+    expect(r.stdout).toMatch(/^Cert: +SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/m)
     expect(await w.machine.exists('/etc/sysctl.d/60-vps-provision-inotify.conf')).toBe(true)
     const ufw = await w.machine.exec(['ufw', 'status'])
     expect(ufw.stdout).toMatch(/Status: active/)
@@ -114,6 +117,41 @@ describe.skipIf(skip !== null)('e2e scenario A: fresh trixie, full run, RDP, re-
     const provisioned = await takeManifest(w.machine)
     await writeFile(path.join(w.dir, 'manifest-provisioned.json'), JSON.stringify(provisioned, null, 2))
   })
+
+  s.stage(
+    "issue 21's defaults: fail2ban's two jails, security updates, sound, the certificate's fingerprint",
+    async () => {
+      const jails = await w.machine.exec(['fail2ban-client', 'status'])
+      expect(jails.stdout).toMatch(/Jail list:\s+sshd, xrdp/)
+      expect((await w.machine.exec(['systemctl', 'is-active', 'fail2ban'])).stdout.trim()).toBe('active')
+      const origins = await w.machine.exec(['apt-config', 'dump', 'Unattended-Upgrade::Origins-Pattern'])
+      expect(origins.stdout).toContain('label=Debian-Security')
+      expect(origins.stdout).not.toMatch(/codename=\$\{distro_codename\}-updates/)
+      const periodic = await w.machine.exec(['apt-config', 'dump', 'APT::Periodic::Unattended-Upgrade'])
+      expect(periodic.stdout).toContain('"1"')
+      for (const pkg of ['unattended-upgrades', 'pipewire', 'pipewire-module-xrdp', 'fail2ban']) {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not ours
+        const q = await w.machine.exec(['dpkg-query', '-W', '-f', '${Status}', pkg], { allowFailure: true })
+        expect(q.stdout, pkg).toBe('install ok installed')
+      }
+      // The summary's fingerprint is the certificate's, as openssl computes it.
+      const run1 = (await tool(w, ['status', firstSession, '--json'], { artifact: 'status-1' })).stdout
+      const printed = (JSON.parse(run1) as { rdp_certificate?: { sha256_fingerprint: string } })
+        .rdp_certificate
+      const openssl = await w.machine.exec([
+        'openssl',
+        'x509',
+        '-noout',
+        '-fingerprint',
+        '-sha256',
+        '-in',
+        '/etc/xrdp/vps-provision-cert.pem',
+      ])
+      expect(openssl.stdout.trim().split('=')[1]).toBe(printed?.sha256_fingerprint)
+      // In a container swap is the host's: no swap file, and the run said why.
+      expect(await w.machine.exists('/swapfile')).toBe(false)
+    },
+  )
 
   const sesmanLog = async () => (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
   const sessionsOf = (user: string) => runningAs(w.machine, user)('xfce4-session')
