@@ -19,7 +19,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { recordCase } from '../support/reliability.js'
+import { reliabilityCase } from '../support/reliability.js'
 import { failedLine, regenerateReportAfterAll } from './faults-support.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, type Exclusion, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
@@ -72,26 +72,10 @@ describe.skipIf(skip !== null)('e2e: security updates, swap refusal and the cloc
   }, 10 * 60_000)
 
   /** One reliability row per case, with what was seen, pass or fail. */
-  const proof = async (
+  const proof = (
     row: { id: string; case: string; injection: string; expected: string },
     body: (seen: string[]) => Promise<void>,
-  ) => {
-    const started = Date.now()
-    const seen: string[] = []
-    let passed = false
-    try {
-      await body(seen)
-      passed = true
-    } catch (e) {
-      seen.push(`FAILED: ${String((e as Error).message).split('\n')[0]}`)
-      throw e
-    } finally {
-      recordCase(
-        { ...row, area: AREA, observed: seen.join('; '), backend: 'container', passed },
-        { file: FILE, durationMs: Date.now() - started },
-      )
-    }
-  }
+  ) => reliabilityCase({ ...row, area: AREA, backend: 'container', file: FILE }, body)
 
   s.stage(
     'system-prep: security updates configured, no swap in a container (a warning says why)',

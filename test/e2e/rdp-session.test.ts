@@ -15,7 +15,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sleep } from '../lab/mounts.js'
 import { cleanEnv, hostHas, run } from '../lab/proc.js'
-import { recordCase } from '../support/reliability.js'
+import { recordCase, reliabilityCase } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { connectRdp, type RdpClient, runningAs, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
@@ -65,32 +65,10 @@ describe.skipIf(skip !== null)('e2e rdp-session: fingerprint, sound and clipboar
   }, 10 * 60_000)
 
   /** One reliability row per proof, whatever happened; `seen` is what the test observed. */
-  async function proof(
+  const proof = (
     row: { id: string; case: string; injection: string; expected: string },
     body: (seen: string[]) => Promise<void>,
-  ) {
-    const started = Date.now()
-    const seen: string[] = []
-    let passed = false
-    try {
-      await body(seen)
-      passed = true
-    } catch (e) {
-      seen.push(`FAILED: ${String((e as Error).message).split('\n')[0]}`)
-      throw e
-    } finally {
-      recordCase(
-        {
-          ...row,
-          area: '21 RDP session',
-          observed: seen.join('; ') || '(nothing observed)',
-          backend: 'container',
-          passed,
-        },
-        { file: FILE, durationMs: Date.now() - started },
-      )
-    }
-  }
+  ) => reliabilityCase({ ...row, area: '21 RDP session', backend: 'container', file: FILE }, body)
 
   const sesmanLog = async () => (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
   const asUser = (argv: string[], env: Record<string, string>) =>
