@@ -28,6 +28,9 @@ export interface RunFlags extends ConfigFlags, OutputFlags {
 
 export interface StatusFlags extends OutputFlags {
   follow?: boolean
+  wait?: boolean
+  /** Seconds, with --wait. */
+  timeout?: number
 }
 
 export interface RollbackFlags extends OutputFlags {
@@ -210,6 +213,14 @@ export async function rollbackCommand(ctx: CliContext, session: string, flags: R
 }
 
 export async function statusCommand(ctx: CliContext, session: string, flags: StatusFlags): Promise<void> {
+  if (flags.timeout !== undefined && !flags.wait)
+    throw usageError(
+      'Unable to read --timeout: it only goes with --wait',
+      'vps-provision status --wait --timeout 600',
+    )
+  if (flags.wait && flags.follow)
+    throw usageError('Unable to use --wait with --follow: choose one', 'vps-provision status --help')
+  if (flags.wait) return (await import('./wait.js')).waitCommand(ctx, checkSession(session), flags)
   if (flags.follow) return (await import('./follow.js')).followCommand(ctx, checkSession(session), flags)
   const engine = await resolveLazy(ctx.deps.engine)
   const s = await engine.status(ctx.deps.paths, checkSession(session))

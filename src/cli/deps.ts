@@ -45,6 +45,8 @@ export interface CliDeps {
   sshdSession?: () => Promise<number | null>
   /** How often a run waiting for `confirm` looks again (tests: short). */
   guardPollMs?: number
+  /** How often `status --wait` looks at the session again (tests: short); default 1 s. */
+  waitPollMs?: number
 }
 
 export async function resolveLazy<T extends object>(v: Lazy<T>): Promise<T> {

@@ -30,7 +30,7 @@ export async function followCommand(ctx: CliContext, session: string, flags: Out
   await attach(ctx, flags, sup, id)
 }
 
-async function resolveTarget(
+export async function resolveTarget(
   ctx: CliContext,
   sup: Supervisor | null,
   session: string,

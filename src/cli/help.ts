@@ -23,6 +23,7 @@ export const EXIT_CODES: readonly [number, string][] = [
     'partly done: every phase ran, but an IDE failed, or an SSH change was not confirmed, and was left out or undone; the summary says how to retry it',
   ],
   [EXIT.locked, 'another run or rollback holds the lock; try again when it has finished'],
+  [EXIT.waitTimeout, '`status --wait --timeout S`: the run had not ended after S seconds (it goes on)'],
   [SIGNAL_EXIT.SIGHUP ?? 129, 'stopped by SIGHUP (terminal closed); the current action was completed'],
   [
     SIGNAL_EXIT.SIGINT ?? 130,
@@ -78,6 +79,7 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'vps-provision status',
     'sudo vps-provision status 20261126-100000-a1b2c3 --json',
     'sudo vps-provision status --follow latest        # re-attach to a detached run (Ctrl-C detaches again)',
+    'sudo vps-provision status --wait --timeout 3600  # block until the latest run ends; exit with its code (124: not ended in time)',
   ],
   confirm: [
     'sudo vps-provision confirm     # in a NEW SSH connection, while a run waits after changing SSH or the firewall',

@@ -55,6 +55,13 @@ function configOptions(cmd: Command, selectsPhases: boolean): Command {
   return cmd
 }
 
+function parseSeconds(text: string): number {
+  const n = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(n) || n <= 0)
+    throw new Error('expected a number of seconds greater than 0, e.g. 600')
+  return n
+}
+
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('vps-provision')
     .description(
@@ -136,15 +143,7 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
   finish(rollback, true, (session: string, flags: RollbackFlags) => rollbackCommand(ctx, session, flags))
 
-  const status = program
-    .command('status')
-    .description('show one session; --follow re-attaches to a run in progress')
-    .argument('[session]', 'a session id or "latest"', 'latest')
-    .option(
-      '--follow',
-      "replay the progress of a detached run so far, then follow it to its end (exit code: the run's)",
-    )
-  finish(status, true, (session: string, flags: StatusFlags) => statusCommand(ctx, session, flags))
+  addStatusCommand(program, ctx)
 
   const stop = program
     .command('stop')
@@ -179,6 +178,27 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
     .description("show a session's journal: every action and its undo")
     .argument('<session>')
   finish(log, false, (session: string, flags: OutputFlags) => logCommand(ctx, session, flags))
+}
+
+function addStatusCommand(program: Command, ctx: CliContext): void {
+  const status = program
+    .command('status')
+    .description('show one session; --follow re-attaches to a run in progress; --wait blocks until it ends')
+    .argument('[session]', 'a session id or "latest"', 'latest')
+    .option(
+      '--follow',
+      "replay the progress of a detached run so far, then follow it to its end (exit code: the run's)",
+    )
+    .option(
+      '--wait',
+      "block quietly until the run ends (detached or in the foreground), print its status, exit with the run's code",
+    )
+    .option(
+      '--timeout <seconds>',
+      'with --wait: give up after this many seconds with exit code 124 (the run goes on)',
+      arg(parseSeconds),
+    )
+  finish(status, true, (session: string, flags: StatusFlags) => statusCommand(ctx, session, flags))
 }
 
 function addCheckCommands(program: Command, ctx: CliContext): void {

@@ -68,7 +68,7 @@ function sharedReads(sys: System, answers: Map<string, Promise<unknown>>): Syste
     removeFile: (path) => sys.removeFile(path),
     mkdir: (path, o) => sys.mkdir(path, o),
     rmdir: (path) => sys.rmdir(path),
-    download: (url, dest, o) => sys.download(url, dest, o),
+    download: (url, dest, o, hooks) => sys.download(url, dest, o, hooks),
   }
 }
 

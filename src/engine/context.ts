@@ -71,6 +71,8 @@ export interface ContextDeps {
   plannedPackages?: readonly PlannedPackages[]
   /** The session's record of a phase's actions (a change journaled for a later phase goes there). */
   actionsOf?: (phase: PhaseName) => ProvisioningAction[]
+  /** The session's record of a phase's retried network attempts (shown by `status`). */
+  retriesOf?: (phase: PhaseName) => string[]
 }
 
 export function makeStepContext(
@@ -88,6 +90,11 @@ export function makeStepContext(
     secret: (value) => secrets.add(value),
     log: (text) => emit({ type: 'message', ts: now(), level: 'info', text: secrets.scrub(text) }),
     warn: (text) => emit({ type: 'message', ts: now(), level: 'warn', text: secrets.scrub(text) }),
+    retried(text) {
+      const clean = secrets.scrub(text)
+      emit({ type: 'message', ts: now(), level: 'warn', text: clean })
+      deps.retriesOf?.(phase).push(`${step}: ${clean}`)
+    },
     progress: (line) => emit({ type: 'output', ts: now(), phase, line: secrets.scrub(line) }),
     backup: (path) => backupFile(sys, deps.backupDir, path),
     backupTree: (root) => backupTree(sys, deps.backupDir, root),

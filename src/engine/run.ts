@@ -111,6 +111,12 @@ async function runPhases(run: Running, deps: EngineDeps, opts: RunOptions): Prom
     ),
   )
   ctx.actionsOf = (name) => session.phases.find((p) => p.phase_name === name)?.actions ?? []
+  ctx.retriesOf = (name) => {
+    const exec = session.phases.find((p) => p.phase_name === name)
+    if (!exec) return []
+    exec.retries ??= []
+    return exec.retries
+  }
   const checks = new CheckMemo(ctx.sys)
   run.checks = checks
   if (!opts.force) await warmCheckpointedPhases(run.phases, stepsOf, checkpoints, checks)

@@ -11,6 +11,8 @@ export const EXIT = {
   notRoot: 6,
   partial: 7,
   locked: 75,
+  /** `status --wait --timeout S`: the run had not ended in time (as timeout(1)). */
+  waitTimeout: 124,
   sigint: 130,
   sigterm: 143,
 } as const

@@ -53,6 +53,8 @@ export const PhaseExecution = z.object({
   checkpoint_exists: z.boolean(),
   actions: z.array(ProvisioningAction),
   error_message: z.string().nullable(),
+  /** Network attempts retried in this phase ("step: why"), so `status` shows a flaky mirror or CDN. */
+  retries: z.array(z.string()).optional(),
 })
 export type PhaseExecution = z.infer<typeof PhaseExecution>
 

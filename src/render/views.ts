@@ -26,12 +26,23 @@ export function statusLines(s: ProvisioningSession, opts: RenderOptions): string
   }
   if (s.rdp_certificate) out.push(`Cert:     SHA-256 ${s.rdp_certificate.sha256_fingerprint}`)
   if (s.phases.length > 0) {
-    const rows = [['Phase', 'Status', 'Time', 'Actions', 'Error']]
+    const rows = [['Phase', 'Status', 'Time', 'Actions', 'Retries', 'Error']]
     for (const p of s.phases) {
       const took = p.start_time ? duration(p.duration_seconds) : '-'
-      rows.push([p.phase_name, p.status, took, String(p.actions.length), clean(p.error_message ?? '')])
+      const retries = String(p.retries?.length ?? 0)
+      rows.push([
+        p.phase_name,
+        p.status,
+        took,
+        String(p.actions.length),
+        retries,
+        clean(p.error_message ?? ''),
+      ])
     }
     out.push('', ...table(rows, '  ').map((l, i) => (i === 0 ? c.dim(l) : l)))
+    // Each retried network attempt, so a flaky mirror or CDN is visible after the run too.
+    const retried = s.phases.flatMap((p) => (p.retries ?? []).map((r) => `${p.phase_name} ${r}`))
+    if (retried.length > 0) out.push('', 'Retried:', ...retried.map((r) => `  ${clean(r)}`))
   }
   return out
 }

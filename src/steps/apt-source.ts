@@ -78,7 +78,12 @@ export function aptSource(args: AptSourceArgs): Step {
       await ctx.change(
         { actionType: existed ? 'FILE_MODIFY' : 'FILE_CREATE', target: keyFile, undo },
         async () => {
-          const r = await sys.download(args.keyUrl, keyFile, { mode: 0o644, uid: 0, gid: 0 })
+          const r = await sys.download(
+            args.keyUrl,
+            keyFile,
+            { mode: 0o644, uid: 0, gid: 0 },
+            { onRetry: ctx.retried },
+          )
           return { files: { [keyFile]: r.sha256 } }
         },
       )

@@ -122,7 +122,7 @@ export function sourceUpdate(opts: { id: string; name: string; sourcePath: strin
           await aptGetUpdate(sys, {
             lockTimeoutSeconds: ctx.cfg.aptLockTimeoutSeconds,
             onLine: (l) => ctx.progress(l),
-            onRetry: (w) => ctx.warn(w),
+            onRetry: (w) => ctx.retried(w),
             args: argv,
             what: `refresh the package list of ${opts.sourcePath}`,
           })
@@ -151,7 +151,7 @@ export async function refreshPackageLists(ctx: StepContext, opts: AptOptions): P
     await aptGetUpdate(ctx.sys, {
       lockTimeoutSeconds: ctx.cfg.aptLockTimeoutSeconds,
       onLine: (l) => ctx.progress(l),
-      onRetry: (w) => ctx.warn(w),
+      onRetry: (w) => ctx.retried(w),
       ...opts,
     })
     return undefined

@@ -41,7 +41,7 @@ export function download(args: DownloadArgs): Step {
       await ctx.change(
         { actionType: existed ? 'FILE_MODIFY' : 'FILE_CREATE', target: dest, undo },
         async () => {
-          const r = await ctx.sys.download(args.url, dest, { mode, uid: 0, gid: 0 })
+          const r = await ctx.sys.download(args.url, dest, { mode, uid: 0, gid: 0 }, { onRetry: ctx.retried })
           if (args.sha256 !== null && r.sha256 !== args.sha256) {
             await ctx.sys.removeFile(dest)
             throw new ProvisionError(

@@ -88,7 +88,7 @@ export async function installTransaction(
   },
 ): Promise<void> {
   const lockTimeoutSeconds = ctx.cfg.aptLockTimeoutSeconds
-  const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.warn(why), lockTimeoutSeconds }
+  const aptOpts = { retry: opts.retry, onRetry: (why: string) => ctx.retried(why), lockTimeoutSeconds }
   const simulateArgv = (t: readonly string[]) =>
     aptInstallArgv(t, { recommends: opts.recommends, simulate: true, lockTimeoutSeconds })
   await finishInterruptedDpkg(ctx.sys, (text) => ctx.warn(text))

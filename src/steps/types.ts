@@ -114,6 +114,8 @@ export interface StepContext {
   secret(value: string): void
   log(text: string): void
   warn(text: string): void
+  /** A warning about a retried network attempt, also kept in the session for `status`. */
+  retried(text: string): void
   /** Streams a line of progress from long work (apt) to the renderers. */
   progress(line: string): void
   outputs: SessionOutputs

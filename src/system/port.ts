@@ -106,5 +106,10 @@ export interface Downloader {
    * Fetches `url` into `dest` (atomic: `dest.part` then rename), resuming a partial `dest.part`
    * with an HTTP Range request. Retries transient failures with backoff.
    */
-  download(url: string, dest: string, opts: WriteOptions): Promise<DownloadResult>
+  download(url: string, dest: string, opts: WriteOptions, hooks?: DownloadHooks): Promise<DownloadResult>
+}
+
+export interface DownloadHooks {
+  /** Told before each wait for a retry: which attempt failed, why, and how long until the next. */
+  onRetry?: (text: string) => void
 }

@@ -8,10 +8,10 @@ import { sha256OfChunks } from '../util/hash.js'
 import { type RetryPolicy, realClock, retry } from '../util/retry.js'
 import { fsyncDir, setOwnership } from './atomic.js'
 import { type HttpAnswer, httpRequest } from './http-request.js'
-import type { DownloadResult, ProbeResult, WriteOptions } from './port.js'
+import type { DownloadHooks, DownloadResult, ProbeResult, WriteOptions } from './port.js'
 import { requireFileOrNothing, stat } from './real-files.js'
 
-export interface NetworkRetry {
+export interface NetworkRetry extends DownloadHooks {
   /** First retry delay of download(), doubled on each retry. Tests pass a few milliseconds. */
   retryBaseMs?: number
   /** Retries after the first attempt for transient failures (network errors, 5xx, 429). */
@@ -74,6 +74,10 @@ export async function download(
     policy,
     () => fetchOnce(url, part),
     (why) => why,
+    (note) =>
+      options.onRetry?.(
+        `download of ${url} failed with ${note.why} (try ${note.attempt} of ${note.tries}); retrying in ${note.waitMs} ms`,
+      ),
   )
   if (why !== null) throw new Error(`Unable to download ${url}: ${why} (${attempts} attempts)`)
   const result = await sha256OfChunks(createReadStream(part))

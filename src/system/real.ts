@@ -21,7 +21,7 @@ export function createRealSystem(options: RealSystemOptions = {}): System {
     mkdir,
     rmdir,
     readDir,
-    download: (url, dest, opts) => download(url, dest, opts, options),
+    download: (url, dest, opts, hooks) => download(url, dest, opts, { ...options, ...hooks }),
     probe,
   }
 }

@@ -209,6 +209,7 @@ describe('download', () => {
   })
   beforeEach(() => {
     requests.length = 0
+    flaky = 0
   })
 
   it('downloads into dest with mode and returns size and sha256', async () => {
@@ -255,18 +256,36 @@ describe('download', () => {
     expect(requests).toHaveLength(2)
   })
 
+  it('tells the caller of each retry: the URL, the failed try, why and the wait', async () => {
+    const notes: string[] = []
+    const dest = join(dir, 'flaky2.bin')
+    await sys.download(`${base}/flaky`, dest, { mode: 0o644 }, { onRetry: (t) => notes.push(t) })
+    expect(notes).toEqual([
+      expect.stringMatching(
+        new RegExp(`^download of ${base}/flaky failed with HTTP 500 \\(try 1 of 4\\); retrying in \\d+ ms$`),
+      ),
+    ])
+  })
+
   it('gives up on a persistent 503 after its retries', async () => {
     const quick = createRealSystem({ retryBaseMs: 1, retries: 2 })
-    await expect(quick.download(`${base}/down`, join(dir, 'x'), { mode: 0o644 })).rejects.toThrow(/HTTP 503/)
+    const notes: string[] = []
+    const url = `${base}/down`
+    await expect(
+      quick.download(url, join(dir, 'x'), { mode: 0o644 }, { onRetry: (t) => notes.push(t) }),
+    ).rejects.toThrow(`Unable to download ${url}: HTTP 503 (3 attempts)`)
     expect(requests).toHaveLength(3)
+    expect(notes).toHaveLength(2)
   })
 
   it('fails at once on a 404', async () => {
     const url = `${base}/missing`
-    await expect(sys.download(url, join(dir, 'x'), { mode: 0o644 })).rejects.toThrow(
-      `Unable to download ${url}: HTTP 404`,
-    )
+    const notes: string[] = []
+    await expect(
+      sys.download(url, join(dir, 'x'), { mode: 0o644 }, { onRetry: (t) => notes.push(t) }),
+    ).rejects.toThrow(`Unable to download ${url}: HTTP 404`)
     expect(requests).toHaveLength(1)
+    expect(notes).toEqual([])
   })
 })
 
