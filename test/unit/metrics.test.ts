@@ -227,4 +227,18 @@ describe('metrics on the fake Debian 13', () => {
     expect(text).toMatch(/^vps_provision_verify_check_ok\{check="verification.xrdp-active"\} 0$/m)
     expect(text).toMatch(/^vps_provision_verify_success 0$/m)
   })
+
+  it("warns and keeps the run's outcome when the metrics cannot be written", async () => {
+    const sys = workstationMachine()
+    const world = workstationWorld(sys)
+    roots.push(world.root)
+    // A directory where our file goes: the rename over it fails.
+    await sys.mkdir(`${TEXTFILE_DIR}/${RUN_FILE}`, { mode: 0o755 })
+    const first = await engine.run(world.deps, workstationConfig(), { force: false })
+    expect(first.exitCode).toBe(0)
+    const warnings = world.events.filter((e) => e.type === 'message' && e.level === 'warn')
+    expect(warnings.map((e) => (e.type === 'message' ? e.text : ''))).toContainEqual(
+      expect.stringMatching(/^Unable to write the Prometheus metrics \(vps_provision\.prom\): /),
+    )
+  })
 })
