@@ -42,6 +42,8 @@ export const systemPrep = definePhase({
     aptUpdate({ id: 'apt-update' }),
     packages(BASE_PACKAGES, { id: 'base-packages' }),
     ...securityUpdates(cfg.updates),
+    // Its textfile collector publishes the *.prom files every run and verify write (engine/metrics.ts).
+    ...(cfg.metrics.nodeExporter ? [packages(['prometheus-node-exporter'], { id: 'node-exporter' })] : []),
     // A chroot's kernel is the host's: its swap is not ours to change.
     ...(facts.chroot ? [] : [swapFile({ id: 'swap', size: cfg.swap.size, facts })]),
     ...(cfg.upgrade

@@ -153,6 +153,19 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('automatic security updates (see docs/phases.md, system-prep)'),
+  metrics: z
+    .strictObject({
+      nodeExporter: z
+        .boolean()
+        .default(false)
+        .describe(
+          "install Debian's prometheus-node-exporter (listens on :9100); with or without it, when /var/lib/prometheus/node-exporter exists each run and verify write their outcome there as *.prom files",
+        ),
+    })
+    .prefault({})
+    .describe(
+      "Prometheus metrics through node-exporter's textfile collector (docs/cli.md, Health and metrics)",
+    ),
   swap: z
     .strictObject({
       size: z

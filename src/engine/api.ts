@@ -39,6 +39,8 @@ export interface EngineDeps {
   selfEnv?: Readonly<Record<string, string>>
   /** How often a step waiting for `confirm` looks again (tests: a few ms; default 1 s). */
   guardPollMs?: number
+  /** node-exporter's textfile directory (engine/metrics.ts); the Debian package's by default. */
+  textfileDir?: string
   /** Reads what the run produced (user, IDEs, summary lines) from the machine afterwards. */
   describe?: (sys: System, cfg: Config, facts: Facts, vps: VPSInstance | null) => Promise<Report>
 }

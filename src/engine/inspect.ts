@@ -11,6 +11,7 @@ import { CheckMemo } from './check-memo.js'
 import { CheckpointStore } from './checkpoints.js'
 import { usersWeCreated } from './created-users.js'
 import { deriveActions, readJournal, toTransactionLog } from './journal.js'
+import { type CheckResult, exposition, recordMetrics, VERIFY_FILE, verifyFamilies } from './metrics.js'
 import type { StatePaths } from './paths.js'
 import { selectPhases } from './run.js'
 import { SessionStore } from './session-store.js'
@@ -58,6 +59,7 @@ export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary
   const steps = phase?.steps({ cfg, facts, interactive: deps.interactive, createdUsers: [] }) ?? []
   const started = Date.now()
   const lines: string[] = []
+  const checks: CheckResult[] = []
   emit({ type: 'session-start', ts: now(), command: 'verify', sessionId: '-', phases: [] })
   const failure = await checkEvery('verification', steps, new CheckMemo(sys), {
     start: (step) =>
@@ -65,6 +67,7 @@ export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary
     end(step, f) {
       const ok = f.state === 'passed'
       const detail = ok ? undefined : f.detail
+      checks.push({ name: step.id, title: step.title, ok, detail: f.detail || null })
       emit({
         type: 'step-end',
         ts: now(),
@@ -88,7 +91,9 @@ export async function verifyOnly(deps: EngineDeps, cfg: Config): Promise<Summary
       ...(failures.length ? [`${failures.length} check(s) failed: ${failures.join('; ')}`] : []),
     ],
     credentials: null,
+    checks,
   }
+  await recordMetrics(deps, VERIFY_FILE, () => exposition(verifyFamilies(checks, Date.now() / 1000)))
   emit({ type: 'session-end', ts: now(), summary })
   return summary
 }

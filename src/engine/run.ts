@@ -16,6 +16,7 @@ import { Aborted, type ContextDeps } from './context.js'
 import { usersWeCreated } from './created-users.js'
 import { Journal } from './journal.js'
 import { withLock } from './lock-guard.js'
+import { exposition, RUN_FILE, recordMetrics, runFamilies } from './metrics.js'
 import { contextFor, markInterruptedSessions, newSession } from './new-session.js'
 import { runPhase } from './run-phase.js'
 import { SessionStore } from './session-store.js'
@@ -214,6 +215,9 @@ async function closeSession(
   session.rdp_certificate = outputs.rdpCertificate
   await run.store.save(session)
   const summary = summarize(session, exitCode, outputs, deps.interactive, deps.paths)
+  await recordMetrics(deps, RUN_FILE, (previous) =>
+    exposition(runFamilies(summary, Date.now() / 1000, previous)),
+  )
   deps.emit({ type: 'session-end', ts: now(), summary })
   return summary
 }

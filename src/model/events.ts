@@ -20,6 +20,8 @@ export interface Summary {
   lines: string[]
   /** Shown once on a TTY, never written anywhere by the engine. */
   credentials: { username: string; password: string } | null
+  /** verify only: every check, by its step id, with what it found (the health check's answer). */
+  checks?: { name: string; title: string; ok: boolean; detail: string | null }[]
 }
 
 export type RunEvent =

@@ -148,6 +148,19 @@ export const AVAILABLE: Record<string, PackageDef> = {
     dirs: ['/etc/fail2ban/filter.d', '/etc/fail2ban/jail.d', '/etc/fail2ban/action.d'],
     units: ['fail2ban.service'],
   }),
+  // As trixie ships it: the textfile collector reads /var/lib/prometheus/node-exporter (its postrm
+  // removes that directory, whatever is in it, on purge: our *.prom files with it).
+  'prometheus-node-exporter': plain('1.9.1-1', {
+    bin: ['/usr/bin/prometheus-node-exporter'],
+    files: { '/etc/default/prometheus-node-exporter': 'ARGS=""\n' },
+    dirs: ['/var/lib/prometheus/node-exporter'],
+    units: ['prometheus-node-exporter.service'],
+    sysusers: ['prometheus'],
+    purgeRemoves: [
+      '/var/lib/prometheus/node-exporter/vps_provision.prom',
+      '/var/lib/prometheus/node-exporter/vps_provision_verify.prom',
+    ],
+  }),
   pipewire: plain('1.4.2-1', {
     bin: ['/usr/bin/pipewire'],
     files: { '/usr/lib/systemd/user/pipewire.socket': '[Socket]\n' },
