@@ -107,7 +107,7 @@ export function runFamilies(summary: Summary, endedAt: number, previous: string 
         ]
       : []),
     {
-      name: 'vps_provision_actions_total',
+      name: 'vps_provision_last_run_actions',
       help: 'Changes the last vps-provision run made (journaled actions; 0 on a converged machine).',
       type: 'gauge',
       samples: [{ value: summary.phases.reduce((n, p) => n + p.actions, 0) }],

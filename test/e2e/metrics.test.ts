@@ -97,7 +97,7 @@ describe.skipIf(skip !== null)(
           injection:
             'config metrics.nodeExporter: true; `vps-provision run --yes --plain --only system-prep`; `curl http://127.0.0.1:9100/metrics` inside the container',
           expected:
-            'run exit 0; prometheus-node-exporter installed; /var/lib/prometheus/node-exporter/vps_provision.prom 0644 root; the page has vps_provision_last_run_success 1, actions_total > 0, system-prep COMPLETED, node_textfile_scrape_error not 1',
+            'run exit 0; prometheus-node-exporter installed; /var/lib/prometheus/node-exporter/vps_provision.prom 0644 root; the page has vps_provision_last_run_success 1, last_run_actions > 0, system-prep COMPLETED, node_textfile_scrape_error not 1',
         },
         async (seen) => {
           const r = await tool(w, ['run', '--yes', '--plain', '--only', 'system-prep'], { artifact: 'run-1' })
@@ -113,12 +113,12 @@ describe.skipIf(skip !== null)(
           const pick = (re: RegExp) => page.match(re)?.[0] ?? 'absent'
           seen.push(
             pick(/^vps_provision_last_run_success .*$/m),
-            pick(/^vps_provision_actions_total .*$/m),
+            pick(/^vps_provision_last_run_actions .*$/m),
             pick(/^vps_provision_phase_status\{phase="system-prep",status="COMPLETED"\} .*$/m),
             pick(/^node_textfile_scrape_error .*$/m),
           )
           expect(page).toMatch(/^# TYPE vps_provision_last_run_success gauge$/m)
-          expect(page).toMatch(/^vps_provision_actions_total [1-9]\d*$/m)
+          expect(page).toMatch(/^vps_provision_last_run_actions [1-9]\d*$/m)
           expect(page).toMatch(/^vps_provision_phase_status\{phase="system-prep",status="COMPLETED"\} 1$/m)
           expect(page).toMatch(/^vps_provision_phase_duration_seconds\{phase="system-prep"\} [\d.]+$/m)
           expect(page).toMatch(/^vps_provision_last_success_timestamp_seconds [\d.e+]+$/m)
@@ -170,7 +170,7 @@ describe.skipIf(skip !== null)(
     s.stage('re-run makes no change and says so in the metrics', async () => {
       const r = await tool(w, ['run', '--yes', '--plain', '--only', 'system-prep'], { artifact: 'run-2' })
       expect(r.exitCode, r.stdout + r.stderr).toBe(0)
-      const page = await scrape(/^vps_provision_actions_total 0$/m)
+      const page = await scrape(/^vps_provision_last_run_actions 0$/m)
       await writeFile(path.join(w.dir, 'metrics-after-rerun.txt'), ours(page))
     })
 

@@ -68,7 +68,7 @@ describe('the text exposition format', () => {
     expect(samples).toContain('vps_provision_last_run_success 1')
     expect(samples).toContain('vps_provision_last_run_timestamp_seconds 1800000000')
     expect(samples).toContain('vps_provision_last_success_timestamp_seconds 1800000000')
-    expect(samples).toContain('vps_provision_actions_total 3')
+    expect(samples).toContain('vps_provision_last_run_actions 3')
     expect(samples).toContain('vps_provision_phase_duration_seconds{phase="system-prep"} 30.5')
     expect(samples).toContain('vps_provision_phase_status{phase="desktop-install",status="SKIPPED"} 1')
     expect(samples).toContain('vps_provision_phase_status{phase="desktop-install",status="COMPLETED"} 0')
@@ -177,7 +177,7 @@ describe('metrics on the fake Debian 13', () => {
     expect(run.samples).toContain('vps_provision_last_run_success 1')
     const actions = first.phases.reduce((n, p) => n + p.actions, 0)
     expect(actions).toBeGreaterThan(0)
-    expect(run.samples).toContain(`vps_provision_actions_total ${actions}`)
+    expect(run.samples).toContain(`vps_provision_last_run_actions ${actions}`)
     expect(run.samples).toContain('vps_provision_phase_status{phase="system-prep",status="COMPLETED"} 1')
     expect(
       run.samples.some((l) => l.startsWith('vps_provision_phase_duration_seconds{phase="verification"} ')),
@@ -203,7 +203,7 @@ describe('metrics on the fake Debian 13', () => {
     expect(again.exitCode).toBe(0)
     expect(again.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
     const second = sys.readText(runPath) ?? ''
-    expect(second).toMatch(/^vps_provision_actions_total 0$/m)
+    expect(second).toMatch(/^vps_provision_last_run_actions 0$/m)
 
     const back = await engine.rollback(world.deps, { session: first.sessionId, to: null, force: false })
     expect(back.exitCode).toBe(0)
