@@ -10,6 +10,7 @@ import { systemPrep } from './system-prep.js'
 import { terminalSetup } from './terminal-setup.js'
 import { userCreation } from './user-creation.js'
 import { verification } from './verification.js'
+import { workspaces } from './workspaces.js'
 
 export { describeWorkstation }
 
@@ -21,6 +22,7 @@ export const ALL_PHASES: readonly Phase[] = [
   userCreation,
   ideInstallations,
   terminalSetup,
+  workspaces,
   verification,
 ]
 

@@ -4,7 +4,8 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import type { IdeId } from '../model/names.js'
-import { SETTINGS } from './settings.js'
+import { DEFAULT_USERNAME, SETTINGS } from './settings.js'
+import { CodeServerSchema, DockerSchema, UsersSchema } from './team-schema.js'
 
 export type { IdeId }
 
@@ -64,6 +65,7 @@ export const ConfigSchema = z.strictObject({
     .nullable()
     .default(null)
     .describe('full name (GECOS) of the developer account'),
+  users: UsersSchema,
   reuseUser: SETTINGS.reuseUser.schema(z),
   expirePassword: SETTINGS.expirePassword.schema(z),
   ides: SETTINGS.ides.schema(z),
@@ -135,6 +137,8 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('brute-force protection: fail2ban bans an address after failed SSH or RDP logins'),
+  codeServer: CodeServerSchema,
+  docker: DockerSchema,
   firewall: z.boolean().default(true).describe('enable ufw with SSH (and RDP unless tunnel) allowed'),
   updates: z
     .strictObject({
@@ -286,6 +290,17 @@ export const ConfigSchema = z.strictObject({
     .describe("where the IDEs come from; the defaults are the vendors' own (docs/ides.md)"),
   skipProbe: SETTINGS.skipProbe.schema(z),
 })
+  .superRefine((c, ctx) => {
+    const first = c.users[0]
+    if (first && c.username !== DEFAULT_USERNAME && c.username !== first.name)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: `username (${c.username}) and users (first: ${first.name}) name different developers: give users alone`,
+      })
+  })
+  // `username` stays the primary developer's name everywhere, so a `users:` list sets it.
+  .overwrite((c) => ({ ...c, username: c.users[0]?.name ?? c.username }))
 
 /** An address or a CIDR network, as fail2ban's ignoreip takes them (no host names: no DNS at ban time). */
 export function isAddressOrNetwork(text: string): boolean {

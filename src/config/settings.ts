@@ -8,6 +8,7 @@ import { parseBool, parseIdes, parsePhases, parseWholeNumber } from './parse.js'
 import { isReservedUsername } from './usernames.js'
 
 export const DEFAULT_CONFIG_FILE = '/etc/vps-provision/config.yaml'
+export const DEFAULT_USERNAME = 'devuser'
 export const USERNAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/
 const RDP_PORT = 3389
 const RDP_FIREWALL_MODES = ['open', 'tunnel'] as const
@@ -54,7 +55,7 @@ export const SETTINGS = {
           (name) => !isReservedUsername(name),
           'a name that is not reserved (root, daemon, sudo, xrdp, …: see "Reserved usernames" in docs/configuration.md)',
         )
-        .default('devuser')
+        .default(DEFAULT_USERNAME)
         .describe('the developer account to create'),
   },
   ides: {

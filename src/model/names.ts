@@ -9,6 +9,7 @@ export const PHASE_NAMES = [
   'user-creation',
   'ide-installations',
   'terminal-setup',
+  'workspaces',
   'verification',
 ] as const
 export type PhaseName = (typeof PHASE_NAMES)[number]

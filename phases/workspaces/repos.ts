@@ -1,0 +1,5 @@
+import type { PhaseInput, Step } from '../../src/steps/types.js'
+
+export function repoSteps(_input: PhaseInput): Step[] {
+  return []
+}
