@@ -2,6 +2,7 @@
 // premise failed is listed as not checked); any failure stops the run with exit 1 before a single
 // change, listing each failure with what was measured, what is required and what to do.
 
+import { developers } from '../src/config/developers.js'
 import { suppliedKeyPair } from '../src/facts/certificate.js'
 import { rdpPortAvailable } from '../src/facts/port-holder.js'
 import * as check from '../src/facts/requirements.js'
@@ -60,11 +61,23 @@ export const preflight = definePhase({
             },
           ]
         : []),
-      {
-        id: 'username',
-        title: `Developer user ${cfg.username}`,
-        check: (sys) => check.usernameUsable(sys, cfg, createdUsers),
-      },
+      ...developers(cfg).map((dev, i) => ({
+        id: i === 0 ? 'username' : `username.${dev.name}`,
+        title: `Developer user ${dev.name}`,
+        check: (sys: System) =>
+          check.usernameUsable(sys, { username: dev.name, reuseUser: cfg.reuseUser }, createdUsers),
+      })),
+      ...developers(cfg).flatMap((dev) =>
+        dev.sshKeysFile === null
+          ? []
+          : [
+              {
+                id: `keys-file.${dev.name}`,
+                title: `SSH keys file of ${dev.name}`,
+                check: (sys: System) => check.keysFileUsable(sys, dev.sshKeysFile as string),
+              },
+            ],
+      ),
       // Each IDE's sources, each alone: one that does not answer leaves its IDE out, not the run.
       ...ideSources(cfg, facts.architecture).map((source, i) => ({
         id: `source-${source.ide}-${i}`,

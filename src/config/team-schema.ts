@@ -74,7 +74,11 @@ export const DeveloperSchema = z.strictObject({
     .nullable()
     .default(null)
     .describe('a file of public keys (one per line) for ~/.ssh/authorized_keys'),
-  repos: z.array(RepoSchema).max(50).default([]).describe('repositories cloned into the home, as the developer'),
+  repos: z
+    .array(RepoSchema)
+    .max(50)
+    .default([])
+    .describe('repositories cloned into the home, as the developer'),
 })
 export type Developer = z.infer<typeof DeveloperSchema>
 export type Repo = z.infer<typeof RepoSchema>
@@ -128,7 +132,9 @@ export const DockerSchema = z
     enabled: z
       .boolean()
       .default(false)
-      .describe("Debian's docker.io and docker-compose, the developers in the docker group (root-equivalent)"),
+      .describe(
+        "Debian's docker.io and docker-compose, the developers in the docker group (root-equivalent)",
+      ),
     volumes: z
       .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a Docker volume name'))
       .default([])
@@ -137,7 +143,7 @@ export const DockerSchema = z
       .boolean()
       .default(true)
       .describe(
-        'published container ports bind to 127.0.0.1 unless a -p says otherwise (Docker bypasses ufw); false: Docker\'s default, every address',
+        "published container ports bind to 127.0.0.1 unless a -p says otherwise (Docker bypasses ufw); false: Docker's default, every address",
       ),
   })
   .prefault({})

@@ -231,3 +231,18 @@ async function groupFree(sys: System, name: string): Promise<AssertResult> {
     hint: 'Choose another --username',
   }
 }
+
+/** A file of public keys the run copies: there, a regular file, and nobody but root may change it. */
+export async function keysFileUsable(sys: System, path: string): Promise<AssertResult> {
+  const st = await sys.stat(path)
+  if (!st)
+    return { ok: false, detail: `${path} does not exist`, hint: 'Fix sshKeysFile in the configuration' }
+  if (st.kind !== 'file') return { ok: false, detail: `${path} is a ${st.kind}, not a file` }
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+    return {
+      ok: false,
+      detail: `${path} can be changed by others than root (owner uid ${st.uid}, mode ${st.mode.toString(8)})`,
+      hint: `chown root ${path} && chmod go-w ${path}: whoever can write it can log in as the developer`,
+    }
+  return { ok: true, detail: `${path} (${st.size} bytes)` }
+}

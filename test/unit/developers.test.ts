@@ -1,0 +1,85 @@
+// Issue 22 item 2 on the fake Debian 13: several developers from `users:`, each with their own
+// account, password file, sudo (or not), configured keys and desktop session; a longer list later
+// journals only the newcomer's changes; rollback returns the machine to where it started.
+import { rmSync } from 'node:fs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { developers } from '../../src/config/developers.js'
+import { groupEntry, passwdEntry } from '../../src/facts/accounts.js'
+import { ConfigSchema } from '../../src/config/schema.js'
+import { engine } from '../helpers/engine.js'
+import { workstationConfig, workstationMachine, workstationWorld } from '../support/workstation-run.js'
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobKeyBobKeyBobKeyBobKeyBobKeyBobKeyBobK bob@laptop'
+const roots: string[] = []
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true })
+})
+
+const TEAM = [
+  { name: 'alice', fullName: 'Alice A' },
+  { name: 'bob', sudo: false, sshKeys: [KEY] },
+]
+
+describe('users: several developers', () => {
+  it('reads username as shorthand for a one-developer list, and refuses a username that contradicts users', () => {
+    expect(developers(ConfigSchema.parse({ username: 'carol' })).map((d) => [d.name, d.sudo])).toEqual([
+      ['carol', true],
+    ])
+    const team = ConfigSchema.parse({ users: TEAM })
+    expect(team.username).toBe('alice')
+    expect(developers(team).map((d) => [d.name, d.sudo])).toEqual([
+      ['alice', true],
+      ['bob', false],
+    ])
+    expect(ConfigSchema.safeParse({ username: 'alice', users: TEAM }).success).toBe(true)
+    const clash = ConfigSchema.safeParse({ username: 'carol', users: TEAM })
+    expect(clash.error?.issues[0]?.message).toMatch(/username \(carol\) and users \(first: alice\)/)
+    expect(ConfigSchema.safeParse({ users: [{ name: 'alice' }, { name: 'alice' }] }).success).toBe(false)
+    expect(ConfigSchema.safeParse({ users: [{ name: 'root' }] }).success).toBe(false)
+    expect(ConfigSchema.safeParse({ users: [{ name: 'bob', sshKeys: ['not a key'] }] }).success).toBe(false)
+  })
+
+  it('creates each developer, re-runs with 0 actions, adds a third with only its changes, and rolls back', async () => {
+    const sys = workstationMachine()
+    const initial = sys.snapshot()
+    const world = workstationWorld(sys)
+    roots.push(world.root)
+    const first = await engine.run(world.deps, workstationConfig({ users: TEAM }), { force: false })
+    expect(first.exitCode, first.lines.join('\n')).toBe(0)
+
+    for (const name of ['alice', 'bob']) expect(await passwdEntry(sys, name), name).toBeTruthy()
+    expect((await groupEntry(sys, 'sudo'))?.members).toContain('alice')
+    expect((await groupEntry(sys, 'sudo'))?.members).not.toContain('bob')
+    expect((await groupEntry(sys, 'devusers'))?.members).toEqual(expect.arrayContaining(['alice', 'bob']))
+    expect(sys.readText('/etc/sudoers.d/vps-provision-alice')).toBeTruthy()
+    expect(sys.readText('/etc/sudoers.d/vps-provision-bob')).toBeNull()
+    // The primary's password file keeps its name; the others get their own, root's only.
+    expect(sys.readText('/root/vps-provision-credentials')).toMatch(/^username=alice$/m)
+    expect(sys.readText('/root/vps-provision-credentials-bob')).toMatch(/^username=bob$/m)
+    expect((await sys.stat('/root/vps-provision-credentials-bob'))?.mode).toBe(0o600)
+    expect(sys.readText('/home/bob/.ssh/authorized_keys')).toContain(KEY)
+    expect(sys.readText('/home/bob/.xsession')).toBeTruthy()
+    expect(sys.readText('/home/bob/.bashrc')).toMatch(/vps-provision/)
+    expect(first.lines.join('\n')).toMatch(/Also: +bob: password in \/root\/vps-provision-credentials-bob/)
+
+    const again = await engine.run(world.deps, workstationConfig({ users: TEAM }), { force: false })
+    expect(again.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
+
+    const longer = [...TEAM, { name: 'carol' }]
+    const third = await engine.run(world.deps, workstationConfig({ users: longer }), { force: false })
+    expect(third.exitCode, third.lines.join('\n')).toBe(0)
+    const targets = world.events.flatMap((e) =>
+      e.type === 'action' && e.status === 'done' && 'target' in e ? [String(e.target)] : [],
+    )
+    expect(await passwdEntry(sys, 'carol')).toBeTruthy()
+    const thirdRun = targets.slice(targets.length - third.phases.reduce((n, p) => n + p.actions, 0))
+    expect(thirdRun.length).toBeGreaterThan(3)
+    expect(thirdRun.filter((t) => /alice|bob/.test(t))).toEqual([])
+
+    for (const s of [third, first]) {
+      const back = await engine.rollback(world.deps, { session: s.sessionId, to: null, force: true })
+      expect(back.exitCode, back.lines.join('\n')).toBe(0)
+    }
+    expect(sys.snapshot()).toEqual(initial)
+  })
+})
