@@ -6,7 +6,7 @@
 import { developers } from '../src/config/developers.js'
 import { ideSpec, retryIde, withoutBuildFor } from '../src/ides.js'
 import { homeFiles } from '../src/steps/home-files.js'
-import { definePhase } from '../src/steps/phase.js'
+import { definePhase, ownedBy } from '../src/steps/phase.js'
 import { template } from '../src/templates.js'
 
 export { ANTIGRAVITY_KEYRING, ANTIGRAVITY_SOURCES, VSCODE_KEYRING, VSCODE_SOURCES } from '../src/ides.js'
@@ -28,16 +28,19 @@ export const ideInstallations = definePhase({
       ...installs.flatMap((i) => i.downloads),
       ...installs.flatMap((i) => i.setup),
       ...developers(cfg).flatMap((dev, i) =>
-        homeFiles(
-          i === 0 ? 'argv' : `argv.${dev.name}`,
+        ownedBy(
           dev.name,
-          ides.map((ide) => ({
-            path: `${ide.argvDir}/argv.json`,
-            content: template('argv.json'),
-            mode: 0o644,
-            // The editors add their own keys (a crash-reporter id) at the first start: a seed.
-            seed: true,
-          })),
+          homeFiles(
+            i === 0 ? 'argv' : `argv.${dev.name}`,
+            dev.name,
+            ides.map((ide) => ({
+              path: `${ide.argvDir}/argv.json`,
+              content: template('argv.json'),
+              mode: 0o644,
+              // The editors add their own keys (a crash-reporter id) at the first start: a seed.
+              seed: true,
+            })),
+          ),
         ),
       ),
     ]

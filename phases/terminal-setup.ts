@@ -6,7 +6,7 @@ import { developers } from '../src/config/developers.js'
 import { homeFiles } from '../src/steps/home-files.js'
 import { command, file, markedBlock, packages } from '../src/steps/index.js'
 import { forUser } from '../src/steps/lazy.js'
-import { definePhase } from '../src/steps/phase.js'
+import { definePhase, ownedBy } from '../src/steps/phase.js'
 import type { Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
@@ -40,14 +40,14 @@ export const terminalSetup = definePhase({
       ...developers(cfg).flatMap((dev, i) => {
         // The first developer keeps the one-developer ids, so its sessions resume.
         const id = (base: string) => (i === 0 ? base : `${base}.${dev.name}`)
-        return [
+        return ownedBy(dev.name, [
           ...homeFiles(id('xfce-helpers'), dev.name, [
             // XFCE's "Default Applications" dialog rewrites it: a seed, the user's later choice wins.
             { path: '.config/xfce4/helpers.rc', content: template('helpers.rc'), mode: 0o644, seed: true },
           ]),
           homeBlock(id('bashrc'), dev.name, '.bashrc', 'prompt', template('bashrc-block')),
           homeBlock(id('gitconfig'), dev.name, '.gitconfig', 'git', template('gitconfig-block')),
-        ]
+        ])
       }),
       file({
         id: 'sysctl-inotify',

@@ -18,7 +18,7 @@ import {
   sudoers,
   user,
 } from '../src/steps/index.js'
-import { definePhase } from '../src/steps/phase.js'
+import { definePhase, ownedBy } from '../src/steps/phase.js'
 import type { Facts, SshGuard, Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
@@ -60,7 +60,7 @@ function developerSteps(cfg: Config, dev: Developer, primary: boolean, interacti
   const name = dev.name
   const id = (base: string) => (primary ? base : `${base}.${name}`)
   const hasKeys = dev.sshKeys.length > 0 || dev.sshKeysFile !== null
-  return [
+  return ownedBy(name, [
     ...user({ id: id('account'), name, fullName: dev.fullName, shell: '/bin/bash', groups: groupsFor(dev) }),
     developerPassword(name, {
       id: id('password'),
@@ -97,7 +97,7 @@ function developerSteps(cfg: Config, dev: Developer, primary: boolean, interacti
           }),
         ]
       : []),
-  ]
+  ])
 }
 
 /**

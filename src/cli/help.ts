@@ -75,6 +75,10 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'sudo vps-provision rollback 20261126-100000-a1b2c3 --yes',
     'sudo vps-provision rollback latest --to ide-installations --yes',
   ],
+  remove: [
+    'sudo vps-provision user remove bob                 # asks first; stops and removes what runs made for bob',
+    'sudo vps-provision user remove bob --keep-home --yes # the home is archived (0600) before it goes',
+  ],
   status: [
     'vps-provision status',
     'sudo vps-provision status 20261126-100000-a1b2c3 --json',

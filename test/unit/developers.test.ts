@@ -4,8 +4,8 @@
 import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { developers } from '../../src/config/developers.js'
-import { groupEntry, passwdEntry } from '../../src/facts/accounts.js'
 import { ConfigSchema } from '../../src/config/schema.js'
+import { groupEntry, passwdEntry } from '../../src/facts/accounts.js'
 import { engine } from '../helpers/engine.js'
 import { workstationConfig, workstationMachine, workstationWorld } from '../support/workstation-run.js'
 
@@ -80,6 +80,40 @@ describe('users: several developers', () => {
       const back = await engine.rollback(world.deps, { session: s.sessionId, to: null, force: true })
       expect(back.exitCode, back.lines.join('\n')).toBe(0)
     }
+    expect(sys.snapshot()).toEqual(initial)
+  })
+
+  it('user remove undoes what runs made for one developer only; the rest still rolls back to the start', async () => {
+    const sys = workstationMachine()
+    const initial = sys.snapshot()
+    const world = workstationWorld(sys)
+    roots.push(world.root)
+    const first = await engine.run(world.deps, workstationConfig({ users: TEAM }), { force: false })
+    expect(first.exitCode, first.lines.join('\n')).toBe(0)
+
+    await expect(
+      engine.removeUser(world.deps, { name: 'carol', keepHome: false, force: false }),
+    ).rejects.toThrow(/no run of vps-provision made anything for carol/)
+    const removed = await engine.removeUser(world.deps, { name: 'bob', keepHome: false, force: false })
+    expect(removed.exitCode, removed.lines.join('\n')).toBe(0)
+    expect(removed.lines.join('\n')).toMatch(/Removed bob\./)
+    expect(await passwdEntry(sys, 'bob')).toBeNull()
+    expect(await sys.stat('/home/bob')).toBeNull()
+    expect(await sys.stat('/root/vps-provision-credentials-bob')).toBeNull()
+    expect((await groupEntry(sys, 'devusers'))?.members).toEqual(['alice'])
+    expect(await passwdEntry(sys, 'alice')).toBeTruthy()
+    expect(sys.readText('/home/alice/.bashrc')).toMatch(/vps-provision/)
+
+    // A second removal finds nothing left; the run without bob changes nothing for alice.
+    const again = await engine.removeUser(world.deps, { name: 'bob', keepHome: false, force: false })
+    expect(again.lines.join('\n')).toMatch(/already removed/)
+    const rerun = await engine.run(world.deps, workstationConfig({ users: TEAM.slice(0, 1) }), {
+      force: false,
+    })
+    expect(rerun.phases.reduce((n, p) => n + p.actions, 0)).toBe(0)
+
+    const back = await engine.rollback(world.deps, { session: first.sessionId, to: null, force: true })
+    expect(back.exitCode, back.lines.join('\n')).toBe(0)
     expect(sys.snapshot()).toEqual(initial)
   })
 })
