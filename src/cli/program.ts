@@ -185,7 +185,10 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
 }
 
 function addUserCommands(program: Command, ctx: CliContext): void {
-  const user = program.command('user').description('manage the developers of a team workstation')
+  const user = program
+    .command('user')
+    .description('manage the developers of a team workstation')
+    .addHelpText('after', examplesFor('user'))
   const remove = user
     .command('remove')
     .description(
