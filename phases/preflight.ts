@@ -68,6 +68,18 @@ export const preflight = definePhase({
           check.usernameUsable(sys, { username: dev.name, reuseUser: cfg.reuseUser }, createdUsers),
       })),
       ...developers(cfg).flatMap((dev) =>
+        dev.passwordFile === null
+          ? []
+          : [
+              {
+                id: `password-file.${dev.name}`,
+                title: `Password file of ${dev.name}`,
+                check: (sys: System) =>
+                  check.secretFileUsable(sys, dev.passwordFile as string, `password of ${dev.name}`),
+              },
+            ],
+      ),
+      ...developers(cfg).flatMap((dev) =>
         dev.sshKeysFile === null
           ? []
           : [

@@ -40,10 +40,15 @@ export async function describeWorkstation(
   if (!pw) notes.push(`Username: ${name} (not created yet: user-creation has not completed)`)
   else {
     notes.push(`Username: ${name}`)
+    const primary = developers(cfg)[0]
     notes.push(
-      credentials
-        ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
-        : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
+      primary?.passwordHash
+        ? 'Password: the one of passwordHash in the configuration'
+        : primary?.passwordFile
+          ? `Password: the one in ${primary.passwordFile} (the configuration's passwordFile)`
+          : credentials
+            ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
+            : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
     )
   }
   for (const dev of developers(cfg).slice(1)) notes.push(await otherDeveloperLine(sys, dev))
@@ -91,6 +96,7 @@ export async function describeWorkstation(
 async function otherDeveloperLine(sys: System, dev: Developer): Promise<string> {
   const label = `Also:     ${dev.name}${dev.sudo ? ' (sudo)' : ''}`
   if (!(await passwdEntry(sys, dev.name))) return `${label}: not created yet`
+  if (dev.passwordHash || dev.passwordFile) return `${label}: password as the configuration gives it`
   const file = credentialsFile(dev.name, false)
   return (await sys.stat(file))
     ? `${label}: password in ${file}`

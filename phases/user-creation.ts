@@ -5,6 +5,7 @@
 import { type Developer, developers } from '../src/config/developers.js'
 import type { Config } from '../src/config/schema.js'
 import { hasSshKeys, passwordlessSudo } from '../src/facts/developer-access.js'
+import { configuredPassword } from '../src/steps/configured-password.js'
 import { credentialsFile, developerPassword } from '../src/steps/developer-password.js'
 import { homeFiles } from '../src/steps/home-files.js'
 import {
@@ -62,8 +63,7 @@ function developerSteps(cfg: Config, dev: Developer, primary: boolean, interacti
   const hasKeys = dev.sshKeys.length > 0 || dev.sshKeysFile !== null
   return ownedBy(name, [
     ...user({ id: id('account'), name, fullName: dev.fullName, shell: '/bin/bash', groups: groupsFor(dev) }),
-    developerPassword(name, {
-      id: id('password'),
+    passwordStep(dev, id('password'), {
       file: credentialsFile(name, primary),
       expire: cfg.expirePassword,
       // The summary shows one password at a terminal: the primary's. The others' are filed.
@@ -98,6 +98,17 @@ function developerSteps(cfg: Config, dev: Developer, primary: boolean, interacti
         ]
       : []),
   ])
+}
+
+/** The password the configuration gives (a hash, a file), or else a generated one. */
+function passwordStep(
+  dev: Developer,
+  id: string,
+  generated: { file: string; expire: boolean; interactive: boolean },
+) {
+  if (dev.passwordHash !== null) return configuredPassword(id, dev.name, { hash: dev.passwordHash })
+  if (dev.passwordFile !== null) return configuredPassword(id, dev.name, { file: dev.passwordFile })
+  return developerPassword(dev.name, { id, ...generated })
 }
 
 /**

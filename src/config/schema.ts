@@ -5,7 +5,7 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import type { IdeId } from '../model/names.js'
 import { DEFAULT_USERNAME, SETTINGS } from './settings.js'
-import { CodeServerSchema, DockerSchema, UsersSchema } from './team-schema.js'
+import { CodeServerSchema, DockerSchema, passwordFile, passwordHash, UsersSchema } from './team-schema.js'
 
 export type { IdeId }
 
@@ -66,6 +66,12 @@ export const ConfigSchema = z
       .nullable()
       .default(null)
       .describe('full name (GECOS) of the developer account'),
+    passwordHash: passwordHash.describe(
+      `${passwordHash.description} (for \`username\`; in \`users:\`, each developer's own)`,
+    ),
+    passwordFile: passwordFile.describe(
+      `${passwordFile.description} (for \`username\`; in \`users:\`, each developer's own)`,
+    ),
     users: UsersSchema,
     reuseUser: SETTINGS.reuseUser.schema(z),
     expirePassword: SETTINGS.expirePassword.schema(z),
@@ -297,6 +303,18 @@ export const ConfigSchema = z
     skipProbe: SETTINGS.skipProbe.schema(z),
   })
   .superRefine((c, ctx) => {
+    if (c.passwordHash !== null && c.passwordFile !== null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['passwordFile'],
+        message: 'passwordHash or passwordFile, not both',
+      })
+    if (c.users.length > 0 && (c.passwordHash !== null || c.passwordFile !== null))
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.passwordHash !== null ? 'passwordHash' : 'passwordFile'],
+        message: "with users:, give each developer's password in their own entry",
+      })
     const first = c.users[0]
     if (first && c.username !== DEFAULT_USERNAME && c.username !== first.name)
       ctx.addIssue({

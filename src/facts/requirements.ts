@@ -246,3 +246,22 @@ export async function keysFileUsable(sys: System, path: string): Promise<AssertR
     }
   return { ok: true, detail: `${path} (${st.size} bytes)` }
 }
+
+/** A file holding a secret the run reads (a password, a token): root's, and nobody else may read it. */
+export async function secretFileUsable(sys: System, path: string, what: string): Promise<AssertResult> {
+  const st = await sys.stat(path)
+  if (!st)
+    return {
+      ok: false,
+      detail: `${path} (${what}) does not exist`,
+      hint: 'Fix the path in the configuration',
+    }
+  if (st.kind !== 'file') return { ok: false, detail: `${path} (${what}) is a ${st.kind}, not a file` }
+  if (st.uid !== 0 || (st.mode & 0o077) !== 0)
+    return {
+      ok: false,
+      detail: `${path} (${what}) is readable or writable by others than root (owner uid ${st.uid}, mode ${st.mode.toString(8)})`,
+      hint: `chown root:root ${path} && chmod 600 ${path}`,
+    }
+  return { ok: true, detail: `${path}: root's, mode ${st.mode.toString(8)}` }
+}

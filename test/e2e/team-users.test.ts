@@ -30,8 +30,6 @@ const TEAM = [
   '    sudo: false',
   '    sshKeys:',
   `      - ${BOB_KEY}`,
-  // The IDEs are another issue's proof; this one is about accounts and desktops.
-  'skip: [ide-installations]',
   '',
 ].join('\n')
 

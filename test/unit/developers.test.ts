@@ -1,12 +1,13 @@
 // Issue 22 item 2 on the fake Debian 13: several developers from `users:`, each with their own
 // account, password file, sudo (or not), configured keys and desktop session; a longer list later
 // journals only the newcomer's changes; rollback returns the machine to where it started.
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { developers } from '../../src/config/developers.js'
 import { ConfigSchema } from '../../src/config/schema.js'
-import { groupEntry, passwdEntry } from '../../src/facts/accounts.js'
+import { groupEntry, passwdEntry, shadowEntry } from '../../src/facts/accounts.js'
 import { engine } from '../helpers/engine.js'
+import { fakeCrypt } from '../support/fake/users.js'
 import { workstationConfig, workstationMachine, workstationWorld } from '../support/workstation-run.js'
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobKeyBobKeyBobKeyBobKeyBobKeyBobKeyBobK bob@laptop'
@@ -115,5 +116,54 @@ describe('users: several developers', () => {
     const back = await engine.rollback(world.deps, { session: first.sessionId, to: null, force: true })
     expect(back.exitCode, back.lines.join('\n')).toBe(0)
     expect(sys.snapshot()).toEqual(initial)
+  })
+
+  it('sets a configured password (passwordHash, passwordFile) on every run, never in the journal or the plan', async () => {
+    const sys = workstationMachine()
+    const world = workstationWorld(sys)
+    roots.push(world.root)
+    const plain = 'correct-horse-battery-staple'
+    sys.writeText('/root/bob.password', `${plain}\n`, { mode: 0o600, uid: 0, gid: 0 })
+    const hash = `$6$saltsalt$${'a'.repeat(86)}`
+    const users = [
+      { name: 'alice', passwordHash: hash },
+      { name: 'bob', passwordFile: '/root/bob.password' },
+    ]
+    const cfg = workstationConfig({ users, only: ['preflight', 'system-prep', 'user-creation'] })
+    const first = await engine.run(world.deps, cfg, { force: false })
+    const failed = world.events.filter(
+      (e) => e.type === 'phase-end' || (e.type === 'message' && e.level !== 'info'),
+    )
+    expect(first.exitCode, JSON.stringify(failed)).toBe(0)
+    expect((await shadowEntry(sys, 'alice'))?.hash).toBe(hash)
+    expect((await shadowEntry(sys, 'bob'))?.hash).toBe(fakeCrypt(plain))
+    expect(await sys.stat('/root/vps-provision-credentials')).toBeNull()
+    expect(first.lines.join('\n')).toMatch(/Password: the one of passwordHash/)
+    const journal = readFileSync(world.deps.paths.transactionLog(first.sessionId), 'utf8')
+    expect(journal).not.toContain(plain)
+    expect(journal).not.toContain(hash)
+
+    expect(
+      (await engine.run(world.deps, cfg, { force: true })).phases.reduce((n, p) => n + p.actions, 0),
+    ).toBe(0)
+    // Changed by hand: the next run puts the configured one back.
+    await sys.exec(['chpasswd'], { stdin: 'bob:something-else\n' })
+    const plan = await engine.plan(world.deps, cfg)
+    expect(JSON.stringify(plan)).not.toContain(plain)
+    const again = await engine.run(world.deps, cfg, { force: true })
+    expect(again.phases.reduce((n, p) => n + p.actions, 0)).toBe(1)
+    expect((await shadowEntry(sys, 'bob'))?.hash).toBe(fakeCrypt(plain))
+
+    expect(ConfigSchema.safeParse({ passwordHash: '$1$md5$nope' }).success).toBe(false)
+    expect(
+      ConfigSchema.safeParse({ users: [{ name: 'a', passwordHash: hash }], passwordFile: '/x' }).success,
+    ).toBe(false)
+    // A file others can read is refused in preflight, before any change.
+    sys.writeText('/root/bob.password', `${plain}\n`, { mode: 0o644, uid: 0, gid: 0 })
+    const refused = await engine.run(world.deps, cfg, { force: true })
+    expect(refused.exitCode).toBe(1)
+    expect(refused.lines.join('\n')).toMatch(
+      /bob.password \(password of bob\) is readable or writable by others/,
+    )
   })
 })
