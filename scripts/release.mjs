@@ -11,7 +11,7 @@
 //   node scripts/release.mjs --gpg-key-id ID [--gpg-home DIR] [--out DIR] [--version X]
 //
 // The key: --gpg-key-id (or RELEASE_GPG_KEY_ID), a secret key in --gpg-home (or RELEASE_GPG_HOME,
-// or GNUPGHOME, or ~/.gnupg). Without one it refuses before building anything: an unsigned
+// or GNUPGHOME, or ~/.gnupg; a passphrase in RELEASE_GPG_PASSPHRASE_FILE). Without one it refuses before building anything: an unsigned
 // repository is one no VPS should trust. --out (default dist/release) may hold an earlier release:
 // its pool is kept, so publishing 0.2.0 into 0.1.0's directory gives a repository with both, from
 // which `apt upgrade` moves a VPS forward. --version X builds X without editing package.json (the
@@ -73,7 +73,10 @@ if (!keyId)
 const env = { ...process.env, ...(gpgHome ? { GNUPGHOME: resolve(gpgHome) } : {}), LC_ALL: 'C' }
 const sh = (argv, opts = {}) =>
   execFileSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], ...opts })
-const gpg = (args, opts) => sh(['gpg', '--batch', '--yes', '--pinentry-mode', 'loopback', ...args], opts)
+// A key with a passphrase: RELEASE_GPG_PASSPHRASE_FILE (CI), or gpg-agent's own pinentry asks.
+const passphraseFile = process.env.RELEASE_GPG_PASSPHRASE_FILE
+const unlock = passphraseFile ? ['--pinentry-mode', 'loopback', '--passphrase-file', passphraseFile] : []
+const gpg = (args, opts) => sh(['gpg', '--batch', '--yes', ...unlock, ...args], opts)
 
 // Before any build: the key must be there, secret part included, and able to sign.
 try {
