@@ -23,12 +23,9 @@ export const FORMAT = { session: 1, checkpoint: 1, journal: 1 } as const satisfi
 export const FORMAT_FIELD = { session: 'format', checkpoint: 'format', journal: 'v' } as const
 
 type Raw = Record<string, unknown>
+export type Migrations = Record<StateKind, Record<number, (raw: Raw) => Raw>>
 /** MIGRATIONS[kind][n] turns format n into n + 1, in memory. Empty while every format is 1. */
-const MIGRATIONS: Record<StateKind, Record<number, (raw: Raw) => Raw>> = {
-  session: {},
-  checkpoint: {},
-  journal: {},
-}
+const MIGRATIONS: Migrations = { session: {}, checkpoint: {}, journal: {} }
 
 export class FutureFormatError extends ProvisionError {
   constructor(
@@ -36,6 +33,8 @@ export class FutureFormatError extends ProvisionError {
     readonly kind: StateKind,
     readonly found: unknown,
     readonly writtenBy: string | null,
+    /** The newest format of `kind` the refusing build reads. */
+    readonly newest: number = FORMAT[kind],
   ) {
     const by = writtenBy ?? 'a vps-provision other than this one'
     const format =
@@ -43,7 +42,7 @@ export class FutureFormatError extends ProvisionError {
         ? `${kind} format ${found}`
         : `an unknown ${kind} format (${JSON.stringify(found)})`
     super(
-      `Unable to read ${what}: it was written by ${by} in ${format}; this is vps-provision ${TOOL_VERSION}, which reads ${kind} formats 1..${FORMAT[kind]}`,
+      `Unable to read ${what}: it was written by ${by} in ${format}; this is vps-provision ${TOOL_VERSION}, which reads ${kind} formats 1..${newest}`,
       EXIT.usage,
       `Upgrade vps-provision to the version that wrote it or newer (apt-get install --only-upgrade vps-provision), then run the command again`,
     )
@@ -52,7 +51,25 @@ export class FutureFormatError extends ProvisionError {
 
   /** The same refusal, naming the file once the caller knows which it was. */
   about(what: string): FutureFormatError {
-    return new FutureFormatError(what, this.kind, this.found, this.writtenBy)
+    return new FutureFormatError(what, this.kind, this.found, this.writtenBy, this.newest)
+  }
+}
+
+/** A reader of the formats up to `current`, lifting older ones with `migrations` (tests build others). */
+export function formatReader(current: Record<StateKind, number>, migrations: Migrations) {
+  return (kind: StateKind, what: string, raw: Raw): Raw => {
+    const field = FORMAT_FIELD[kind]
+    const found = raw[field] ?? 1
+    const writtenBy = typeof raw.written_by === 'string' ? raw.written_by : null
+    if (typeof found !== 'number' || !Number.isInteger(found) || found < 1 || found > current[kind])
+      throw new FutureFormatError(what, kind, found, writtenBy, current[kind])
+    let out = raw
+    for (let n = found; n < current[kind]; n++) {
+      const step = migrations[kind][n]
+      if (!step) throw new Error(`Unable to read ${what}: no migration from ${kind} format ${n} (a bug)`)
+      out = step(out)
+    }
+    return { ...out, [field]: current[kind] }
   }
 }
 
@@ -60,17 +77,4 @@ export class FutureFormatError extends ProvisionError {
  * `raw` (a parsed JSON object of `kind`) lifted to today's format, or a FutureFormatError when it
  * names a format this build does not know. `what` names it in the message ("session 2026…").
  */
-export function upgradeFormat(kind: StateKind, what: string, raw: Raw): Raw {
-  const field = FORMAT_FIELD[kind]
-  const found = raw[field] ?? 1
-  const writtenBy = typeof raw.written_by === 'string' ? raw.written_by : null
-  if (typeof found !== 'number' || !Number.isInteger(found) || found < 1 || found > FORMAT[kind])
-    throw new FutureFormatError(what, kind, found, writtenBy)
-  let out = raw
-  for (let n = found; n < FORMAT[kind]; n++) {
-    const step = MIGRATIONS[kind][n]
-    if (!step) throw new Error(`Unable to read ${what}: no migration from ${kind} format ${n} (a bug)`)
-    out = step(out)
-  }
-  return { ...out, [field]: FORMAT[kind] }
-}
+export const upgradeFormat = formatReader(FORMAT, MIGRATIONS)

@@ -17,11 +17,12 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CheckpointStore } from '../../src/engine/checkpoints.js'
-import { readJournal } from '../../src/engine/journal.js'
+import { deriveActions, readJournal } from '../../src/engine/journal.js'
 import { type StatePaths, statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
 import type { RunEvent } from '../../src/model/events.js'
-import { FORMAT, FutureFormatError, TOOL_VERSION } from '../../src/model/format.js'
+import { FORMAT, FutureFormatError, formatReader, TOOL_VERSION } from '../../src/model/format.js'
+import { ProvisioningSession } from '../../src/model/schemas.js'
 import { sha256 } from '../../src/util/hash.js'
 import { engine } from '../helpers/engine.js'
 import { type FakeJSON, FakeSystem } from '../support/fake/index.js'
@@ -104,7 +105,7 @@ describe.each(VERSIONS)('state written by vps-provision %s', (version) => {
     expect(sys.snapshot()).toEqual(machine(dir, 'machine-before.json.gz').snapshot())
     const journal = readJournal(paths.transactionLog(info.session))
     expect(journal.damage).toBeNull()
-    expect(journal.records.some((r) => r.type === 'undone')).toBe(true)
+    expect(deriveActions(journal.records).filter((a) => a.undone === null)).toEqual([])
     expect((await engine.status(paths, info.session)).status).toBe('ROLLED_BACK')
     expect((await engine.status(paths, info.session)).written_by).toBe(`vps-provision ${TOOL_VERSION}`)
   })
@@ -180,5 +181,47 @@ describe('a file in a format newer than this version knows', () => {
     const loaded = await new SessionStore(paths).load(info.session)
     expect(loaded.format).toBe(1)
     expect(loaded.written_by).toBeUndefined()
+  })
+})
+
+describe('the next format', () => {
+  // What raising FORMAT.session to 2 will look like: a build whose reader knows 1..2, with the
+  // migration 1 -> 2 (here: the writer's name split into tool and version).
+  const next = formatReader(
+    { ...FORMAT, session: 2 },
+    {
+      session: {
+        1: ({ written_by, ...rest }) => ({
+          ...rest,
+          writer: {
+            tool: 'vps-provision',
+            version: String(written_by ?? 'unknown').split(' ')[1] ?? 'unknown',
+          },
+        }),
+      },
+      checkpoint: {},
+      journal: {},
+    },
+  )
+
+  it("lifts every release's session file through the migrations, in memory", () => {
+    for (const version of VERSIONS) {
+      const { paths, info } = installState(join(FIXTURES, version))
+      const file = paths.sessionFile(info.session)
+      const bytes = readFileSync(file, 'utf8')
+      const lifted = next('session', info.session, JSON.parse(bytes))
+      expect(lifted.format).toBe(2)
+      expect(lifted.writer).toEqual({ tool: 'vps-provision', version })
+      // Everything else is the file's, and still a valid session; the file itself is untouched.
+      expect(ProvisioningSession.safeParse(lifted).success).toBe(true)
+      expect(readFileSync(file, 'utf8')).toBe(bytes)
+    }
+  })
+
+  it('refuses the format after it, naming the formats it reads', () => {
+    expect(() => next('session', 'session x', { format: 3, written_by: 'vps-provision 9.0.0' })).toThrow(
+      `Unable to read session x: it was written by vps-provision 9.0.0 in session format 3; this is vps-provision ${TOOL_VERSION}, which reads session formats 1..2`,
+    )
+    expect(() => next('session', 'session x', { format: 'two' })).toThrow(FutureFormatError)
   })
 })
