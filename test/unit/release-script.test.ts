@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 
 const root = join(import.meta.dirname, '..', '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
@@ -131,4 +132,28 @@ describe.skipIf(missing.length > 0)('npm run release', () => {
     })
     expect(v.stdout.trim()).toBe(NEXT)
   }, 300_000)
+})
+
+/** A GitHub Actions expression, as the workflow spells it. */
+const expr = (inner: string) => `$${'{{'} ${inner} }}`
+
+describe('the release workflow (.github/workflows/release.yml)', () => {
+  const wf = parse(readFileSync(join(root, '.github/workflows/release.yml'), 'utf8'))
+  const steps: { name?: string; run?: string; uses?: string; env?: Record<string, string> }[] =
+    wf.jobs.release.steps
+
+  it('runs on version tags the same npm run release, with the key from the secrets only', () => {
+    expect(wf.on.push.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+*'])
+    const release = steps.find((s) => s.run?.startsWith('npm run release'))
+    expect(release?.run).toBe('npm run release -- --out dist/release')
+    expect(release?.env?.RELEASE_GPG_KEY_ID).toBe(expr('secrets.RELEASE_GPG_KEY_ID'))
+    const imports = steps.find((s) => s.name === 'Import the signing key')
+    expect(imports?.env?.RELEASE_GPG_PRIVATE_KEY).toBe(expr('secrets.RELEASE_GPG_PRIVATE_KEY'))
+    // The secret reaches gpg through the environment and a pipe, never an argv or the log.
+    expect(imports?.run).not.toContain(expr('').slice(0, 3))
+    // The tag must be package.json's version before anything is built.
+    const check = steps.findIndex((s) => s.name === "The tag is package.json's version")
+    expect(check).toBeGreaterThan(-1)
+    expect(check).toBeLessThan(steps.indexOf(release as (typeof steps)[number]))
+  })
 })
