@@ -9,6 +9,7 @@ import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
 import { preflightSteps } from '../src/steps/premised-checks.js'
 import type { System } from '../src/steps/types.js'
+import { codeServerPreflight } from './workspaces/code-server.js'
 
 export const preflight = definePhase({
   name: 'preflight',
@@ -74,6 +75,7 @@ export const preflight = definePhase({
         needs: ['os'],
         check: (sys: System) => check.sourceReachable(sys, source.url),
       })),
+      ...codeServerPreflight(cfg, facts),
     ])
   },
 })

@@ -11,6 +11,7 @@ import type { VPSInstance } from '../src/model/schemas.js'
 import { CREDENTIALS_FILE } from '../src/steps/developer-password.js'
 import type { Facts, System } from '../src/steps/types.js'
 import { XRDP_INI } from './rdp-config.js'
+import { codeServerNotes } from './workspaces/code-server.js'
 
 export async function describeWorkstation(
   sys: System,
@@ -45,6 +46,7 @@ export async function describeWorkstation(
         : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
     )
   }
+  notes.push(...(await codeServerNotes(sys, cfg, host)))
   const ides = pw
     ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg, facts.architecture), name)))
     : []

@@ -11,6 +11,7 @@ import { assert } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
 import { DEV_GROUPS } from './user-creation.js'
+import { codeServerChecks } from './workspaces/code-server.js'
 
 const RUNNING = [
   ['xrdp-active', 'xrdp'],
@@ -64,6 +65,7 @@ export const verification = definePhase({
         // Not checked again when the IDE failed and was undone earlier in this run.
         part: id,
       })),
+      ...codeServerChecks(cfg),
     ]
   },
 })
