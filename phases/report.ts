@@ -35,7 +35,8 @@ export async function describeWorkstation(
     // What the RDP client must show on the first connection (docs/quickstart.md says where).
     if (cert) notes.push(...certificateLines(cert))
   }
-  const credentials = await sys.stat(CREDENTIALS_FILE)
+  // The file may hold code-server's logins alone (the RDP password was shown on a terminal).
+  const credentials = /^password=/m.test((await readText(sys, CREDENTIALS_FILE)) ?? '')
   // A run that stopped before user-creation has no user and no password to point at.
   if (!pw) notes.push(`Username: ${name} (not created yet: user-creation has not completed)`)
   else {

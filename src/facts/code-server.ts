@@ -60,7 +60,7 @@ export function bindPort(bindAddr: string | undefined): number | null {
 export const bindAddr = (address: string, port: number): string =>
   `${address.includes(':') ? `[${address}]` : address}:${port}`
 
-/** The developer's home from passwd, or where useradd will put it (not created yet: plan). */
+/** The developer's home from passwd; null before the account exists (plan of a first run). */
 async function homeOf(sys: System, user: string): Promise<string | null> {
   return (await passwdEntry(sys, user))?.home ?? null
 }
@@ -137,12 +137,15 @@ export async function portsAvailable(
   }
 }
 
+/** Its own key, so `password=` stays the RDP login's (scripts and people read the first one). */
+const PASSWORD_KEY = 'code-server-password='
+
 /** The password filed for the developer in the credentials file's block, or null. */
 export async function filedPassword(sys: System, credentials: string, user: string): Promise<string | null> {
   const text = await readText(sys, credentials)
   const block = text === null ? null : blockContent(text, credentialsMarker(user))
-  const line = block?.split('\n').find((l) => l.startsWith('password='))
-  return line ? line.slice('password='.length) : null
+  const line = block?.split('\n').find((l) => l.startsWith(PASSWORD_KEY))
+  return line ? line.slice(PASSWORD_KEY.length) : null
 }
 
 /**

@@ -30,7 +30,7 @@ const USER = 'devuser'
 const UNIT = `code-server@${USER}.service`
 const CONFIG = `/home/${USER}/.config/code-server/config.yaml`
 const CREDENTIALS = '/root/vps-provision-credentials'
-const BLOCK = /# >>> vps-provision:code-server-devuser >>>\n[\s\S]*?^password=(.+)$/m
+const BLOCK = /# >>> vps-provision:code-server-devuser >>>\n[\s\S]*?^code-server-password=(.+)$/m
 
 const proven = (
   row: { id: string; case: string; injection: string; expected: string },

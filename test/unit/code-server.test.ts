@@ -106,7 +106,7 @@ describe('code-server on the fake Debian 13', () => {
     // The RDP login stays in the file beside our block.
     expect(sys.readText(CREDENTIALS_FILE)).toMatch(new RegExp(`^username=${DEV}\npassword=`, 'm'))
     expect(blockContent(sys.readText(CREDENTIALS_FILE) ?? '', credentialsMarker(DEV))).toContain(
-      `password=${password}`,
+      `code-server-password=${password}`,
     )
     expect(sys.service(`code-server@${DEV}.service`)).toEqual({ enabled: true, active: true })
     // The summary: the tunnel line and where the password is, never the password.
@@ -158,6 +158,22 @@ describe('code-server on the fake Debian 13', () => {
     expect(config(sys)).toBeNull()
     expect(sys.packageVersion(CODE_SERVER_PACKAGE)).toBeNull()
     expect(sys.snapshot()).toEqual(before)
+  })
+
+  it("at a terminal the RDP password is shown, code-server's still filed, and the summary tells them apart", async () => {
+    const w = world()
+    w.deps.interactive = true
+    const run = await engine.run(w.deps, on(), { force: false })
+    expect(run.exitCode, JSON.stringify(run.lines)).toBe(0)
+    expect(run.credentials?.username).toBe(DEV)
+    const text = w.sys.readText(CREDENTIALS_FILE) ?? ''
+    // Only our block: no RDP login in the file, and the summary does not send anyone looking for one.
+    expect(text).not.toMatch(/^password=/m)
+    expect(await filedPassword(w.sys, CREDENTIALS_FILE, DEV)).toMatch(/^\S{20}$/)
+    expect(run.lines).toContain(
+      'Password: shown once when it was generated; reset it with `passwd` as root if lost',
+    )
+    expect(run.lines.join('\n')).toContain(`password: in ${CREDENTIALS_FILE}`)
   })
 
   it('plan shows the config diff with the hash hidden and says the password is to be filed', async () => {
