@@ -35,8 +35,7 @@ export async function describeWorkstation(
     // What the RDP client must show on the first connection (docs/quickstart.md says where).
     if (cert) notes.push(...certificateLines(cert))
   }
-  // The file may hold code-server's logins alone (the RDP password was shown on a terminal).
-  const credentials = /^password=/m.test((await readText(sys, CREDENTIALS_FILE)) ?? '')
+  const credentials = await rdpPasswordFiled(sys)
   // A run that stopped before user-creation has no user and no password to point at.
   if (!pw) notes.push(`Username: ${name} (not created yet: user-creation has not completed)`)
   else {
@@ -86,6 +85,11 @@ export async function describeWorkstation(
         }
       : null,
   }
+}
+
+/** The file may hold code-server's logins alone (the RDP password was shown on a terminal). */
+async function rdpPasswordFiled(sys: System): Promise<boolean> {
+  return /^password=/m.test((await readText(sys, CREDENTIALS_FILE)) ?? '')
 }
 
 /** The certificate xrdp.ini names (ours, or the user's copied in its place), if it parses. */
