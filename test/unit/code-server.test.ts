@@ -11,8 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { CODE_SERVER_PACKAGE } from '../../phases/workspaces/code-server.js'
 import type { Config } from '../../src/config/schema.js'
 import { DEFAULT_USERNAME as DEV } from '../../src/config/settings.js'
+import { planUndoDrift } from '../../src/engine/undo-executor.js'
 import { allocatePorts, credentialsMarker, filedPassword } from '../../src/facts/code-server.js'
-import { blockContent } from '../../src/facts/marked-block.js'
+import { blockContent, upsertBlock } from '../../src/facts/marked-block.js'
 import { CREDENTIALS_FILE } from '../../src/steps/developer-password.js'
 import { sha256 } from '../../src/util/hash.js'
 import { engine } from '../helpers/engine.js'
@@ -274,5 +275,39 @@ describe('code-server off loopback', () => {
     const back = await engine.rollback(w.deps, { session: run.sessionId, to: null, force: false })
     expect(back.exitCode, JSON.stringify(back.lines)).toBe(0)
     expect(sys.snapshot()).toEqual(initial)
+  })
+})
+
+describe('rollback drift of the credentials file: written whole, then our block in it', () => {
+  const file = '/root/creds'
+  const whole = 'username=devuser\npassword=rdp\n'
+  const block = {
+    kind: 'restore-block',
+    path: file,
+    marker: 'code-server-devuser',
+    previous: null,
+    removeEmptyFile: false,
+  } as const
+  // Newest first, as rollback runs them: the block's undo, then the older whole-file write's.
+  const actions = [
+    { undo: block, written: null },
+    { undo: { kind: 'remove-file', path: file } as const, written: { [file]: sha256(whole) } },
+  ]
+
+  it('judges the older write against what removing the block leaves: not drifted', async () => {
+    const sys = workstationMachine()
+    await sys.writeFile(file, upsertBlock(whole, 'code-server-devuser', 'code-server-password=x\n'), {
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+    })
+    expect(await planUndoDrift(sys, actions)).toEqual([])
+  })
+
+  it('still names the file when someone edited it outside our block', async () => {
+    const sys = workstationMachine()
+    const edited = upsertBlock(`${whole}# my note\n`, 'code-server-devuser', 'code-server-password=x\n')
+    await sys.writeFile(file, edited, { mode: 0o600, uid: 0, gid: 0 })
+    expect(await planUndoDrift(sys, actions)).toEqual([file])
   })
 })
