@@ -99,6 +99,17 @@ describe.skipIf(skip !== null)('e2e code-server: a browser IDE per developer beh
     expect(rdpCredentials).toMatch(/^password=/m)
   })
 
+  s.stage('plan shows the new config with its diff, the hash hidden', async () => {
+    const r = await tool(w, ['plan', '--only', 'workspaces'], { artifact: 'plan' })
+    expect(r.exitCode, r.stdout.slice(-3000) + r.stderr).toBe(0)
+    expect(r.stdout).toContain(`+++ ${CONFIG}`)
+    expect(r.stdout).toContain('+bind-addr: 127.0.0.1:8001')
+    expect(r.stdout).toContain(
+      '+hashed-password: <SHA-256 of the password in the credentials file, not shown>',
+    )
+    expect(r.stdout).toContain('no code-server password filed for devuser yet')
+  })
+
   s.stage(`run --only workspaces installs code-server and starts ${UNIT} on loopback`, () =>
     proven(
       {
@@ -182,6 +193,10 @@ describe.skipIf(skip !== null)('e2e code-server: a browser IDE per developer beh
         seen.push(`GET / with the cookie: ${title(page.stdout)}`)
         expect(title(page.stdout)).toBe('code-server')
         await w.machine.exec(['rm', '-f', jar])
+        // The package's unit runs it as the developer (User=%i), not as root.
+        const owner = await w.machine.exec(['ps', '-o', 'user=', '-C', 'node'])
+        seen.push(`server process runs as: ${owner.stdout.trim()}`)
+        expect(owner.stdout.trim()).toBe(USER)
       },
     ),
   )
