@@ -9,7 +9,7 @@ import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
 import { preflightSteps } from '../src/steps/premised-checks.js'
 import type { System } from '../src/steps/types.js'
-import { codeServerPreflight } from './workspaces/code-server.js'
+import { codeServerPreflight } from './workspaces/code-server-checks.js'
 
 export const preflight = definePhase({
   name: 'preflight',

@@ -11,7 +11,7 @@ import type { VPSInstance } from '../src/model/schemas.js'
 import { CREDENTIALS_FILE } from '../src/steps/developer-password.js'
 import type { Facts, System } from '../src/steps/types.js'
 import { XRDP_INI } from './rdp-config.js'
-import { codeServerNotes } from './workspaces/code-server.js'
+import { codeServerNotes } from './workspaces/code-server-checks.js'
 
 export async function describeWorkstation(
   sys: System,

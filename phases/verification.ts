@@ -11,7 +11,7 @@ import { assert } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
 import { DEV_GROUPS } from './user-creation.js'
-import { codeServerChecks } from './workspaces/code-server.js'
+import { codeServerChecks } from './workspaces/code-server-checks.js'
 
 const RUNNING = [
   ['xrdp-active', 'xrdp'],
