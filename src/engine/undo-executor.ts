@@ -80,12 +80,6 @@ export function undoPaths(undo: Undo): string[] {
   }
 }
 
-/**
- * Every drifted path of a rollback, before anything is undone. `actions` newest first (the order
- * rollback runs in). A path a later action of the same session wrote again is judged against what
- * undoing that later action leaves behind, not against today's content, so a file written twice
- * by one session is not reported as drifted.
- */
 /** What restoreBlock (undo-files.ts) leaves of `text`: null when it removes the file. */
 function blockRestored(text: string, undo: UndoOf<'restore-block'>): string | null {
   const next =
@@ -93,6 +87,12 @@ function blockRestored(text: string, undo: UndoOf<'restore-block'>): string | nu
   return next === '' && undo.removeEmptyFile ? null : next
 }
 
+/**
+ * Every drifted path of a rollback, before anything is undone. `actions` newest first (the order
+ * rollback runs in). A path a later action of the same session wrote again is judged against what
+ * undoing that later action leaves behind, not against today's content, so a file written twice
+ * by one session is not reported as drifted.
+ */
 export async function planUndoDrift(
   sys: System,
   actions: readonly { undo: Undo; written: Record<string, string | null> | null }[],
