@@ -3,6 +3,7 @@
 // change, listing each failure with what was measured, what is required and what to do.
 
 import { developers } from '../src/config/developers.js'
+import type { Config } from '../src/config/schema.js'
 import { suppliedKeyPair } from '../src/facts/certificate.js'
 import { rdpPortAvailable } from '../src/facts/port-holder.js'
 import * as check from '../src/facts/requirements.js'
@@ -10,6 +11,7 @@ import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
 import { preflightSteps } from '../src/steps/premised-checks.js'
 import type { System } from '../src/steps/types.js'
+import { codeServerPreflight } from './workspaces/code-server-checks.js'
 
 export const preflight = definePhase({
   name: 'preflight',
@@ -61,35 +63,7 @@ export const preflight = definePhase({
             },
           ]
         : []),
-      ...developers(cfg).map((dev, i) => ({
-        id: i === 0 ? 'username' : `username.${dev.name}`,
-        title: `Developer user ${dev.name}`,
-        check: (sys: System) =>
-          check.usernameUsable(sys, { username: dev.name, reuseUser: cfg.reuseUser }, createdUsers),
-      })),
-      ...developers(cfg).flatMap((dev) =>
-        dev.passwordFile === null
-          ? []
-          : [
-              {
-                id: `password-file.${dev.name}`,
-                title: `Password file of ${dev.name}`,
-                check: (sys: System) =>
-                  check.secretFileUsable(sys, dev.passwordFile as string, `password of ${dev.name}`),
-              },
-            ],
-      ),
-      ...developers(cfg).flatMap((dev) =>
-        dev.sshKeysFile === null
-          ? []
-          : [
-              {
-                id: `keys-file.${dev.name}`,
-                title: `SSH keys file of ${dev.name}`,
-                check: (sys: System) => check.keysFileUsable(sys, dev.sshKeysFile as string),
-              },
-            ],
-      ),
+      ...developerChecks(cfg, createdUsers),
       // Each IDE's sources, each alone: one that does not answer leaves its IDE out, not the run.
       ...ideSources(cfg, facts.architecture).map((source, i) => ({
         id: `source-${source.ide}-${i}`,
@@ -99,6 +73,38 @@ export const preflight = definePhase({
         needs: ['os'],
         check: (sys: System) => check.sourceReachable(sys, source.url),
       })),
+      ...codeServerPreflight(cfg, facts),
     ])
   },
 })
+
+/** Each developer's name, and the files the configuration points at for them, before any change. */
+function developerChecks(cfg: Config, createdUsers: readonly string[]) {
+  return developers(cfg).flatMap((dev, i) => [
+    {
+      id: i === 0 ? 'username' : `username.${dev.name}`,
+      title: `Developer user ${dev.name}`,
+      check: (sys: System) =>
+        check.usernameUsable(sys, { username: dev.name, reuseUser: cfg.reuseUser }, createdUsers),
+    },
+    ...(dev.passwordFile === null
+      ? []
+      : [
+          {
+            id: `password-file.${dev.name}`,
+            title: `Password file of ${dev.name}`,
+            check: (sys: System) =>
+              check.secretFileUsable(sys, dev.passwordFile as string, `password of ${dev.name}`),
+          },
+        ]),
+    ...(dev.sshKeysFile === null
+      ? []
+      : [
+          {
+            id: `keys-file.${dev.name}`,
+            title: `SSH keys file of ${dev.name}`,
+            check: (sys: System) => check.keysFileUsable(sys, dev.sshKeysFile as string),
+          },
+        ]),
+  ])
+}

@@ -12,6 +12,7 @@ import type { VPSInstance } from '../src/model/schemas.js'
 import { CREDENTIALS_FILE, credentialsFile } from '../src/steps/developer-password.js'
 import type { Facts, System } from '../src/steps/types.js'
 import { XRDP_INI } from './rdp-config.js'
+import { codeServerNotes } from './workspaces/code-server-checks.js'
 
 export async function describeWorkstation(
   sys: System,
@@ -35,23 +36,11 @@ export async function describeWorkstation(
     // What the RDP client must show on the first connection (docs/quickstart.md says where).
     if (cert) notes.push(...certificateLines(cert))
   }
-  const credentials = await sys.stat(CREDENTIALS_FILE)
   // A run that stopped before user-creation has no user and no password to point at.
   if (!pw) notes.push(`Username: ${name} (not created yet: user-creation has not completed)`)
-  else {
-    notes.push(`Username: ${name}`)
-    const primary = developers(cfg)[0]
-    notes.push(
-      primary?.passwordHash
-        ? 'Password: the one of passwordHash in the configuration'
-        : primary?.passwordFile
-          ? `Password: the one in ${primary.passwordFile} (the configuration's passwordFile)`
-          : credentials
-            ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
-            : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
-    )
-  }
+  else notes.push(`Username: ${name}`, await primaryPasswordLine(sys, cfg))
   for (const dev of developers(cfg).slice(1)) notes.push(await otherDeveloperLine(sys, dev))
+  notes.push(...(await codeServerNotes(sys, cfg, host)))
   const ides = pw
     ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg, facts.architecture), name)))
     : []
@@ -75,7 +64,7 @@ export async function describeWorkstation(
           groups: await groupsOf(sys, name),
           password_expires: (await shadowEntry(sys, name))?.lastChange === '0',
           ssh_key_auth_enabled: (await sys.stat(`${pw.home}/.ssh/authorized_keys`)) !== null,
-          credentials_location: credentials ? CREDENTIALS_FILE : null,
+          credentials_location: (await rdpPasswordFiled(sys)) ? CREDENTIALS_FILE : null,
           created_at: new Date().toISOString(),
         }
       : null,
@@ -92,6 +81,17 @@ export async function describeWorkstation(
   }
 }
 
+/** Where the first developer's RDP password is: the configuration's, the credentials file, or shown once. */
+async function primaryPasswordLine(sys: System, cfg: Config): Promise<string> {
+  const primary = developers(cfg)[0]
+  if (primary?.passwordHash) return 'Password: the one of passwordHash in the configuration'
+  if (primary?.passwordFile)
+    return `Password: the one in ${primary.passwordFile} (the configuration's passwordFile)`
+  return (await rdpPasswordFiled(sys))
+    ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
+    : 'Password: shown once when it was generated; reset it with `passwd` as root if lost'
+}
+
 /** One line for each developer after the first: their own RDP login, and where its password is. */
 async function otherDeveloperLine(sys: System, dev: Developer): Promise<string> {
   const label = `Also:     ${dev.name}${dev.sudo ? ' (sudo)' : ''}`
@@ -101,6 +101,11 @@ async function otherDeveloperLine(sys: System, dev: Developer): Promise<string> 
   return (await sys.stat(file))
     ? `${label}: password in ${file}`
     : `${label}: password shown when it was generated, or set with \`passwd ${dev.name}\``
+}
+
+/** The file may hold code-server's logins alone (the RDP password was shown on a terminal). */
+async function rdpPasswordFiled(sys: System): Promise<boolean> {
+  return /^password=/m.test((await readText(sys, CREDENTIALS_FILE)) ?? '')
 }
 
 /** The certificate xrdp.ini names (ours, or the user's copied in its place), if it parses. */

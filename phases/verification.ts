@@ -12,6 +12,7 @@ import { assert } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
 import { groupsFor } from './user-creation.js'
+import { codeServerChecks } from './workspaces/code-server-checks.js'
 
 const RUNNING = [
   ['xrdp-active', 'xrdp'],
@@ -75,6 +76,7 @@ export const verification = definePhase({
         // Not checked again when the IDE failed and was undone earlier in this run.
         part: id,
       })),
+      ...codeServerChecks(cfg),
     ]
   },
 })

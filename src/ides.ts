@@ -287,7 +287,8 @@ const desktopEntry = (): Step[] => [
 
 type ArchValue<T> = T | { amd64: T; arm64: T }
 
-const forArch = <T>(value: ArchValue<T>, arch: string): T | null =>
+/** This architecture's value of a per-architecture setting (url, sha256), or the one for all. */
+export const forArch = <T>(value: ArchValue<T>, arch: string): T | null =>
   typeof value === 'object' && value !== null && 'amd64' in value
     ? ((value as Record<string, T>)[arch] ?? null)
     : (value as T)
@@ -297,7 +298,7 @@ const forArch = <T>(value: ArchValue<T>, arch: string): T | null =>
  * vendor has such a URL (Cursor) and an error where it has none (the Antigravity tarballs).
  */
 export function downloadUrl(
-  id: IdeId,
+  id: IdeId | 'codeServer',
   urls: ArchValue<string | null>,
   arch: string,
   version: string | null,
@@ -315,7 +316,7 @@ export function downloadUrl(
   return url.replaceAll('{version}', word ?? '')
 }
 
-function noBuild(id: IdeId, arch: string): ProvisionError {
+function noBuild(id: IdeId | 'codeServer', arch: string): ProvisionError {
   return new ProvisionError(
     `Unable to install ${id} on ${arch}: its source has no ${arch} build`,
     EXIT.preflight,

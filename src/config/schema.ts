@@ -297,6 +297,24 @@ export const ConfigSchema = z
           })
           .prefault({})
           .describe('where Antigravity comes from'),
+        codeServer: z
+          .strictObject({
+            url: archUrl
+              .default({
+                amd64:
+                  'https://github.com/coder/code-server/releases/download/v{version}/code-server_{version}_amd64.deb',
+                arm64:
+                  'https://github.com/coder/code-server/releases/download/v{version}/code-server_{version}_arm64.deb',
+              })
+              .describe("the vendor's .deb download URL, per architecture; {version} becomes version"),
+            sha256: archSha256.default(null).describe('expected sha256 of the .deb (null: not pinned)'),
+            version: version
+              .default('4.138.0')
+              .describe(`${versionNote}; the release URLs name a version, so it has one by default`),
+            probe,
+          })
+          .prefault({})
+          .describe('where code-server comes from (codeServer.enabled; docs/workspaces.md)'),
       })
       .prefault({})
       .describe("where the IDEs come from; the defaults are the vendors' own (docs/ides.md)"),

@@ -4,6 +4,7 @@
 // put files back are in undo-files.ts, the ones that change packages, accounts and units in
 // undo-system.ts.
 
+import { removeBlock, upsertBlock } from '../facts/marked-block.js'
 import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
@@ -79,6 +80,13 @@ export function undoPaths(undo: Undo): string[] {
   }
 }
 
+/** What restoreBlock (undo-files.ts) leaves of `text`: null when it removes the file. */
+function blockRestored(text: string, undo: UndoOf<'restore-block'>): string | null {
+  const next =
+    undo.previous === null ? removeBlock(text, undo.marker) : upsertBlock(text, undo.marker, undo.previous)
+  return next === '' && undo.removeEmptyFile ? null : next
+}
+
 /**
  * Every drifted path of a rollback, before anything is undone. `actions` newest first (the order
  * rollback runs in). A path a later action of the same session wrote again is judged against what
@@ -92,6 +100,8 @@ export async function planUndoDrift(
 ): Promise<string[]> {
   // undefined: what a later undo leaves there is not known here; that undo's own check decides.
   const after = new Map<string, string | null | undefined>()
+  // The text a later restore-block leaves in its file (an older action is judged against it).
+  const texts = new Map<string, string | null>()
   const drifted: string[] = []
   const hashOf = async (path: string) => {
     if (after.has(path)) return after.get(path)
@@ -109,10 +119,25 @@ export async function planUndoDrift(
       }
       continue
     }
+    if (undo.kind === 'restore-block') {
+      // Not judged itself (others edit around our block), but what it leaves is what an older
+      // action that wrote the whole file (the credentials file) is judged against.
+      const text = after.has(undo.path)
+        ? texts.get(undo.path)
+        : ((await sys.readFile(undo.path))?.toString('utf8') ?? null)
+      const next = text === undefined || text === null ? text : blockRestored(text, undo)
+      if (next === undefined) after.set(undo.path, undefined)
+      else {
+        texts.set(undo.path, next)
+        after.set(undo.path, next === null ? null : sha256(next))
+      }
+      continue
+    }
     for (const path of undoPaths(undo)) {
       const now = written && path in written ? await hashOf(path) : undefined
       if (now !== undefined && now !== written?.[path] && !drifted.includes(path)) drifted.push(path)
       after.set(path, undo.kind === 'restore-file' ? undo.sha256 : null)
+      texts.delete(path)
     }
   }
   return drifted

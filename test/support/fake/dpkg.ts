@@ -110,6 +110,10 @@ export function purge(ctx: Ctx, name: string): string[] {
   for (const f of shipped(name, rec.def)) if (ctx.fs.lget(f.path)?.kind !== 'dir') ctx.fs.remove(f.path)
   for (const p of rec.def.purgeRemoves ?? []) if (ctx.fs.lget(p)?.kind !== 'dir') ctx.fs.remove(p)
   for (const unit of rec.def.units ?? []) ctx.state.services.delete(unit)
+  // The instances of its templates go with them (their wants links would dangle, units not load).
+  for (const t of rec.def.templates ?? [])
+    for (const u of [...ctx.state.services.keys()])
+      if (u.startsWith(t.replace(/@\.service$/, '@'))) ctx.state.services.delete(u)
   for (const u of rec.createdUsers) if (acc.user(u)) acc.removeUser(u)
   for (const g of rec.createdGroups) {
     const gid = acc.group(g)?.gid

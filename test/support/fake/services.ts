@@ -29,6 +29,7 @@ export const systemctl: Handler = (ctx, args) => {
   const units = raw.map(unitName)
   const booted = ctx.state.options.systemd
   const services = ctx.state.services
+  for (const u of units) addInstance(ctx, u)
   switch (command) {
     case 'daemon-reload':
       return booted ? ok() : fail(1, NOT_BOOTED)
@@ -75,6 +76,18 @@ export const systemctl: Handler = (ctx, args) => {
   throw new Unsupported(`systemctl ${args.join(' ')}`)
 }
 
+/**
+ * An instance of an installed template (`code-server@alice.service` of `code-server@.service`)
+ * is a unit systemd knows, disabled and inactive until someone enables or starts it.
+ */
+function addInstance(ctx: Ctx, unit: string): void {
+  const m = /^([^@]+@)[^@]+\.service$/.exec(unit)
+  if (!m || ctx.state.services.has(unit)) return
+  const template = `${m[1]}.service`
+  for (const p of ctx.state.installed.values())
+    if (p.def.templates?.includes(template)) ctx.state.services.set(unit, { enabled: false, active: false })
+}
+
 function change(ctx: Ctx, command: string, units: string[]): Out {
   if (!ctx.state.options.systemd) return fail(1, NOT_BOOTED)
   for (const u of units) {
@@ -116,6 +129,14 @@ export const ss: Handler = (ctx, args) => {
   if (ctx.state.services.get('xrdp.service')?.active) {
     const addr = xrdpListen(ctx.fs.text('/etc/xrdp/xrdp.ini') ?? '')
     if (addr) row(addr, 'xrdp', 771)
+  }
+  // code-server (as `node`, its real process name) where its user's config binds it.
+  for (const [unit, s] of ctx.state.services) {
+    const user = /^code-server@(.+)\.service$/.exec(unit)?.[1]
+    const home = user && s.active ? ctx.accounts.user(user)?.home : undefined
+    const config = home ? (ctx.fs.text(`${home}/.config/code-server/config.yaml`) ?? '') : ''
+    const bind = /^bind-addr:\s*(\S+)\s*$/m.exec(config)?.[1] ?? (home ? '127.0.0.1:8080' : null)
+    if (bind) row(bind, 'node', 900 + rows.length)
   }
   return ok(header + lines(rows))
 }

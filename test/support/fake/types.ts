@@ -21,6 +21,11 @@ export interface PackageDef {
   dirs?: string[]
   /** Enabled and started by its postinst, like Debian does. */
   units?: string[]
+  /**
+   * Template units it ships (`code-server@.service`): nothing is enabled at install; an instance
+   * (`code-server@alice.service`) exists for systemctl while the package is installed.
+   */
+  templates?: string[]
   /** System users (each with a same-named group) and groups its postinst creates; purge deletes them. */
   sysusers?: string[]
   sysgroups?: string[]
