@@ -27,8 +27,9 @@ export interface CloudInitInput {
   config: { text: string; from: string; username: string; rdpPort: number; tunnel: boolean } | null
 }
 
-export const FIRST_BOOT_UNIT = 'vps-provision-first-boot'
-export const FIRST_BOOT_LOG = '/var/log/vps-provision-first-boot.log'
+import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT } from './first-boot-names.js'
+
+export { FIRST_BOOT_LOG, FIRST_BOOT_UNIT }
 export const FIRST_BOOT_SCRIPT = '/usr/local/sbin/vps-provision-first-boot'
 export const CREDENTIALS_FILE = '/root/vps-provision-credentials'
 export const FIRST_BOOT_UNIT_FILE = `/etc/systemd/system/${FIRST_BOOT_UNIT}.service`
