@@ -1,11 +1,12 @@
 // `status --wait latest` on a cloud-init server: while cloud-init works, while the first-boot
 // unit is queued or runs, "latest" is not resolved (no session yet, or the run a reboot cut off);
 // the wait returns only once the unit settled, with the code of the session its run recorded.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { CliDeps } from '../../src/cli/deps.js'
+import { FIRST_BOOT_WAIT_COMMAND } from '../../src/cli/first-boot-names.js'
 import {
   type FirstBootProbe,
   type FirstBootState,
@@ -303,5 +304,17 @@ describe('systemdFirstBootProbe', () => {
     })
     const gone = fakeSystem('LoadState=not-found\nActiveState=inactive\n', '', [])
     expect((await systemdFirstBootProbe(gone, runDir).state()).unitLoaded).toBe(false)
+  })
+})
+
+describe('the documented wait command', () => {
+  it('is the one docs/cloud-init.md gives, for SSH and for the Terraform remote-exec', () => {
+    const doc = readFileSync(new URL('../../docs/cloud-init.md', import.meta.url), 'utf8')
+    expect(doc).toContain(`ssh root@SERVER '${FIRST_BOOT_WAIT_COMMAND}'`)
+    expect(doc).toContain(`inline = ["${FIRST_BOOT_WAIT_COMMAND}"]`)
+    // `;`: cloud-init's exit 2 for warnings must not skip the run's wait.
+    expect(FIRST_BOOT_WAIT_COMMAND).toMatch(
+      /^cloud-init status --wait >\/dev\/null; vps-provision status --wait /,
+    )
   })
 })
