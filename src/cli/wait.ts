@@ -47,7 +47,7 @@ export async function waitCommand(ctx: CliContext, session: string, flags: WaitF
       session === 'latest' && ctx.deps.firstBoot
         ? await waitForFirstBoot(await resolveLazy(ctx.deps.firstBoot), pollMs, stop.signal, sleep)
         : undefined
-    if (firstBoot === null) return stoppedWaiting(ctx, timedOut, flags, 'the first-boot run', 'latest')
+    if (firstBoot === null) return stoppedWaiting(ctx, timedOut, flags, 'the first-boot unit', 'latest')
     const found = await resolveTarget(ctx, sup, session, 'wait for').catch((e: unknown) => {
       if (firstBoot?.unitLoaded && firstBoot.exitStatus !== null && firstBoot.exitStatus !== 0) return null
       throw e

@@ -240,7 +240,7 @@ describe('status --wait latest on a cloud-init server', () => {
     )
     expect(r.exitCode).toBe(EXIT.waitTimeout)
     expect(Date.now() - started).toBeGreaterThanOrEqual(250)
-    expect(r.stderr).toContain('Unable to wait for the first-boot run: its run had not ended after 0.3 s')
+    expect(r.stderr).toContain('Unable to wait for the first-boot unit: its run had not ended after 0.3 s')
   })
 
   it('a session named explicitly is waited for directly: the unit is not asked', async () => {
