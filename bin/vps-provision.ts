@@ -47,6 +47,8 @@ const { exitCode } = await runCli(process.argv.slice(2), {
     ])
     return systemdSupervisor(await realSystem(), gatherFacts)
   },
+  firstBoot: async () =>
+    (await import('../src/cli/first-boot-wait.js')).systemdFirstBootProbe(await realSystem()),
   // The worker of a detached run is this same program: node, its flags (tsx's loader), the script.
   selfCommand: [process.execPath, ...process.execArgv, process.argv[1] ?? ''],
   interrupts,

@@ -27,8 +27,9 @@ export interface CloudInitInput {
   config: { text: string; from: string; username: string; rdpPort: number; tunnel: boolean } | null
 }
 
-export const FIRST_BOOT_UNIT = 'vps-provision-first-boot'
-export const FIRST_BOOT_LOG = '/var/log/vps-provision-first-boot.log'
+import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT, FIRST_BOOT_WAIT_COMMAND } from './first-boot-names.js'
+
+export { FIRST_BOOT_LOG, FIRST_BOOT_UNIT }
 export const FIRST_BOOT_SCRIPT = '/usr/local/sbin/vps-provision-first-boot'
 export const CREDENTIALS_FILE = '/root/vps-provision-credentials'
 export const FIRST_BOOT_UNIT_FILE = `/etc/systemd/system/${FIRST_BOOT_UNIT}.service`
@@ -201,6 +202,8 @@ export function cloudInitUserData(input: CloudInitInput, stringify: (v: unknown)
     `# systemd unit ${FIRST_BOOT_UNIT}. Follow it over SSH (as root, or with sudo):`,
     `#   tail -f ${FIRST_BOOT_LOG}`,
     `#   systemctl is-active ${FIRST_BOOT_UNIT}   # activating, then active (done) or failed`,
+    "# Or wait for it (a script, Terraform): this returns once the run ended, with the run's exit code:",
+    `#   ${FIRST_BOOT_WAIT_COMMAND}`,
     `# Then connect with RDP to <server>:${port}${cfg?.tunnel ? ' through an SSH tunnel' : ''} as ${user}; the password`,
     `# is in ${CREDENTIALS_FILE} (root only), never in a log.`,
   ].filter((l) => l !== null)

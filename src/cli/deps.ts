@@ -6,6 +6,7 @@ import { chooseRenderer, createRenderer, type Renderer, type RenderOptions } fro
 import { makeOut, type Out, type OutStream } from '../render/text.js'
 import type { System } from '../system/port.js'
 import type { Supervisor } from './detached.js'
+import type { FirstBootProbe } from './first-boot-wait.js'
 import type { Interrupts } from './signals.js'
 
 /** A value, or a loader for it: bin passes loaders so --help and status never load execa or phases. */
@@ -45,6 +46,8 @@ export interface CliDeps {
   sshdSession?: () => Promise<number | null>
   /** How often a run waiting for `confirm` looks again (tests: short). */
   guardPollMs?: number
+  /** The cloud-init first-boot unit's state, so `status --wait latest` waits for its run to begin. */
+  firstBoot?: Lazy<FirstBootProbe>
   /** How often `status --wait` looks at the session again (tests: short); default 1 s. */
   waitPollMs?: number
 }

@@ -14,6 +14,8 @@ import { EXIT, type ExitCode, ProvisionError } from '../model/errors.js'
 import type { ProvisioningSession } from '../model/schemas.js'
 import { type CliContext, type OutputFlags, renderOptions, resolveLazy } from './deps.js'
 import { type Supervisor, unitName } from './detached.js'
+import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT } from './first-boot-names.js'
+import { waitForFirstBoot } from './first-boot-wait.js'
 import { resolveTarget } from './follow.js'
 import { SIGNAL_EXIT } from './signals.js'
 
@@ -26,8 +28,6 @@ const FINAL = new Set(['COMPLETED', 'FAILED', 'ROLLED_BACK'])
 
 export async function waitCommand(ctx: CliContext, session: string, flags: WaitFlags): Promise<void> {
   const sup = ctx.deps.supervisor ? await resolveLazy(ctx.deps.supervisor) : null
-  const id = await resolveTarget(ctx, sup, session, 'wait for')
-  ctx.sessionId = id
   const pollMs = ctx.deps.waitPollMs ?? 1000
   const stop = new AbortController()
   let timedOut = false
@@ -40,20 +40,32 @@ export async function waitCommand(ctx: CliContext, session: string, flags: WaitF
           timedOut = true
           stop.abort('timeout')
         }, flags.timeout * 1000)
+  let id = session
   try {
-    const code = (await waitForEnd(ctx, sup, id, pollMs, stop.signal)) ?? null
-    if (code === null) {
-      if (timedOut)
-        throw new ProvisionError(
-          `Unable to wait for session ${id}: its run had not ended after ${flags.timeout} s`,
-          EXIT.waitTimeout,
-          `It goes on; wait again: vps-provision status --wait ${id}; watch it: vps-provision status --follow ${id}`,
-        )
-      // Interrupted: the run is not ours to stop; runCli exits 128 + the signal without "stopped" lines.
-      ctx.detached = true
-      ctx.err.line(`Stopped waiting; session ${id} goes on.`)
-      return
+    // On a cloud-init server "latest" is only known once the first-boot run has begun (first-boot-wait.ts).
+    const firstBoot =
+      session === 'latest' && ctx.deps.firstBoot
+        ? await waitForFirstBoot(await resolveLazy(ctx.deps.firstBoot), pollMs, stop.signal, sleep)
+        : undefined
+    if (firstBoot === null) return stoppedWaiting(ctx, timedOut, flags, 'the first-boot unit', 'latest')
+    const found = await resolveTarget(ctx, sup, session, 'wait for').catch((e: unknown) => {
+      if (firstBoot?.unitLoaded && firstBoot.exitStatus !== null && firstBoot.exitStatus !== 0) return null
+      throw e
+    })
+    if (found === null) {
+      // The unit's run failed before it recorded a session (it could not start, or its lock was busy).
+      const status = firstBoot?.exitStatus ?? EXIT.provisioning
+      ctx.exitCode = status
+      throw new ProvisionError(
+        `Unable to wait for the first-boot run: it ended with exit code ${status} before it recorded a session`,
+        status as ExitCode,
+        `Its output: ${FIRST_BOOT_LOG}; its unit: systemctl status ${FIRST_BOOT_UNIT}`,
+      )
     }
+    id = found
+    ctx.sessionId = id
+    const code = (await waitForEnd(ctx, sup, id, pollMs, stop.signal)) ?? null
+    if (code === null) return stoppedWaiting(ctx, timedOut, flags, `session ${id}`, id)
     await showStatus(ctx, id, flags)
     ctx.exitCode = code.exitCode
     if (code.error) throw new ProvisionError(code.error.message, code.exitCode as ExitCode, code.error.hint)
@@ -61,6 +73,25 @@ export async function waitCommand(ctx: CliContext, session: string, flags: WaitF
     if (timer) clearTimeout(timer)
     ctx.signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** The wait ended first: a timeout (exit 124) or an interruption (128 + the signal). */
+function stoppedWaiting(
+  ctx: CliContext,
+  timedOut: boolean,
+  flags: WaitFlags,
+  what: string,
+  target: string,
+): void {
+  if (timedOut)
+    throw new ProvisionError(
+      `Unable to wait for ${what}: its run had not ended after ${flags.timeout} s`,
+      EXIT.waitTimeout,
+      `It goes on; wait again: vps-provision status --wait ${target}; watch it: vps-provision status --follow ${target}`,
+    )
+  // Interrupted: the run is not ours to stop; runCli exits 128 + the signal without "stopped" lines.
+  ctx.detached = true
+  ctx.err.line(`Stopped waiting; ${what} goes on.`)
 }
 
 interface End {
