@@ -9,6 +9,7 @@ import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
 import { preflightSteps } from '../src/steps/premised-checks.js'
 import type { System } from '../src/steps/types.js'
+import { dockerPreflight } from './workspaces/docker.js'
 
 export const preflight = definePhase({
   name: 'preflight',
@@ -65,6 +66,8 @@ export const preflight = definePhase({
         title: `Developer user ${cfg.username}`,
         check: (sys) => check.usernameUsable(sys, cfg, createdUsers),
       },
+      // A volume of docker.volumes that a person made is refused before any change (not adopted).
+      ...dockerPreflight({ cfg }),
       // Each IDE's sources, each alone: one that does not answer leaves its IDE out, not the run.
       ...ideSources(cfg, facts.architecture).map((source, i) => ({
         id: `source-${source.ide}-${i}`,
