@@ -6,6 +6,12 @@ import { dpkgQuery, isInstalled } from '../facts/packages.js'
 import { packages } from './packages.js'
 import type { Step } from './types.js'
 
+/**
+ * containerd makes these when it first starts and no package owns them, so the purge leaves them:
+ * journaled before the install (when absent), rollback removes each after the purge if it is empty.
+ */
+const ENGINE_DIRS = ['/etc/cni', '/etc/cni/net.d']
+
 /** docker-cli is the `docker` command: docker.io only recommends it, and we install no Recommends. */
 export const DOCKER_PACKAGES = ['docker.io', 'docker-cli', 'docker-compose'] as const
 
@@ -15,6 +21,15 @@ export function dockerEngine(opts: { id?: string } = {}): Step {
     ...inner,
     async apply(ctx) {
       const had = isInstalled((await dpkgQuery(ctx.sys, ['docker.io'])).get('docker.io'))
+      for (const dir of had ? [] : ENGINE_DIRS) {
+        if (await ctx.sys.stat(dir)) continue
+        const undo = { kind: 'remove-dir', path: dir } as const
+        // Nothing changes now: containerd makes the directory when it starts.
+        await ctx.change(
+          { actionType: 'FILE_CREATE', target: `${dir} (containerd makes it)`, undo },
+          async () => undefined,
+        )
+      }
       await inner.apply(ctx)
       if (had) return
       await ctx.change(

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { dockerSteps } from '../../phases/workspaces/docker.js'
 import { ConfigSchema } from '../../src/config/schema.js'
+import { deriveActions, readJournal } from '../../src/engine/journal.js'
 import { executeUndo, type UndoOptions } from '../../src/engine/undo-executor.js'
 import { DAEMON_JSON, DaemonJsonError, daemonJsonWithLoopback, dockerVolume } from '../../src/facts/docker.js'
 import { Undo } from '../../src/model/undo.js'
@@ -112,6 +113,20 @@ describe('docker on the fake Debian 13', () => {
         ...['--label', `vps-provision.session=${first.sessionId}`, v],
       ]),
     )
+
+    // The order rollback relies on (newest first): the group and containerd's directories come back
+    // out after the purge, keep-docker-data just before it.
+    const docker = deriveActions(readJournal(w.deps.paths.transactionLog(first.sessionId)).records)
+      .filter((a) => a.phase === 'workspaces')
+      .map((a) => `${a.undo.kind} ${a.target}`)
+    expect(docker.slice(0, 3)).toEqual([
+      'delete-group group docker',
+      'remove-dir /etc/cni (containerd makes it)',
+      'remove-dir /etc/cni/net.d (containerd makes it)',
+    ])
+    const purge = docker.findIndex((d) => d.startsWith('purge-packages'))
+    expect(docker[purge]).toMatch(/^purge-packages docker\.io docker-cli docker-compose$/)
+    expect(docker.findIndex((d) => d.startsWith('keep-docker-data'))).toBeGreaterThan(purge)
 
     const again = await engine.run(w.deps, cfg, { force: false })
     expect(again.exitCode).toBe(0)
