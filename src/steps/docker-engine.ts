@@ -1,7 +1,8 @@
 // dockerEngine(): Debian's Docker engine, CLI and Compose in one apt transaction (packages()), plus,
 // when this run installed docker.io, a journaled keep-docker-data after it: rollback reaches that
 // just before it purges the engine, and keeps /var/lib/docker when a person's volumes, images or
-// containers are in it (Debian's purge would delete them; src/engine/undo-docker.ts).
+// containers are in it (Debian's purge would delete them; src/engine/undo-docker.ts). Before the
+// install it journals the directories containerd makes in /etc, which no package owns.
 import { dpkgQuery, isInstalled } from '../facts/packages.js'
 import { packages } from './packages.js'
 import type { Step } from './types.js'
