@@ -3,9 +3,10 @@
 // fresh VPS); what turns a download into an installed IDE; and argv.json for each. One IDE that
 // fails is undone and named in the summary while the others install. src/ides.ts says what each
 // IDE takes.
+import { developers } from '../src/config/developers.js'
 import { ideSpec, retryIde, withoutBuildFor } from '../src/ides.js'
 import { homeFiles } from '../src/steps/home-files.js'
-import { definePhase } from '../src/steps/phase.js'
+import { definePhase, ownedBy } from '../src/steps/phase.js'
 import { template } from '../src/templates.js'
 
 export { ANTIGRAVITY_KEYRING, ANTIGRAVITY_SOURCES, VSCODE_KEYRING, VSCODE_SOURCES } from '../src/ides.js'
@@ -26,16 +27,21 @@ export const ideInstallations = definePhase({
       ...installs.flatMap((i) => i.apt),
       ...installs.flatMap((i) => i.downloads),
       ...installs.flatMap((i) => i.setup),
-      ...homeFiles(
-        'argv',
-        cfg.username,
-        ides.map((ide) => ({
-          path: `${ide.argvDir}/argv.json`,
-          content: template('argv.json'),
-          mode: 0o644,
-          // The editors add their own keys (a crash-reporter id) at the first start: a seed.
-          seed: true,
-        })),
+      ...developers(cfg).flatMap((dev, i) =>
+        ownedBy(
+          dev.name,
+          homeFiles(
+            i === 0 ? 'argv' : `argv.${dev.name}`,
+            dev.name,
+            ides.map((ide) => ({
+              path: `${ide.argvDir}/argv.json`,
+              content: template('argv.json'),
+              mode: 0o644,
+              // The editors add their own keys (a crash-reporter id) at the first start: a seed.
+              seed: true,
+            })),
+          ),
+        ),
       ),
     ]
   },

@@ -2,13 +2,15 @@
 // premise failed is listed as not checked); any failure stops the run with exit 1 before a single
 // change, listing each failure with what was measured, what is required and what to do.
 
+import { developers } from '../src/config/developers.js'
+import type { Config } from '../src/config/schema.js'
 import { suppliedKeyPair } from '../src/facts/certificate.js'
 import { rdpPortAvailable } from '../src/facts/port-holder.js'
 import * as check from '../src/facts/requirements.js'
 import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
-import { preflightSteps } from '../src/steps/premised-checks.js'
-import type { System } from '../src/steps/types.js'
+import { type PreflightCheck, preflightSteps } from '../src/steps/premised-checks.js'
+import type { Facts, System } from '../src/steps/types.js'
 import { dockerPreflight } from './workspaces/docker.js'
 
 export const preflight = definePhase({
@@ -61,22 +63,54 @@ export const preflight = definePhase({
             },
           ]
         : []),
-      {
-        id: 'username',
-        title: `Developer user ${cfg.username}`,
-        check: (sys) => check.usernameUsable(sys, cfg, createdUsers),
-      },
-      // A volume of docker.volumes that a person made is refused before any change (not adopted).
-      ...dockerPreflight({ cfg }),
-      // Each IDE's sources, each alone: one that does not answer leaves its IDE out, not the run.
-      ...ideSources(cfg, facts.architecture).map((source, i) => ({
-        id: `source-${source.ide}-${i}`,
-        title: `${source.ide} ${source.what} reachable`,
-        part: source.ide,
-        // Like the mirror's: on a machine preflight refuses anyway, asking vendors is time lost.
-        needs: ['os'],
-        check: (sys: System) => check.sourceReachable(sys, source.url),
+      ...developers(cfg).map((dev, i) => ({
+        id: i === 0 ? 'username' : `username.${dev.name}`,
+        title: `Developer user ${dev.name}`,
+        check: (sys: System) =>
+          check.usernameUsable(sys, { username: dev.name, reuseUser: cfg.reuseUser }, createdUsers),
       })),
+      ...developers(cfg).flatMap((dev) =>
+        dev.passwordFile === null
+          ? []
+          : [
+              {
+                id: `password-file.${dev.name}`,
+                title: `Password file of ${dev.name}`,
+                check: (sys: System) =>
+                  check.secretFileUsable(sys, dev.passwordFile as string, `password of ${dev.name}`),
+              },
+            ],
+      ),
+      ...developers(cfg).flatMap((dev) =>
+        dev.sshKeysFile === null
+          ? []
+          : [
+              {
+                id: `keys-file.${dev.name}`,
+                title: `SSH keys file of ${dev.name}`,
+                check: (sys: System) => check.keysFileUsable(sys, dev.sshKeysFile as string),
+              },
+            ],
+      ),
+      ...partChecks(cfg, facts),
     ])
   },
 })
+
+/**
+ * Each IDE's sources, each alone (one that does not answer leaves its IDE out, not the run), and a
+ * volume of docker.volumes that a person made, refused before any change (not adopted).
+ */
+function partChecks(cfg: Config, facts: Facts): PreflightCheck[] {
+  return [
+    ...dockerPreflight({ cfg }),
+    ...ideSources(cfg, facts.architecture).map((source, i) => ({
+      id: `source-${source.ide}-${i}`,
+      title: `${source.ide} ${source.what} reachable`,
+      part: source.ide,
+      // Like the mirror's: on a machine preflight refuses anyway, asking vendors is time lost.
+      needs: ['os'],
+      check: (sys: System) => check.sourceReachable(sys, source.url),
+    })),
+  ]
+}

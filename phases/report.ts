@@ -1,5 +1,6 @@
 // What the summary tells the person at the end, and the session's DeveloperUser and
 // IDEInstallation records: read from the machine after the run, so they are true on a re-run too.
+import { type Developer, developers } from '../src/config/developers.js'
 import type { Config } from '../src/config/schema.js'
 import { groupsOf, passwdEntry, shadowEntry } from '../src/facts/accounts.js'
 import { type CertificateInfo, readCertificate } from '../src/facts/certificate.js'
@@ -8,7 +9,7 @@ import { iniValue } from '../src/facts/ini.js'
 import { ideSpec, verifyIde } from '../src/ides.js'
 import type { Report } from '../src/model/reports.js'
 import type { VPSInstance } from '../src/model/schemas.js'
-import { CREDENTIALS_FILE } from '../src/steps/developer-password.js'
+import { CREDENTIALS_FILE, credentialsFile } from '../src/steps/developer-password.js'
 import type { Facts, System } from '../src/steps/types.js'
 import { XRDP_INI } from './rdp-config.js'
 
@@ -39,12 +40,18 @@ export async function describeWorkstation(
   if (!pw) notes.push(`Username: ${name} (not created yet: user-creation has not completed)`)
   else {
     notes.push(`Username: ${name}`)
+    const primary = developers(cfg)[0]
     notes.push(
-      credentials
-        ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
-        : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
+      primary?.passwordHash
+        ? 'Password: the one of passwordHash in the configuration'
+        : primary?.passwordFile
+          ? `Password: the one in ${primary.passwordFile} (the configuration's passwordFile)`
+          : credentials
+            ? `Password: in ${CREDENTIALS_FILE} on the server (root only); delete it once stored safely`
+            : 'Password: shown once when it was generated; reset it with `passwd` as root if lost',
     )
   }
+  for (const dev of developers(cfg).slice(1)) notes.push(await otherDeveloperLine(sys, dev))
   const ides = pw
     ? await Promise.all(cfg.ides.map((id) => verifyIde(sys, ideSpec(id, cfg, facts.architecture), name)))
     : []
@@ -83,6 +90,17 @@ export async function describeWorkstation(
         }
       : null,
   }
+}
+
+/** One line for each developer after the first: their own RDP login, and where its password is. */
+async function otherDeveloperLine(sys: System, dev: Developer): Promise<string> {
+  const label = `Also:     ${dev.name}${dev.sudo ? ' (sudo)' : ''}`
+  if (!(await passwdEntry(sys, dev.name))) return `${label}: not created yet`
+  if (dev.passwordHash || dev.passwordFile) return `${label}: password as the configuration gives it`
+  const file = credentialsFile(dev.name, false)
+  return (await sys.stat(file))
+    ? `${label}: password in ${file}`
+    : `${label}: password shown when it was generated, or set with \`passwd ${dev.name}\``
 }
 
 /** The certificate xrdp.ini names (ours, or the user's copied in its place), if it parses. */

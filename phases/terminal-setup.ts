@@ -2,10 +2,11 @@
 // aliases, and a higher inotify watch limit for the IDEs. Edits of shared files are marker-guarded
 // blocks; all of it is reversible. The sysctl is applied now only on a real (virtual) machine: a
 // container's /proc/sys is read-only, and a chroot's belongs to the host.
+import { developers } from '../src/config/developers.js'
 import { homeFiles } from '../src/steps/home-files.js'
 import { command, file, markedBlock, packages } from '../src/steps/index.js'
 import { forUser } from '../src/steps/lazy.js'
-import { definePhase } from '../src/steps/phase.js'
+import { definePhase, ownedBy } from '../src/steps/phase.js'
 import type { Step } from '../src/steps/types.js'
 import { template } from '../src/templates.js'
 
@@ -17,7 +18,6 @@ export const terminalSetup = definePhase({
   title: 'Terminal and git',
   weight: 1,
   steps: ({ cfg, facts }) => {
-    const name = cfg.username
     const applySysctl = !facts.chroot && !facts.container
     return [
       // Usually installed by desktop-install already; listed so this phase also runs on its own.
@@ -37,12 +37,18 @@ export const terminalSetup = definePhase({
           return { done, observed: `x-terminal-emulator=${value}`, why: `x-terminal-emulator is ${value}` }
         },
       }),
-      ...homeFiles('xfce-helpers', name, [
-        // XFCE's "Default Applications" dialog rewrites it: a seed, the user's later choice wins.
-        { path: '.config/xfce4/helpers.rc', content: template('helpers.rc'), mode: 0o644, seed: true },
-      ]),
-      homeBlock('bashrc', name, '.bashrc', 'prompt', template('bashrc-block')),
-      homeBlock('gitconfig', name, '.gitconfig', 'git', template('gitconfig-block')),
+      ...developers(cfg).flatMap((dev, i) => {
+        // The first developer keeps the one-developer ids, so its sessions resume.
+        const id = (base: string) => (i === 0 ? base : `${base}.${dev.name}`)
+        return ownedBy(dev.name, [
+          ...homeFiles(id('xfce-helpers'), dev.name, [
+            // XFCE's "Default Applications" dialog rewrites it: a seed, the user's later choice wins.
+            { path: '.config/xfce4/helpers.rc', content: template('helpers.rc'), mode: 0o644, seed: true },
+          ]),
+          homeBlock(id('bashrc'), dev.name, '.bashrc', 'prompt', template('bashrc-block')),
+          homeBlock(id('gitconfig'), dev.name, '.gitconfig', 'git', template('gitconfig-block')),
+        ])
+      }),
       file({
         id: 'sysctl-inotify',
         path: SYSCTL_DROPIN,

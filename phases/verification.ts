@@ -2,6 +2,7 @@
 // listening, xrdp's certificate and key in place (key for root and xrdp only), the user with its
 // groups and passwordless sudo, and every IDE verified as the developer user. Every check runs;
 // any failure exits 4 listing each failed check and what to do.
+import { developers } from '../src/config/developers.js'
 import { inGroups, passwordlessSudo } from '../src/facts/developer-access.js'
 import { xrdpListening } from '../src/facts/port-holder.js'
 import { unitActive } from '../src/facts/systemd.js'
@@ -10,7 +11,7 @@ import { ideSpec, ideWorks, retryIde } from '../src/ides.js'
 import { assert } from '../src/steps/index.js'
 import { definePhase } from '../src/steps/phase.js'
 import { XRDP_CERT, XRDP_INI, XRDP_KEY } from './rdp-config.js'
-import { DEV_GROUPS } from './user-creation.js'
+import { groupsFor } from './user-creation.js'
 
 const RUNNING = [
   ['xrdp-active', 'xrdp'],
@@ -45,15 +46,25 @@ export const verification = definePhase({
             `ls -l ${XRDP_CERT} ${XRDP_KEY}; vps-provision run --only rdp-config`,
           ),
       }),
-      assert({
-        id: 'user',
-        title: `User ${name} with groups ${DEV_GROUPS.join(', ')}`,
-        check: (sys) => inGroups(sys, name, DEV_GROUPS),
-      }),
-      assert({
-        id: 'sudo',
-        title: `Passwordless sudo for ${name}`,
-        check: (sys) => passwordlessSudo(sys, name),
+      ...developers(cfg).flatMap((dev, i) => {
+        const id = (base: string) => (i === 0 ? base : `${base}.${dev.name}`)
+        const groups = groupsFor(dev)
+        return [
+          assert({
+            id: id('user'),
+            title: `User ${dev.name} with groups ${groups.join(', ')}`,
+            check: (sys) => inGroups(sys, dev.name, groups),
+          }),
+          ...(dev.sudo
+            ? [
+                assert({
+                  id: id('sudo'),
+                  title: `Passwordless sudo for ${dev.name}`,
+                  check: (sys) => passwordlessSudo(sys, dev.name),
+                }),
+              ]
+            : []),
+        ]
       }),
       ...cfg.ides.map((id) => ({
         ...assert({

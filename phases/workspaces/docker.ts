@@ -7,6 +7,7 @@ import { dockerDaemonJson } from '../../src/steps/docker-daemon-json.js'
 import { dockerEngine } from '../../src/steps/docker-engine.js'
 import { dockerVolume, volumeNotForeign } from '../../src/steps/docker-volume.js'
 import { group, membership, restartOnChange, service } from '../../src/steps/index.js'
+import { ownedBy } from '../../src/steps/phase.js'
 import type { PreflightCheck } from '../../src/steps/premised-checks.js'
 import type { PhaseInput, Step } from '../../src/steps/types.js'
 
@@ -25,7 +26,10 @@ export function dockerSteps({ cfg }: PhaseInput): Step[] {
         ]
       : []),
     service('docker', { id: 'docker-service', enabled: true, running: true }),
-    ...developers(cfg).map((dev) => membership(dev.name, 'docker', { id: `docker-member.${dev.name}` })),
+    // Made for each developer: `user remove NAME` takes their membership back out.
+    ...developers(cfg).flatMap((dev) =>
+      ownedBy(dev.name, [membership(dev.name, 'docker', { id: `docker-member.${dev.name}` })]),
+    ),
     ...d.volumes.map((name) => dockerVolume(name, { id: `docker-volume.${name}` })),
   ]
 }

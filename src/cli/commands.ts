@@ -1,6 +1,7 @@
 // The command handlers. Each one checks what it can before touching anything (root, session id,
 // confirmation, configuration), then drives the Engine with a renderer reading its events.
 import type { Config } from '../config/schema.js'
+import { USERNAME_PATTERN } from '../config/settings.js'
 import type { EngineDeps } from '../engine/index.js'
 import { EventLog, eventLogPath } from '../engine/index.js'
 import { EXIT, ProvisionError, usageError } from '../model/errors.js'
@@ -193,23 +194,60 @@ export async function planCommand(ctx: CliContext, flags: RunFlags): Promise<voi
 export async function rollbackCommand(ctx: CliContext, session: string, flags: RollbackFlags): Promise<void> {
   requireRoot(ctx, 'roll back', `sudo vps-provision rollback ${session}`)
   checkSession(session)
-  if (!flags.yes) {
-    const { confirm, stdinIsTTY } = ctx.deps
-    // Never wait on a stdin nobody is typing into (cloud-init, ssh without -t, pipes).
-    if (!stdinIsTTY || !ctx.isTTY || !confirm) {
-      throw usageError(
-        'Unable to roll back without confirmation: there is no terminal to ask on',
-        `Pass --yes to confirm: vps-provision rollback ${session} --yes`,
-      )
-    }
-    const to = flags.to ? ` back to the start of ${flags.to}` : ''
-    const yes = await confirm(`Undo the changes of session ${session}${to} on this machine?`, ctx.signal)
-    if (!yes) throw usageError('Unable to roll back: not confirmed; nothing was changed')
-  }
+  const to = flags.to ? ` back to the start of ${flags.to}` : ''
+  await confirmed(ctx, flags, {
+    what: 'roll back',
+    question: `Undo the changes of session ${session}${to} on this machine?`,
+    command: `vps-provision rollback ${session}`,
+  })
   const engine = await resolveLazy(ctx.deps.engine)
   await rendered(ctx, flags, (deps) =>
     engine.rollback(deps, { session, to: flags.to ?? null, force: flags.force === true }),
   )
+}
+
+export interface UserRemoveFlags extends OutputFlags {
+  keepHome?: boolean
+  force?: boolean
+  yes?: boolean
+}
+
+export async function userRemoveCommand(
+  ctx: CliContext,
+  name: string,
+  flags: UserRemoveFlags,
+): Promise<void> {
+  requireRoot(ctx, 'remove a developer', `sudo vps-provision user remove ${name}`)
+  if (!USERNAME_PATTERN.test(name))
+    throw usageError(`Unable to remove ${JSON.stringify(name)}: not a developer account name`)
+  const home = flags.keepHome ? ', after archiving the home' : ', home included'
+  await confirmed(ctx, flags, {
+    what: `remove ${name}`,
+    question: `Remove ${name} and everything vps-provision made for them${home}?`,
+    command: `vps-provision user remove ${name}`,
+  })
+  const engine = await resolveLazy(ctx.deps.engine)
+  await rendered(ctx, flags, (deps) =>
+    engine.removeUser(deps, { name, keepHome: flags.keepHome === true, force: flags.force === true }),
+  )
+}
+
+/** --yes, or a yes typed at a terminal; never waits on a stdin nobody types into (cloud-init, pipes). */
+async function confirmed(
+  ctx: CliContext,
+  flags: { yes?: boolean },
+  ask: { what: string; question: string; command: string },
+): Promise<void> {
+  if (flags.yes) return
+  const { confirm, stdinIsTTY } = ctx.deps
+  if (!stdinIsTTY || !ctx.isTTY || !confirm) {
+    throw usageError(
+      `Unable to ${ask.what} without confirmation: there is no terminal to ask on`,
+      `Pass --yes to confirm: ${ask.command} --yes`,
+    )
+  }
+  if (!(await confirm(ask.question, ctx.signal)))
+    throw usageError(`Unable to ${ask.what}: not confirmed; nothing was changed`)
 }
 
 export async function statusCommand(ctx: CliContext, session: string, flags: StatusFlags): Promise<void> {

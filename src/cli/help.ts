@@ -53,6 +53,11 @@ export const ROOT_HELP = [
   '\nMore: docs/quickstart.md, docs/cli.md, docs/exit-codes.md, docs/troubleshooting.md (man vps-provision)\n',
 ].join('')
 
+const USER_EXAMPLES = [
+  'sudo vps-provision user remove bob                  # asks first; stops and removes what runs made for bob',
+  'sudo vps-provision user remove bob --keep-home --yes # the home is archived (0600) before it goes',
+]
+
 export const EXAMPLES: Record<string, readonly string[]> = {
   run: [
     'sudo vps-provision run',
@@ -75,6 +80,9 @@ export const EXAMPLES: Record<string, readonly string[]> = {
     'sudo vps-provision rollback 20261126-100000-a1b2c3 --yes',
     'sudo vps-provision rollback latest --to ide-installations --yes',
   ],
+  user: USER_EXAMPLES,
+  // `user remove`'s own --help (commander names the subcommand "remove").
+  remove: USER_EXAMPLES,
   status: [
     'vps-provision status',
     'sudo vps-provision status 20261126-100000-a1b2c3 --json',

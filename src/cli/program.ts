@@ -17,6 +17,8 @@ import {
   sessionsCommand,
   statusCommand,
   stopCommand,
+  type UserRemoveFlags,
+  userRemoveCommand,
   verifyCommand,
 } from './commands.js'
 import type { CliContext, OutputFlags } from './deps.js'
@@ -145,6 +147,8 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
 
   addStatusCommand(program, ctx)
 
+  addUserCommands(program, ctx)
+
   const stop = program
     .command('stop')
     .description(
@@ -178,6 +182,26 @@ function addSessionCommands(program: Command, ctx: CliContext): void {
     .description("show a session's journal: every action and its undo")
     .argument('<session>')
   finish(log, false, (session: string, flags: OutputFlags) => logCommand(ctx, session, flags))
+}
+
+function addUserCommands(program: Command, ctx: CliContext): void {
+  const user = program
+    .command('user')
+    .description('manage the developers of a team workstation')
+    .addHelpText('after', examplesFor('user'))
+  const remove = user
+    .command('remove')
+    .description(
+      'remove a developer: stop their services, undo what runs made for them, delete their account and home; needs root',
+    )
+    .argument('<name>', 'the developer account')
+    .option('--keep-home', 'archive the home to a 0600 tarball under /var/backups/vps-provision first')
+    .option(
+      '--force',
+      'undo even where a file outside the home changed since a run wrote it (a copy is kept)',
+    )
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+  finish(remove, true, (name: string, flags: UserRemoveFlags) => userRemoveCommand(ctx, name, flags))
 }
 
 function addStatusCommand(program: Command, ctx: CliContext): void {

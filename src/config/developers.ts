@@ -8,5 +8,8 @@ export type { Developer }
 
 export function developers(cfg: Config): Developer[] {
   if (cfg.users.length > 0) return cfg.users
-  return [{ name: cfg.username, fullName: cfg.fullName, sudo: true, sshKeys: [], sshKeysFile: null, repos: [] }]
+  const { username: name, fullName, passwordHash, passwordFile } = cfg
+  return [
+    { name, fullName, sudo: true, sshKeys: [], sshKeysFile: null, repos: [], passwordHash, passwordFile },
+  ]
 }

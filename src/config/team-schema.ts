@@ -59,23 +59,48 @@ const sshKey = z
     'an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
   )
 
-export const DeveloperSchema = z.strictObject({
-  name: SETTINGS.username.schema(z).unwrap().describe('the account name'),
-  fullName: z
-    .string()
-    .max(100)
-    .regex(/^[^:\n,]*$/, 'no colon, comma or newline')
-    .nullable()
-    .default(null)
-    .describe('full name (GECOS)'),
-  sudo: z.boolean().default(true).describe('passwordless sudo (false: an ordinary account)'),
-  sshKeys: z.array(sshKey).default([]).describe('public keys for ~/.ssh/authorized_keys'),
-  sshKeysFile: absolutePath
-    .nullable()
-    .default(null)
-    .describe('a file of public keys (one per line) for ~/.ssh/authorized_keys'),
-  repos: z.array(RepoSchema).max(50).default([]).describe('repositories cloned into the home, as the developer'),
-})
+/** yescrypt ($y$, Debian 13's default) or sha512-crypt ($6$), as `mkpasswd` or `openssl passwd -6` print them. */
+export const passwordHash = z
+  .string()
+  .regex(
+    /^(\$y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{1,86}\$[./A-Za-z0-9]{43}|\$6\$(rounds=[0-9]{4,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86})$/,
+    'a yescrypt ($y$…, `mkpasswd -m yescrypt`) or sha512-crypt ($6$…, `openssl passwd -6`) hash',
+  )
+  .nullable()
+  .default(null)
+  .describe(
+    "the developer's password as a crypt hash, set on every run (null: a generated password, shown once or filed)",
+  )
+export const passwordFile = absolutePath
+  .nullable()
+  .default(null)
+  .describe("a root-only (0600) file holding the developer's password on one line, set on every run")
+
+export const DeveloperSchema = z
+  .strictObject({
+    name: SETTINGS.username.schema(z).unwrap().describe('the account name'),
+    fullName: z
+      .string()
+      .max(100)
+      .regex(/^[^:\n,]*$/, 'no colon, comma or newline')
+      .nullable()
+      .default(null)
+      .describe('full name (GECOS)'),
+    sudo: z.boolean().default(true).describe('passwordless sudo (false: an ordinary account)'),
+    sshKeys: z.array(sshKey).default([]).describe('public keys for ~/.ssh/authorized_keys'),
+    sshKeysFile: absolutePath
+      .nullable()
+      .default(null)
+      .describe('a file of public keys (one per line) for ~/.ssh/authorized_keys'),
+    repos: z
+      .array(RepoSchema)
+      .max(50)
+      .default([])
+      .describe('repositories cloned into the home, as the developer'),
+    passwordHash,
+    passwordFile,
+  })
+  .refine((d) => d.passwordHash === null || d.passwordFile === null, 'passwordHash or passwordFile, not both')
 export type Developer = z.infer<typeof DeveloperSchema>
 export type Repo = z.infer<typeof RepoSchema>
 
@@ -128,7 +153,9 @@ export const DockerSchema = z
     enabled: z
       .boolean()
       .default(false)
-      .describe("Debian's docker.io and docker-compose, the developers in the docker group (root-equivalent)"),
+      .describe(
+        "Debian's docker.io and docker-compose, the developers in the docker group (root-equivalent)",
+      ),
     volumes: z
       .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a Docker volume name'))
       .default([])
@@ -137,7 +164,7 @@ export const DockerSchema = z
       .boolean()
       .default(true)
       .describe(
-        'published container ports bind to 127.0.0.1 unless a -p says otherwise (Docker bypasses ufw); false: Docker\'s default, every address',
+        "published container ports bind to 127.0.0.1 unless a -p says otherwise (Docker bypasses ufw); false: Docker's default, every address",
       ),
   })
   .prefault({})

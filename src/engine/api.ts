@@ -76,6 +76,15 @@ export interface RollbackOptions {
   /** Stop once this phase is reverted. */
   to: PhaseName | null
   force: boolean
+  /** Only what was made for this developer (Step.user): `user remove`, across sessions. */
+  user?: string
+}
+
+export interface RemoveUserOptions {
+  name: string
+  /** Archive the home to a 0600 tarball before it is deleted. */
+  keepHome: boolean
+  force: boolean
 }
 
 export interface Engine {
@@ -83,6 +92,7 @@ export interface Engine {
   plan(deps: EngineDeps, cfg: Config): Promise<PlanReport>
   verify(deps: EngineDeps, cfg: Config): Promise<Summary>
   rollback(deps: EngineDeps, opts: RollbackOptions): Promise<Summary>
+  removeUser(deps: EngineDeps, opts: RemoveUserOptions): Promise<Summary>
   status(paths: StatePaths, session: string): Promise<ProvisioningSession>
   sessions(paths: StatePaths): Promise<ProvisioningSession[]>
   log(paths: StatePaths, session: string): Promise<LogView>

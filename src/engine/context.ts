@@ -80,6 +80,7 @@ export function makeStepContext(
   phase: PhaseName,
   step: string,
   actions: ProvisioningAction[],
+  user?: string,
 ): StepContext {
   const { sys, emit, secrets } = deps
   return {
@@ -98,7 +99,7 @@ export function makeStepContext(
     progress: (line) => emit({ type: 'output', ts: now(), phase, line: secrets.scrub(line) }),
     backup: (path) => backupFile(sys, deps.backupDir, path),
     backupTree: (root) => backupTree(sys, deps.backupDir, root),
-    change: (change, fn) => journaledChange(deps, { phase, step, actions }, change, fn),
+    change: (change, fn) => journaledChange(deps, { phase, step, actions, user }, change, fn),
     place: { phase, step },
     // The backup directory is named by the session id (paths.ts: backups/<id>).
     session: basename(deps.backupDir),
@@ -111,6 +112,8 @@ interface StepPlace {
   step: string
   /** The session's record of this phase's actions, which the change appends to. */
   actions: ProvisioningAction[]
+  /** The developer the step is for (Step.user). */
+  user?: string | undefined
 }
 
 /** The write-ahead protocol: `begin` is durable before `fn` runs; `done` or `failed` follows it. */
@@ -129,7 +132,15 @@ async function journaledChange(
   const at = change.for
     ? { ...change.for, actions: deps.actionsOf?.(change.for.phase) ?? place.actions }
     : place
-  const seq = journal.begin({ phase: at.phase, step: at.step, action_type, target, undo })
+  const user = place.user
+  const seq = journal.begin({
+    phase: at.phase,
+    step: at.step,
+    action_type,
+    target,
+    undo,
+    ...(user ? { user } : {}),
+  })
   stopHere('action.after-begin')
   const action: ProvisioningAction = {
     sequence_number: seq,

@@ -3,6 +3,7 @@
 // pay for them.
 import type { Engine, EngineDeps, Workstation } from './api.js'
 import { listSessions, planRun, sessionLog, sessionStatus, verifyOnly } from './inspect.js'
+import { removeUser } from './remove-user.js'
 import { rollbackSession } from './rollback.js'
 import { runSession } from './run.js'
 import { confirmSsh, revertPending } from './ssh-guard.js'
@@ -18,6 +19,7 @@ export function createEngine(workstation: () => Promise<Workstation>): Engine {
     plan: async (deps, cfg) => planRun(await withPhases(deps), cfg),
     verify: async (deps, cfg) => verifyOnly(await withPhases(deps), cfg),
     rollback: async (deps, opts) => rollbackSession(await withPhases(deps), opts),
+    removeUser: async (deps, opts) => removeUser(await withPhases(deps), opts),
     status: sessionStatus,
     sessions: listSessions,
     log: sessionLog,

@@ -16,6 +16,8 @@ export interface DerivedAction {
   action_type: ActionType
   target: string
   undo: Undo
+  /** The developer it was made for, if any (Step.user). */
+  user?: string
   state: ActionState
   result: ChangeResult | null
   error: string | null
@@ -28,8 +30,8 @@ export function deriveActions(records: readonly JournalRecord[]): DerivedAction[
   const actions = new Map<number, DerivedAction>()
   for (const r of records) {
     if (r.type === 'begin') {
-      const { seq, ts, phase, step, action_type, target, undo } = r
-      const action = { seq, ts, phase, step, action_type, target, undo }
+      const { seq, ts, phase, step, action_type, target, undo, user } = r
+      const action = { seq, ts, phase, step, action_type, target, undo, ...(user ? { user } : {}) }
       actions.set(seq, { ...action, state: 'in-doubt', result: null, error: null, undone: null })
       continue
     }

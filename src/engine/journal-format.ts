@@ -30,6 +30,7 @@ export const JournalRecord = z.discriminatedUnion('type', [
     action_type: ActionType,
     target: z.string(),
     undo: Undo,
+    user: z.string().optional(),
   }),
   z.object({ ...base, type: z.literal('done'), result: ChangeResultSchema }),
   z.object({ ...base, type: z.literal('failed'), error: z.string() }),

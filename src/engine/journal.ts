@@ -26,6 +26,8 @@ export interface BeginInput {
   action_type: ActionType
   target: string
   undo: Undo
+  /** The developer the change was made for (Step.user), when it was made for one. */
+  user?: string
 }
 
 export class Journal {
@@ -82,8 +84,8 @@ export class Journal {
   /** Durable before it returns: only then may the caller make the change. */
   begin(input: BeginInput): number {
     const seq = this.seq.maxSeq + 1
-    const { phase, step, action_type, target, undo } = input
-    this.append({ type: 'begin', seq, phase, step, action_type, target, undo })
+    const { phase, step, action_type, target, undo, user } = input
+    this.append({ type: 'begin', seq, phase, step, action_type, target, undo, ...(user ? { user } : {}) })
     return seq
   }
 

@@ -33,8 +33,10 @@ export async function pendingActions(
       `Inspect it with \`vps-provision log ${id}\` and restore by hand from ${deps.paths.backupDir(id)}`,
     )
   }
-  if (!opts.force) await refuseIfBuiltOn(store, deps.paths, session)
-  const actions = deriveActions(records)
+  // One developer's changes stand apart from the sessions around them: nothing later builds on them.
+  if (!opts.force && opts.user === undefined) await refuseIfBuiltOn(store, deps.paths, session)
+  const all = deriveActions(records)
+  const actions = opts.user === undefined ? all : all.filter((a) => a.user === opts.user)
   const until = inDoubtEnds(records, actions, await laterRunStart(store, session))
   return { actions, pending: selectPending(actions, opts.to), until }
 }

@@ -54,11 +54,10 @@ export async function rollbackSession(deps: EngineDeps, opts: RollbackOptions): 
       )
       return end(deps, summary)
     }
-    if (opts.to === null) await markRolledBack(store, session)
+    if (opts.to === null && opts.user === undefined) await markRolledBack(store, session)
     const summary = summarizeRollback(session, EXIT.ok, elapsed(), undone)
-    summary.lines.push(
-      `Rolled back ${pending.length} action(s) of session ${id}${opts.to ? ` down to phase ${opts.to}` : ''}.`,
-    )
+    const scope = opts.to ? ` down to phase ${opts.to}` : opts.user ? ` made for ${opts.user}` : ''
+    summary.lines.push(`Rolled back ${pending.length} action(s) of session ${id}${scope}.`)
     return end(deps, summary)
   })
 }

@@ -176,7 +176,7 @@ async function convergeStep(
   }
   try {
     checks.applying()
-    await step.apply(makeStepContext(deps, phase, step.id, run.exec.actions))
+    await step.apply(makeStepContext(deps, phase, step.id, run.exec.actions, step.user))
     const after = await step.check(deps.sys)
     if (!after.done) {
       throw new Error(

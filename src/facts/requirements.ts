@@ -231,3 +231,37 @@ async function groupFree(sys: System, name: string): Promise<AssertResult> {
     hint: 'Choose another --username',
   }
 }
+
+/** A file of public keys the run copies: there, a regular file, and nobody but root may change it. */
+export async function keysFileUsable(sys: System, path: string): Promise<AssertResult> {
+  const st = await sys.stat(path)
+  if (!st)
+    return { ok: false, detail: `${path} does not exist`, hint: 'Fix sshKeysFile in the configuration' }
+  if (st.kind !== 'file') return { ok: false, detail: `${path} is a ${st.kind}, not a file` }
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0)
+    return {
+      ok: false,
+      detail: `${path} can be changed by others than root (owner uid ${st.uid}, mode ${st.mode.toString(8)})`,
+      hint: `chown root ${path} && chmod go-w ${path}: whoever can write it can log in as the developer`,
+    }
+  return { ok: true, detail: `${path} (${st.size} bytes)` }
+}
+
+/** A file holding a secret the run reads (a password, a token): root's, and nobody else may read it. */
+export async function secretFileUsable(sys: System, path: string, what: string): Promise<AssertResult> {
+  const st = await sys.stat(path)
+  if (!st)
+    return {
+      ok: false,
+      detail: `${path} (${what}) does not exist`,
+      hint: 'Fix the path in the configuration',
+    }
+  if (st.kind !== 'file') return { ok: false, detail: `${path} (${what}) is a ${st.kind}, not a file` }
+  if (st.uid !== 0 || (st.mode & 0o077) !== 0)
+    return {
+      ok: false,
+      detail: `${path} (${what}) is readable or writable by others than root (owner uid ${st.uid}, mode ${st.mode.toString(8)})`,
+      hint: `chown root:root ${path} && chmod 600 ${path}`,
+    }
+  return { ok: true, detail: `${path}: root's, mode ${st.mode.toString(8)}` }
+}

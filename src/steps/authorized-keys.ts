@@ -62,12 +62,15 @@ function keyOf(line: string): string | null {
  * that wrote the file without markers) is not repeated. No key left for the block: no block.
  */
 export function withRootKeys(current: string | null, rootKeys: string): string {
-  const outside = removeBlock(current ?? '', ROOT_KEYS_MARKER)
+  return withKeys(current, ROOT_KEYS_MARKER, keysForDeveloper(rootKeys))
+}
+
+/** `keys` (lines, made fit by keysForDeveloper) in the block `marker`, those outside it kept. */
+export function withKeys(current: string | null, marker: string, keys: string): string {
+  const outside = removeBlock(current ?? '', marker)
   const present = new Set(outside.split('\n').map(keyOf))
-  const ours = keysForDeveloper(rootKeys)
-    .split('\n')
-    .filter((l) => l !== '' && !present.has(keyOf(l)))
-  return ours.length === 0 ? outside : upsertBlock(current, ROOT_KEYS_MARKER, ours.join('\n'))
+  const ours = keys.split('\n').filter((l) => l !== '' && !present.has(keyOf(l)))
+  return ours.length === 0 ? outside : upsertBlock(current, marker, ours.join('\n'))
 }
 
 /**
@@ -75,6 +78,11 @@ export function withRootKeys(current: string | null, rootKeys: string): string {
  * 0600 and the user's; an existing one keeps its mode and owner.
  */
 export function rootKeysFile(user: PasswdEntry, rootKeys: string): Step {
+  return keysBlockFile(user, ROOT_KEYS_MARKER, keysForDeveloper(rootKeys), "Root's SSH keys")
+}
+
+/** `keys` in our block `marker` of `~user/.ssh/authorized_keys`, as rootKeysFile says. */
+export function keysBlockFile(user: PasswdEntry, marker: string, keys: string, what: string): Step {
   const path = `${user.home}/.ssh/authorized_keys`
   const evaluate = async (sys: System) => {
     const stat = await sys.stat(path)
@@ -84,16 +92,16 @@ export function rootKeysFile(user: PasswdEntry, rootKeys: string): Step {
         EXIT.provisioning,
       )
     const current = stat ? await readText(sys, path) : null
-    const desired = withRootKeys(current, rootKeys)
+    const desired = withKeys(current, marker, keys)
     const want = stat ?? { mode: 0o600, uid: user.uid, gid: user.gid }
     const problems: string[] = []
     if (!stat) problems.push('absent')
-    else if (current !== desired) problems.push("root's keys missing")
+    else if (current !== desired) problems.push(`${what} missing`)
     return { stat, current, desired, want, problems }
   }
   return {
-    id: `keys.${path.replace(/^\/+/, '')}`,
-    title: `Root's SSH keys in ${path}`,
+    id: `keys.${marker}.${path.replace(/^\/+/, '')}`,
+    title: `${what} in ${path}`,
     async check(sys): Promise<Check> {
       const e = await evaluate(sys)
       const observed = e.stat
@@ -113,8 +121,8 @@ export function rootKeysFile(user: PasswdEntry, rootKeys: string): Step {
       const undo = {
         kind: 'restore-block' as const,
         path,
-        marker: ROOT_KEYS_MARKER,
-        previous: e.current === null ? null : blockContent(e.current, ROOT_KEYS_MARKER),
+        marker,
+        previous: e.current === null ? null : blockContent(e.current, marker),
         removeEmptyFile: e.current === null,
       }
       const actionType = e.current === null ? 'FILE_CREATE' : 'FILE_MODIFY'

@@ -11,10 +11,19 @@ import type { Step } from './types.js'
 
 export const CREDENTIALS_FILE = '/root/vps-provision-credentials'
 
-export function developerPassword(username: string, opts: { expire: boolean; interactive: boolean }): Step {
+/** The primary developer's file keeps its old name (cloud-init users read it); each other their own. */
+export function credentialsFile(username: string, primary: boolean): string {
+  return primary ? CREDENTIALS_FILE : `${CREDENTIALS_FILE}-${username}`
+}
+
+export function developerPassword(
+  username: string,
+  opts: { expire: boolean; interactive: boolean; id?: string; file?: string },
+): Step {
   let generated: string | null = null
+  const file = opts.file ?? CREDENTIALS_FILE
   const inner = password({
-    id: 'password',
+    id: opts.id ?? 'password',
     user: username,
     expire: opts.expire,
     password: () => generated ?? '',
@@ -29,8 +38,8 @@ export function developerPassword(username: string, opts: { expire: boolean; int
         ctx.outputs.credentials = { username, password: generated }
       } else {
         const text = template('credentials', { username, password: generated })
-        await writeJournaled(ctx, CREDENTIALS_FILE, text, { mode: 0o600, uid: 0, gid: 0 })
-        ctx.outputs.credentialsFile = CREDENTIALS_FILE
+        await writeJournaled(ctx, file, text, { mode: 0o600, uid: 0, gid: 0 })
+        ctx.outputs.credentialsFile ??= file
       }
       await inner.apply(ctx)
     },

@@ -33,3 +33,8 @@ export function definePhase(def: PhaseDefinition): Phase {
     },
   }
 }
+
+/** Marks `steps` as made for developer `user` (Step.user): what `user remove` undoes. */
+export function ownedBy(user: string, steps: readonly Step[]): Step[] {
+  return steps.map((s) => ({ ...s, user }))
+}

@@ -60,6 +60,11 @@ export interface Step {
    * the read-only checks of the same part), and the phase goes on with the other parts.
    */
   part?: string
+  /**
+   * The developer this step is for (their account, home files, services): journaled with each of
+   * its changes, so `vps-provision user remove NAME` undoes exactly what was made for them.
+   */
+  user?: string
   /** Pure query: must not change the machine. */
   check(sys: System): Promise<Check>
   apply(ctx: StepContext): Promise<void>

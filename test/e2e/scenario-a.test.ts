@@ -26,6 +26,7 @@ const PHASES = [
   'user-creation',
   'ide-installations',
   'terminal-setup',
+  'workspaces',
   'verification',
 ]
 const READ_ONLY = new Set(['preflight', 'verification'])

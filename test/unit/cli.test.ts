@@ -90,6 +90,10 @@ function fakeEngine(over: Partial<Engine> = {}) {
       calls.push({ method: 'rollback', opts, deps })
       return play(deps, summary({ status: 'ROLLED_BACK' }))
     },
+    async removeUser(deps, opts) {
+      calls.push({ method: 'removeUser', opts, deps })
+      return play(deps, summary({ status: 'ROLLED_BACK' }))
+    },
     async status(_paths, id) {
       calls.push({ method: 'status', opts: id })
       return session

@@ -97,6 +97,8 @@ export const BASE: Record<string, PackageDef> = {
     dirs: ['/etc/apt/keyrings', '/etc/apt/sources.list.d', '/etc/apt/apt.conf.d', '/var/lib/apt/lists'],
     files: { '/var/cache/apt/archives/lock': '' },
   },
+  // Essential: the perl interpreter itself (configured-password.ts asks libcrypt through it).
+  'perl-base': { version: '5.40.1-6', bin: ['/usr/bin/perl'] },
   debconf: { version: '1.5.91', bin: ['/usr/bin/debconf-set-selections', '/usr/bin/debconf-show'] },
   passwd: {
     version: '1:4.17.4-2',

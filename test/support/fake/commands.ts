@@ -32,7 +32,7 @@ import { mv, tar } from './tar.js'
 import { find, ln } from './tree.js'
 import { type Ctx, type FakeState, fail, type Handler, type Out, ok, Unsupported } from './types.js'
 import { ufw } from './ufw.js'
-import { chage, chpasswd, useradd, userdel, usermod } from './users.js'
+import { chage, chpasswd, perl, useradd, userdel, usermod } from './users.js'
 
 const runuser: Handler = (ctx, args) => {
   if (args[0] !== '-u' || !args[1]) throw new Unsupported(`runuser ${args.join(' ')}`)
@@ -65,6 +65,7 @@ const HANDLERS: Record<string, Handler> = {
   userdel,
   usermod,
   chpasswd,
+  perl,
   chage,
   groupadd,
   groupdel,

@@ -143,8 +143,24 @@ export const usermod: Handler = (ctx, args) => {
   return ok()
 }
 
+/** The fake's crypt(3): a yescrypt-looking string whose "salt" is always `fake`. */
+export const fakeCrypt = (password: string) =>
+  `$y$fake$${createHash('sha256').update(password).digest('hex')}`
+
+/**
+ * `perl -e SCRIPT` for exactly the one script the tool runs (steps/configured-password.ts): is
+ * stdin's first line the password of the hash on its second line, by the fake's crypt.
+ */
+export const perl: Handler = (ctx, args) => {
+  if (args[0] !== '-e' || !args[1]?.includes('crypt($p, $h) eq $h'))
+    throw new Unsupported(`perl ${args.join(' ')}`)
+  const [password = '', hash = ''] = (ctx.stdin ?? '').split('\n')
+  return fakeCrypt(password) === hash ? ok() : fail(1, '')
+}
+
 export const chpasswd: Handler = (ctx, args) => {
-  if (args.length > 0) throw new Unsupported(`chpasswd ${args.join(' ')}`)
+  const encrypted = args[0] === '--encrypted' || args[0] === '-e'
+  if (args.length > (encrypted ? 1 : 0)) throw new Unsupported(`chpasswd ${args.join(' ')}`)
   const lines = (ctx.stdin ?? '').split('\n').filter((l) => l.trim() !== '')
   for (const [i, line] of lines.entries()) {
     const sep = line.indexOf(':')
@@ -152,9 +168,7 @@ export const chpasswd: Handler = (ctx, args) => {
     if (sep < 1 || !ctx.accounts.user(name))
       return fail(1, `chpasswd: line ${i + 1}: user '${name}' does not exist\n`)
     // Only a hash is kept, as on the real system: the plaintext never lands anywhere.
-    const hash = `$y$fake$${createHash('sha256')
-      .update(line.slice(sep + 1))
-      .digest('hex')}`
+    const hash = encrypted ? line.slice(sep + 1) : fakeCrypt(line.slice(sep + 1))
     editShadow(ctx, name, (f) => {
       f[1] = hash
       f[2] = String(FIXED_DAY)
