@@ -188,6 +188,21 @@ describe('docker on the fake Debian 13', () => {
     expect(sys.packageVersion('docker.io')).not.toBeNull()
   })
 
+  it('puts every developer in the docker group, and user remove takes one back out', async () => {
+    const sys = workstationMachine()
+    const w = world(sys)
+    const cfg = workstationConfig({ ...DOCKER, users: [{ name: 'alice' }, { name: 'bob', sudo: false }] })
+    const first = await engine.run(w.deps, cfg, { force: false })
+    expect(first.exitCode, first.lines.join('\n')).toBe(0)
+    const members = async () => (await sys.exec(['getent', 'group', 'docker'])).stdout.trim().split(':')[3]
+    expect(await members()).toBe('alice,bob')
+    const removed = await engine.removeUser(w.deps, { name: 'bob', keepHome: false, force: false })
+    expect(removed.exitCode, removed.lines.join('\n')).toBe(0)
+    expect(await members()).toBe('alice')
+    // The engine and our volumes are the team's, not bob's.
+    expect(await labelsOf(sys, 'data')).toMatchObject({ 'vps-provision': '1' })
+  })
+
   it('refuses, in preflight and before any change, a configured volume that a person made', async () => {
     const sys = workstationMachine()
     await sys.exec(['apt-get', 'install', '-y', 'docker.io', 'docker-cli'])
