@@ -203,6 +203,20 @@ describe('docker on the fake Debian 13', () => {
     expect(await labelsOf(sys, 'data')).toMatchObject({ 'vps-provision': '1' })
   })
 
+  it('stops at a daemon.json that is not JSON, saying so, and leaves the file as it was', async () => {
+    const sys = workstationMachine()
+    await sys.exec(['apt-get', 'install', '-y', 'docker.io', 'docker-cli'])
+    sys.writeText(DAEMON_JSON, '{"log-driver": "journald",}\n')
+    const w = world(sys)
+    const run = await engine.run(w.deps, workstationConfig(DOCKER), { force: false })
+    expect(run.exitCode).not.toBe(0)
+    const text = w.events.map((e) => JSON.stringify(e)).join('\n')
+    expect(text).toContain(
+      'Unable to merge \\"ip\\": \\"127.0.0.1\\" into /etc/docker/daemon.json: it is not valid JSON',
+    )
+    expect(sys.readText(DAEMON_JSON)).toBe('{"log-driver": "journald",}\n')
+  })
+
   it('refuses, in preflight and before any change, a configured volume that a person made', async () => {
     const sys = workstationMachine()
     await sys.exec(['apt-get', 'install', '-y', 'docker.io', 'docker-cli'])
