@@ -1,7 +1,8 @@
 // Issue 22 item 3, Docker, on the booted trixie container (container backend). dockerd runs in the
 // harness's nspawn container as it is (overlay2 on the root's ext4, cgroup v2, iptables-nft in the
 // container's own network namespace), but no container starts there: runc's `unable to join
-// session keyring` (nspawn's seccomp filter refuses add_key/keyctl). This file boots its
+// session keyring` (nspawn's seccomp filter refuses add_key/keyctl), and with those allowed,
+// `bpf_prog_query(BPF_CGROUP_DEVICE) failed: operation not permitted`. This file boots its
 // container with `--system-call-filter=add_key keyctl bpf` (world.ts systemCallFilter), the one
 // difference from the other container scenarios; nothing else about the machine changes, so no VM
 // is needed (the VM backend runs under TCG here, 45 minutes and more per scenario: docs/e2e.md).

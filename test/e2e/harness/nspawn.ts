@@ -38,7 +38,8 @@ export interface MachineOptions {
   subnet?: number
   /**
    * System calls allowed beyond nspawn's filter (`--system-call-filter`), e.g. 'add_key keyctl bpf'
-   * for Docker: without them runc cannot join a session keyring and no container starts.
+   * for Docker: without the first two runc cannot join a session keyring, without bpf it cannot set
+   * its cgroup-v2 device filter, and no container starts.
    */
   systemCallFilter?: string
   log?: (line: string) => void
