@@ -1,7 +1,10 @@
 // Builds dist/vps-provision_<version>_all.deb with dpkg-deb: the bundle as /usr/bin/vps-provision,
 // a manual page, bash completion, an example configuration, the docs, copyright and changelog.
 // Reproducible: every timestamp is the changelog's date (SOURCE_DATE_EPOCH), owners are root.
-//   node scripts/package-deb.mjs [--out DIR]      (npm run package)
+//   node scripts/package-deb.mjs [--out DIR] [--version X]      (npm run package)
+// --version X packages version X without touching package.json or the changelog in git (the
+// release script's version bump): the package's changelog then starts with a generated entry for
+// X, dated SOURCE_DATE_EPOCH (or now).
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
@@ -26,8 +29,18 @@ const at = process.argv.indexOf('--out')
 const outDir = at > 0 && process.argv[at + 1] ? resolve(process.argv[at + 1]) : join(root, 'dist')
 
 const assets = await tsImport('./debian/assets.ts', import.meta.url)
+const vat = process.argv.indexOf('--version')
+const override = vat > 0 ? process.argv[vat + 1] : undefined
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const changelogText = readFileSync(join(root, 'scripts/debian/changelog'), 'utf8')
+if (override) pkg.version = override
+let changelogText = readFileSync(join(root, 'scripts/debian/changelog'), 'utf8')
+const committed = assets.parseChangelog(changelogText)
+if (override && committed.version.replace(/-[^-]+$/, '') !== override) {
+  const when = process.env.SOURCE_DATE_EPOCH
+    ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000)
+    : new Date()
+  changelogText = `${pkg.name} (${override}-1) unstable; urgency=medium\n\n  * Release ${override}, built from the sources of ${committed.version}.\n\n -- ${committed.maintainer}  ${when.toUTCString().replace('GMT', '+0000')}\n\n${changelogText}`
+}
 const entry = assets.parseChangelog(changelogText)
 const upstream = entry.version.replace(/-[^-]+$/, '')
 if (entry.source !== pkg.name || upstream !== pkg.version) {
@@ -52,7 +65,10 @@ try {
   // The bundle, built straight into the tree. Debian's nodejs is /usr/bin/node: no env lookup for
   // a program root runs.
   const bin = join(stage, 'usr/bin/vps-provision')
-  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--outfile', bin], { stdio: 'inherit' })
+  const versionArgs = override ? ['--version', override] : []
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--outfile', bin, ...versionArgs], {
+    stdio: 'inherit',
+  })
   const bundle = readFileSync(bin, 'utf8')
   const shebang = /^#!\/usr\/bin\/env -S node( --max-semi-space-size=\d+)\n/
   const flags = shebang.exec(bundle)?.[1]

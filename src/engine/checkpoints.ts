@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { join } from 'node:path'
+import { FORMAT, upgradeFormat, WRITTEN_BY } from '../model/format.js'
 import { Checkpoint, PHASE_NAMES, PhaseName } from '../model/schemas.js'
 import { ensurePrivateDir, fsyncDirSync, readFileNoFollow, writeFileAtomic } from '../system/atomic.js'
 import { failpoint } from './failpoints.js'
@@ -18,12 +19,18 @@ export class CheckpointStore {
     return join(this.paths.checkpointsDir, `${PhaseName.parse(phase)}.done`)
   }
 
-  /** null for a missing, unreadable, corrupt or misplaced checkpoint: the phase then simply runs. */
+  /**
+   * null for a missing, unreadable, corrupt or misplaced checkpoint, and for one in a format this
+   * version does not know (a newer one wrote it): the phase then simply runs. A checkpoint decides
+   * nothing (its phase's checks are asked either way), so ignoring one is always safe; an older
+   * format is lifted in memory.
+   */
   async read(phase: PhaseName): Promise<Checkpoint | null> {
     try {
       const bytes = await readFileNoFollow(this.file(phase))
       if (!bytes) return null
-      const parsed = Checkpoint.safeParse(JSON.parse(bytes.toString('utf8')))
+      const raw = JSON.parse(bytes.toString('utf8'))
+      const parsed = Checkpoint.safeParse(upgradeFormat('checkpoint', `checkpoint ${phase}`, raw))
       return parsed.success && parsed.data.phase_name === phase ? parsed.data : null
     } catch {
       return null
@@ -31,7 +38,7 @@ export class CheckpointStore {
   }
 
   async write(cp: Checkpoint): Promise<void> {
-    const valid = Checkpoint.parse(cp)
+    const valid = Checkpoint.parse({ ...cp, format: FORMAT.checkpoint, written_by: WRITTEN_BY })
     await ensurePrivateDir(this.paths.checkpointsDir)
     await writeFileAtomic(this.file(valid.phase_name), `${JSON.stringify(valid, null, 2)}\n`, 0o600, {
       beforeRename: () => failpoint('checkpoint.before-rename'),

@@ -2,6 +2,7 @@
 // Reading tolerates exactly one kind of damage, a torn last line (the crash came mid-append, so its
 // change was never made); anything broken before that means we no longer know what happened.
 import { z } from 'zod'
+import { FORMAT, FutureFormatError, upgradeFormat } from '../model/format.js'
 import { ActionType, PhaseName } from '../model/schemas.js'
 import { Undo } from '../model/undo.js'
 import { readFileNoFollowSync } from '../system/atomic.js'
@@ -10,7 +11,8 @@ import { sha256 } from '../util/hash.js'
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
 export const GENESIS = '0'.repeat(64)
 const base = {
-  v: z.literal(1),
+  /** The journal format (src/model/format.ts); every record carries it, so a reader knows at line 1. */
+  v: z.literal(FORMAT.journal),
   seq: z.number().int().positive(),
   ts: z.iso.datetime(),
   prev: hex64,
@@ -101,7 +103,9 @@ export function checkLine(text: string, prev: string, seq: Sequencer): JournalRe
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object'
   const { sum, ...rest } = raw
   if (sum !== sha256(JSON.stringify(rest))) return 'checksum mismatch'
-  const parsed = JournalRecord.safeParse(raw)
+  // After the checksum (over the bytes as written), before the schema: an older format is lifted
+  // in memory, a newer one throws FutureFormatError, which is no damage but a refusal by name.
+  const parsed = JournalRecord.safeParse(upgradeFormat('journal', 'the journal', raw))
   if (!parsed.success) return `invalid record: ${parsed.error.issues[0]?.message ?? 'unknown'}`
   if (parsed.data.prev !== prev) return 'chain broken (a record is missing or out of order)'
   return seq.reject(parsed.data) ?? parsed.data
@@ -157,6 +161,15 @@ export interface JournalView {
 
 /** The trusted records of a journal, plus what was dropped and where it is damaged, if anywhere. */
 export function readJournal(path: string): JournalView {
-  const { records, warnings, damage } = scan(readFileNoFollowSync(path) ?? Buffer.alloc(0))
+  const { records, warnings, damage } = scanNamed(path, readFileNoFollowSync(path) ?? Buffer.alloc(0))
   return { records, warnings, damage }
+}
+
+/** scan(), with a refusal of a newer format naming the journal's file. */
+export function scanNamed(path: string, bytes: Buffer): Scan {
+  try {
+    return scan(bytes)
+  } catch (err) {
+    throw err instanceof FutureFormatError ? err.about(`journal ${path}`) : err
+  }
 }

@@ -3,13 +3,14 @@
 // records say about each action is in journal-actions.ts.
 import * as fs from 'node:fs'
 import { dirname } from 'node:path'
+import { FORMAT } from '../model/format.js'
 import type { ActionType, PhaseName } from '../model/schemas.js'
 import type { Undo } from '../model/undo.js'
 import type { ChangeResult } from '../steps/types.js'
 import { fsyncDirSync, UnsafePathError } from '../system/atomic.js'
 import { redact } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
-import { type Body, JournalRecord, JournalWriteError, type Sequencer, scan } from './journal-format.js'
+import { type Body, JournalRecord, JournalWriteError, type Sequencer, scanNamed } from './journal-format.js'
 
 export { type ActionState, type DerivedAction, deriveActions, toTransactionLog } from './journal-actions.js'
 export { JournalRecord, type JournalView, JournalWriteError, readJournal } from './journal-format.js'
@@ -63,7 +64,7 @@ export class Journal {
       const st = fs.fstatSync(fd)
       if (!st.isFile()) throw new UnsafePathError('open journal', path, 'it is not a regular file')
       fs.fchmodSync(fd, 0o600)
-      const found = scan(fs.readFileSync(fd))
+      const found = scanNamed(path, fs.readFileSync(fd))
       if (found.damage) throw new Error(`Unable to open journal ${path}: damaged at ${found.damage}`)
       // Cut the torn tail off now, or the next append would glue onto it and damage the middle.
       if (found.goodLength < st.size) fs.ftruncateSync(fd, found.goodLength)
@@ -113,7 +114,7 @@ export class Journal {
     const reason = this.seq.reject(body)
     if (reason) throw new Error(`Unable to journal ${body.type} for seq ${body.seq}: ${reason}`)
     const ts = (this.opts.now?.() ?? new Date()).toISOString()
-    const unsigned = redactDeep({ v: 1, ...body, ts, prev: this.lastSum }, [...this.secrets])
+    const unsigned = redactDeep({ v: FORMAT.journal, ...body, ts, prev: this.lastSum }, [...this.secrets])
     const sum = sha256(JSON.stringify(unsigned))
     const parsed = JournalRecord.safeParse({ ...unsigned, sum })
     const line = Buffer.from(`${JSON.stringify({ ...unsigned, sum })}\n`)

@@ -2,6 +2,7 @@
 // id arrives from the command line, so it is checked against its pattern before it names a file.
 import { type Dirent, promises as fsp } from 'node:fs'
 import { EXIT, errorMessage, ProvisionError } from '../model/errors.js'
+import { FORMAT, FutureFormatError, upgradeFormat, WRITTEN_BY } from '../model/format.js'
 import { assertSessionId, InvalidSessionId, SESSION_ID_PATTERN } from '../model/ids.js'
 import { ProvisioningSession } from '../model/schemas.js'
 import { ensurePrivateDir, readFileNoFollow, writeFileAtomic } from '../system/atomic.js'
@@ -14,7 +15,8 @@ export class SessionStore {
   constructor(private readonly paths: StatePaths) {}
 
   async save(session: ProvisioningSession): Promise<void> {
-    const valid = ProvisioningSession.parse(session)
+    // Today's format and writer, whoever wrote it before (a rollback by a newer version re-saves).
+    const valid = ProvisioningSession.parse({ ...session, format: FORMAT.session, written_by: WRITTEN_BY })
     const file = this.paths.sessionFile(valid.session_id)
     await ensurePrivateDir(this.paths.sessionsDir)
     await writeFileAtomic(file, `${JSON.stringify(valid, null, 2)}\n`, 0o600)
@@ -36,7 +38,12 @@ export class SessionStore {
     } catch {
       throw fail(`${file} is not valid JSON`)
     }
-    const parsed = ProvisioningSession.safeParse(raw)
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw fail(`${file} is not a JSON object`)
+    // An older format is lifted in memory; a newer one refuses by name (FutureFormatError).
+    const parsed = ProvisioningSession.safeParse(
+      upgradeFormat('session', `session ${id} (${file})`, raw as Record<string, unknown>),
+    )
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       throw fail(`${file} is not a valid session (${issue?.path.join('.') || 'root'}: ${issue?.message})`)
@@ -61,12 +68,17 @@ export class SessionStore {
 
   /**
    * The sessions that load, oldest first. One damaged file must not stop run or rollback from
-   * seeing the others; `load(id)` reports what is wrong with it.
+   * seeing the others; `load(id)` reports what is wrong with it. A session a newer version wrote
+   * does stop them: its changes are on this machine, and run and rollback must not act as if a
+   * later session that builds on an earlier one were not there.
    */
   async list(): Promise<ProvisioningSession[]> {
     const out: ProvisioningSession[] = []
     for (const id of await this.ids()) {
-      const session = await this.load(id).catch(() => null)
+      const session = await this.load(id).catch((err: unknown) => {
+        if (err instanceof FutureFormatError) throw err
+        return null
+      })
       if (session) out.push(session)
     }
     // Two sessions can start in the same second, and the id suffix is random: order by start time.

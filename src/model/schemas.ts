@@ -119,7 +119,16 @@ export const RdpCertificate = z.object({
 })
 export type RdpCertificate = z.infer<typeof RdpCertificate>
 
+/** What every session and checkpoint file records about its writer (src/model/format.ts). */
+const written = {
+  /** The file's format; absent in files of releases up to 0.1.0, which are format 1. */
+  format: z.number().int().positive().optional(),
+  /** `vps-provision <version>` that last wrote the file. */
+  written_by: z.string().optional(),
+}
+
 export const ProvisioningSession = z.object({
+  ...written,
   session_id: z.string(),
   command: z.enum(['run', 'rollback']).default('run'),
   start_time: isoTime,
@@ -136,6 +145,7 @@ export const ProvisioningSession = z.object({
 export type ProvisioningSession = z.infer<typeof ProvisioningSession>
 
 export const Checkpoint = z.object({
+  ...written,
   phase_name: PhaseName,
   completed_at: isoTime,
   session_id: z.string(),

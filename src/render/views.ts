@@ -14,6 +14,8 @@ export function statusLines(s: ProvisioningSession, opts: RenderOptions): string
     `Started:  ${when(s.start_time)}`,
     `Finished: ${s.end_time ? `${when(s.end_time)} (${duration(s.duration_seconds)})` : 'not finished'}`,
   ]
+  // Which version last wrote the file: after an upgrade, the rollback's (docs/recovery.md).
+  if (s.written_by) out.push(`Written:  by ${clean(s.written_by)} (session format ${s.format ?? 1})`)
   if (s.error_details) out.push(`Error:    ${clean(s.error_details)}`)
   if (s.vps_info) out.push(`Machine:  ${s.vps_info.hostname} ${s.vps_info.os_name} ${s.vps_info.os_version}`)
   if (s.developer_user) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CheckpointStore, stateChecksum } from '../../src/engine/checkpoints.js'
 import { type StatePaths, statePaths } from '../../src/engine/paths.js'
+import { FORMAT, WRITTEN_BY } from '../../src/model/format.js'
 import type { Checkpoint, PhaseName } from '../../src/model/schemas.js'
 
 let root: string
@@ -33,7 +34,11 @@ describe('CheckpointStore', () => {
   it('writes, reads, lists in phase order and removes, keeping metadata.json in step', async () => {
     await store.write(cp('rdp-config'))
     await store.write(cp('system-prep'))
-    expect(await store.read('system-prep')).toEqual(cp('system-prep'))
+    expect(await store.read('system-prep')).toEqual({
+      ...cp('system-prep'),
+      format: FORMAT.checkpoint,
+      written_by: WRITTEN_BY,
+    })
     expect(await store.read('preflight')).toBeNull()
     expect((await store.list()).map((c) => c.phase_name)).toEqual(['system-prep', 'rdp-config'])
     expect(Object.keys(await metadata())).toEqual(['system-prep', 'rdp-config'])

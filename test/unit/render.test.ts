@@ -218,6 +218,11 @@ describe('views', () => {
       /preflight {2}FAILED {2}1\.0s|preflight {2}FAILED {2}1s/,
     )
     expect(statusLines(session, o).join('\n')).not.toMatch(/^Cert:/m)
+    // A file from before formats were recorded names no writer; one that does is shown.
+    expect(statusLines(session, o).join('\n')).not.toMatch(/^Written:/m)
+    expect(statusLines({ ...session, format: 1, written_by: 'vps-provision 0.2.0' }, o)).toContain(
+      'Written:  by vps-provision 0.2.0 (session format 1)',
+    )
     const fp = Array.from({ length: 32 }, () => 'AB').join(':')
     const withCert = {
       ...session,

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type StatePaths, statePaths } from '../../src/engine/paths.js'
 import { SessionStore } from '../../src/engine/session-store.js'
 import { EXIT, ProvisionError } from '../../src/model/errors.js'
+import { FORMAT, WRITTEN_BY } from '../../src/model/format.js'
 import type { ProvisioningSession } from '../../src/model/schemas.js'
 
 let root: string
@@ -53,7 +54,8 @@ describe('SessionStore', () => {
     const s = session(OLD, { status: 'COMPLETED', end_time: '2025-01-02T03:10:00.000Z' })
     await store.save(s)
     await store.save(s)
-    expect(await store.load(OLD)).toEqual(s)
+    // Saved in today's format, naming its writer (src/model/format.ts).
+    expect(await store.load(OLD)).toEqual({ ...s, format: FORMAT.session, written_by: WRITTEN_BY })
     expect((await fsp.stat(paths.sessionFile(OLD))).mode & 0o777).toBe(0o600)
     expect((await fsp.stat(paths.sessionsDir)).mode & 0o777).toBe(0o700)
     expect(await fsp.readdir(paths.sessionsDir)).toEqual([`session-${OLD}.json`])
@@ -123,6 +125,7 @@ describe('SessionStore', () => {
     const { developer_user: _d, ide_installations: _i, command: _c, ...older } = session(OLD)
     await fsp.mkdir(paths.sessionsDir, { recursive: true })
     await fsp.writeFile(paths.sessionFile(OLD), JSON.stringify(older))
-    expect(await store.load(OLD)).toEqual(session(OLD))
+    // No format recorded: format 1, as releases up to 0.1.0 wrote it.
+    expect(await store.load(OLD)).toEqual({ ...session(OLD), format: 1 })
   })
 })
