@@ -9,9 +9,10 @@ import { rdpPortAvailable } from '../src/facts/port-holder.js'
 import * as check from '../src/facts/requirements.js'
 import { ideSources, retryIde, withoutBuildFor } from '../src/ides.js'
 import { definePhase } from '../src/steps/phase.js'
-import { preflightSteps } from '../src/steps/premised-checks.js'
-import type { System } from '../src/steps/types.js'
+import { type PreflightCheck, preflightSteps } from '../src/steps/premised-checks.js'
+import type { Facts, System } from '../src/steps/types.js'
 import { codeServerPreflight } from './workspaces/code-server-checks.js'
+import { dockerPreflight } from './workspaces/docker.js'
 
 export const preflight = definePhase({
   name: 'preflight',
@@ -64,16 +65,7 @@ export const preflight = definePhase({
           ]
         : []),
       ...developerChecks(cfg, createdUsers),
-      // Each IDE's sources, each alone: one that does not answer leaves its IDE out, not the run.
-      ...ideSources(cfg, facts.architecture).map((source, i) => ({
-        id: `source-${source.ide}-${i}`,
-        title: `${source.ide} ${source.what} reachable`,
-        part: source.ide,
-        // Like the mirror's: on a machine preflight refuses anyway, asking vendors is time lost.
-        needs: ['os'],
-        check: (sys: System) => check.sourceReachable(sys, source.url),
-      })),
-      ...codeServerPreflight(cfg, facts),
+      ...partChecks(cfg, facts),
     ])
   },
 })
@@ -107,4 +99,23 @@ function developerChecks(cfg: Config, createdUsers: readonly string[]) {
           },
         ]),
   ])
+}
+
+/**
+ * Each IDE's sources, each alone (one that does not answer leaves its IDE out, not the run), a volume of
+ * docker.volumes that a person made, refused before any change (not adopted), and code-server's.
+ */
+function partChecks(cfg: Config, facts: Facts): PreflightCheck[] {
+  return [
+    ...dockerPreflight({ cfg }),
+    ...ideSources(cfg, facts.architecture).map((source, i) => ({
+      id: `source-${source.ide}-${i}`,
+      title: `${source.ide} ${source.what} reachable`,
+      part: source.ide,
+      // Like the mirror's: on a machine preflight refuses anyway, asking vendors is time lost.
+      needs: ['os'],
+      check: (sys: System) => check.sourceReachable(sys, source.url),
+    })),
+    ...codeServerPreflight(cfg, facts),
+  ]
 }

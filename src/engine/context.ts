@@ -101,6 +101,8 @@ export function makeStepContext(
     backupTree: (root) => backupTree(sys, deps.backupDir, root),
     change: (change, fn) => journaledChange(deps, { phase, step, actions, user }, change, fn),
     place: { phase, step },
+    // The backup directory is named by the session id (paths.ts: backups/<id>).
+    session: basename(deps.backupDir),
     plannedPackages: deps.plannedPackages ?? [],
   }
 }

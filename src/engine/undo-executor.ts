@@ -8,6 +8,7 @@ import { removeBlock, upsertBlock } from '../facts/marked-block.js'
 import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
+import { keepDockerData, removeDockerVolume } from './undo-docker.js'
 import {
   removeAptSource,
   removeDir,
@@ -57,6 +58,8 @@ const HANDLERS: { [K in UndoKind]: Handler<K> } = {
   'remove-from-group': removeFromGroup,
   'disable-unit': disableUnit,
   'stop-unit': stopUnit,
+  'remove-docker-volume': removeDockerVolume,
+  'keep-docker-data': keepDockerData,
   argv: runArgv,
   irreversible: async (_sys, undo) => skipped(`cannot be undone: ${undo.reason}`),
 }

@@ -2,6 +2,7 @@
 // undo-executor.ts dispatches on `kind` with an exhaustive switch. Every kind must be safe to run
 // when the forward change never happened ("in doubt" after a crash): it checks before it acts.
 import { z } from 'zod'
+import { SESSION_ID_PATTERN } from './ids.js'
 
 const absPath = z
   .string()
@@ -102,6 +103,24 @@ export const Undo = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stop-unit'), unit }),
   /** A third-party apt source and its keyring; both files are removed. */
   z.object({ kind: z.literal('remove-apt-source'), sourcePath: absPath, keyringPath: absPath.nullable() }),
+  /**
+   * A Docker volume we created: removed only while it still carries our labels, `vps-provision=1`
+   * and this `session` (a volume a user made, or one of another session, is never touched).
+   */
+  z.object({
+    kind: z.literal('remove-docker-volume'),
+    volume: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a Docker volume name'),
+    session: z.string().regex(SESSION_ID_PATTERN, 'a session id'),
+  }),
+  /**
+   * Undone just before the purge of a docker.io this session installed: Debian's purge empties
+   * /var/lib/docker, so when it holds what this session did not make (a person's volume, image or
+   * container) the purge is made to keep it (undo-docker.ts says how). Nothing there: no-op.
+   */
+  z.object({
+    kind: z.literal('keep-docker-data'),
+    session: z.string().regex(SESSION_ID_PATTERN, 'a session id'),
+  }),
   /** The escape hatch: an argv declared next to the forward action in the step kind `command`. */
   z.object({ kind: z.literal('argv'), argv: z.array(z.string()).min(1), allowFailure: z.boolean() }),
   /** Cannot be undone (apt-get upgrade); rollback says so and goes on. */
@@ -146,6 +165,10 @@ export function describeUndo(u: Undo): string {
       return `systemctl stop ${u.unit}`
     case 'remove-apt-source':
       return `remove apt source ${u.sourcePath}${u.keyringPath ? ` and keyring ${u.keyringPath}` : ''}`
+    case 'remove-docker-volume':
+      return `docker volume rm ${u.volume} (only while it is labelled vps-provision.session=${u.session})`
+    case 'keep-docker-data':
+      return "keep /var/lib/docker through docker.io's purge when it holds volumes, images or containers this session did not make"
     case 'argv':
       return u.argv.map((a) => JSON.stringify(a)).join(' ')
     case 'irreversible':

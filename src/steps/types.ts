@@ -126,6 +126,8 @@ export interface StepContext {
   outputs: SessionOutputs
   /** The step this context belongs to. */
   place: { phase: PhaseName; step: string }
+  /** This run's session id: a label on what we make outside files (a Docker volume), for its undo. */
+  session: string
   /** What the package steps of this run's phases install (Step.packages), in run order. */
   plannedPackages: readonly PlannedPackages[]
 }

@@ -175,7 +175,10 @@ describe('dpkg and apt', () => {
 
   it('returns the machine to its exact state when every newly installed package is purged', async () => {
     const before = sys.snapshot()
-    const debian = Object.entries(AVAILABLE).filter(([, d]) => !d.source && !d.purgeRemoves)
+    // docker.io's purge keeps the docker group it made, as the real one does.
+    const debian = Object.entries(AVAILABLE).filter(
+      ([, d]) => !d.source && !d.purgeRemoves && !d.purgeKeepsGroups,
+    )
     for (const [name] of debian) {
       const added = inst((await sys.exec([...APT, 'install', '-s', name])).stdout)
       await sys.exec([...APT, 'install', name])

@@ -58,6 +58,8 @@ const EVERY_KIND: Undo[] = [
     keyringPath: '/usr/share/keyrings/microsoft.gpg',
   },
   { kind: 'remove-maintainer-files', roots: ['/etc/apt/sources.list.d', '/usr/share/keyrings'], before: [] },
+  { kind: 'remove-docker-volume', volume: 'data', session: '20261206-230000-abcdef' },
+  { kind: 'keep-docker-data', session: '20261206-230000-abcdef' },
   { kind: 'argv', argv: ['usermod', '--lock', '--', 'dev'], allowFailure: true },
   { kind: 'irreversible', reason: 'package lists are a cache' },
 ]

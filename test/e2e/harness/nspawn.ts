@@ -36,6 +36,12 @@ export interface MachineOptions {
   lifetimeMs?: number
   /** Third octet of 10.213.N.0/24; default: a free one. */
   subnet?: number
+  /**
+   * System calls allowed beyond nspawn's filter (`--system-call-filter`), e.g. 'add_key keyctl bpf'
+   * for Docker: without the first two runc cannot join a session keyring, without bpf it cannot set
+   * its cgroup-v2 device filter, and no container starts.
+   */
+  systemCallFilter?: string
   log?: (line: string) => void
 }
 
@@ -130,6 +136,7 @@ export class NspawnMachine implements Machine {
       '--network-veth',
       `--machine=${this.name}`,
       '--console=read-only',
+      ...(this.opts.systemCallFilter ? [`--system-call-filter=${this.opts.systemCallFilter}`] : []),
     ]
     this.log(`boot: systemd-nspawn ${argv.join(' ')}`)
     const child = spawn('systemd-nspawn', argv, {

@@ -97,6 +97,8 @@ export interface WorldOptions {
   log?: (line: string) => void
   /** false: every .deb comes from the mirror (a cold apt cache, for `npm run bench`). */
   poolCache?: boolean
+  /** NspawnMachine's systemCallFilter: system calls the container may make beyond nspawn's default. */
+  systemCallFilter?: string
 }
 
 /** Builds dist/vps-provision.mjs once per process. */
@@ -201,6 +203,7 @@ export async function startWorld(opts: WorldOptions): Promise<World> {
       name: opts.machineName,
       consoleLog: path.join(dir, 'console.log'),
       ...(opts.lifetimeMs !== undefined ? { lifetimeMs: opts.lifetimeMs } : {}),
+      ...(opts.systemCallFilter ? { systemCallFilter: opts.systemCallFilter } : {}),
       log,
     })
     cleanups.push(() => machine.down())

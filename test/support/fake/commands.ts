@@ -7,6 +7,7 @@ import { updateAlternatives } from './alternatives.js'
 import { aptGet } from './apt.js'
 import { aptCache } from './apt-sources.js'
 import { chmod, chown, df, falseCmd, rm, stat, test, trueCmd } from './coreutils.js'
+import { docker } from './docker.js'
 import { debconfSetSelections, debconfShow, dpkg, dpkgQuery, shipped } from './dpkg.js'
 import type { FakeFs } from './fs.js'
 import { getent, gpasswd, groupadd, groupdel, id } from './groups.js'
@@ -91,6 +92,7 @@ const HANDLERS: Record<string, Handler> = {
   'xrdp-chkpriv': xrdpChkpriv,
   'fail2ban-client': fail2banClient,
   'cloud-init': cloudInit,
+  docker,
   loginctl,
   pkill,
   'update-alternatives': updateAlternatives,

@@ -107,6 +107,15 @@ export function purge(ctx: Ctx, name: string): string[] {
   ]
   for (const [alt, [path]] of Object.entries(rec.def.alternatives ?? {}))
     unregisterAlternative(ctx, alt, path)
+  const empties = rec.def.purgeEmpties
+  const script = empties ? ctx.fs.get(empties.whileExecutable) : undefined
+  if (
+    empties &&
+    script?.kind === 'file' &&
+    (script.mode & 0o111) !== 0 &&
+    ctx.fs.get(empties.dir)?.kind === 'dir'
+  )
+    for (const entry of ctx.fs.list(empties.dir)) ctx.fs.removeTree(posix.join(empties.dir, entry))
   for (const f of shipped(name, rec.def)) if (ctx.fs.lget(f.path)?.kind !== 'dir') ctx.fs.remove(f.path)
   for (const p of rec.def.purgeRemoves ?? []) if (ctx.fs.lget(p)?.kind !== 'dir') ctx.fs.remove(p)
   for (const unit of rec.def.units ?? []) ctx.state.services.delete(unit)
@@ -115,7 +124,7 @@ export function purge(ctx: Ctx, name: string): string[] {
     for (const u of [...ctx.state.services.keys()])
       if (u.startsWith(t.replace(/@\.service$/, '@'))) ctx.state.services.delete(u)
   for (const u of rec.createdUsers) if (acc.user(u)) acc.removeUser(u)
-  for (const g of rec.createdGroups) {
+  for (const g of rec.def.purgeKeepsGroups ? [] : rec.createdGroups) {
     const gid = acc.group(g)?.gid
     if (gid !== undefined && !acc.passwd().some((p) => p.gid === gid)) acc.removeGroup(g)
   }

@@ -45,6 +45,13 @@ export interface PackageDef {
   }
   /** Paths its postrm removes on purge though it does not ship them (locales: /etc/default/locale). */
   purgeRemoves?: string[]
+  /**
+   * A directory its postrm empties on purge (docker.io: /var/lib/docker, every volume in it), but
+   * only when `whileExecutable`, a file it ships, is executable at removal (its prerm's condition).
+   */
+  purgeEmpties?: { dir: string; whileExecutable: string }
+  /** Its postrm leaves the groups its postinst made (docker.io's docker group). */
+  purgeKeepsGroups?: boolean
   essential?: boolean
 }
 

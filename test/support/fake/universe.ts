@@ -227,6 +227,39 @@ export const AVAILABLE: Record<string, PackageDef> = {
   tmux: plain('3.5a-3', { bin: ['/usr/bin/tmux'] }),
   openssl: plain('3.5.1-1', { bin: ['/usr/bin/openssl'] }),
   'cloud-init': plain('25.1.4-1', { bin: ['/usr/bin/cloud-init'], units: ['cloud-init.service'] }),
+  // Debian 13's Docker engine (docs/workspaces.md#docker), as the trixie packages are: docker.io's
+  // postinst makes the docker group unless it exists (its purge keeps it) and enables both units;
+  // dockerd keeps its data, volumes included, under /var/lib/docker, which no package owns and
+  // which docker.io's purge empties while the nuke script it ships is executable.
+  containerd: plain('1.7.24~ds1-6+deb13u1', {
+    depends: ['runc'],
+    bin: ['/usr/bin/containerd', '/usr/bin/ctr'],
+    units: ['containerd.service'],
+  }),
+  runc: plain('1.1.15+ds1-2+b4', { bin: ['/usr/sbin/runc'] }),
+  tini: plain('0.19.0-3+b8', { bin: ['/usr/bin/tini-static'] }),
+  'docker.io': plain('26.1.5+dfsg1-9+deb13u1+b1', {
+    depends: ['containerd', 'iptables', 'runc', 'tini'],
+    recommends: ['docker-cli'],
+    bin: ['/usr/sbin/dockerd', '/usr/sbin/docker-proxy'],
+    files: {
+      '/etc/default/docker': '# Docker Upstart and SysVinit configuration file\n',
+      '/usr/share/docker.io/contrib/nuke-graph-directory.sh': { data: '#!/bin/sh\n', mode: 0o755 },
+    },
+    dirs: ['/etc/docker'],
+    sysgroups: ['docker'],
+    purgeKeepsGroups: true,
+    purgeEmpties: {
+      dir: '/var/lib/docker',
+      whileExecutable: '/usr/share/docker.io/contrib/nuke-graph-directory.sh',
+    },
+    units: ['docker.service', 'docker.socket'],
+  }),
+  'docker-cli': plain('26.1.5+dfsg1-9+deb13u1+b1', { bin: ['/usr/bin/docker'] }),
+  'docker-compose': plain('2.26.1-4', {
+    recommends: ['docker-cli'],
+    bin: ['/usr/libexec/docker/cli-plugins/docker-compose', '/usr/bin/docker-compose'],
+  }),
   code: plain('1.104.2-1758623190', {
     source: 'vscode.sources',
     bin: ['/usr/share/code/code', '/usr/bin/code'],
