@@ -13,6 +13,7 @@ import { type PreflightCheck, preflightSteps } from '../src/steps/premised-check
 import type { Facts, System } from '../src/steps/types.js'
 import { codeServerPreflight } from './workspaces/code-server-checks.js'
 import { dockerPreflight } from './workspaces/docker.js'
+import { repoCredentialChecks } from './workspaces/repos.js'
 
 export const preflight = definePhase({
   name: 'preflight',
@@ -66,6 +67,7 @@ export const preflight = definePhase({
         : []),
       ...developerChecks(cfg, createdUsers),
       ...partChecks(cfg, facts),
+      ...repoCredentialChecks(cfg),
     ])
   },
 })

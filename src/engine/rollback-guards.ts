@@ -9,6 +9,7 @@ import type { System } from '../system/port.js'
 import type { EngineDeps, RollbackOptions } from './api.js'
 import { type DerivedAction, deriveActions, type JournalRecord, readJournal } from './journal.js'
 import type { SessionStore } from './session-store.js'
+import { ARCHIVE_DIR, clonesWithLocalWork } from './undo-clone.js'
 import { planUndoDrift, undoPaths } from './undo-executor.js'
 import type { UntilBySeq, WrittenBySeq } from './undo-options.js'
 import type { BackupReader } from './undo-outcome.js'
@@ -101,6 +102,18 @@ export async function refuseDrift(
       `Unable to roll back ${id}: files changed since this session wrote them: ${drifted.join(', ')}`,
       EXIT.rollback,
       'Check those files; `--force` keeps a copy of each (0600, under the session backups) and then restores them',
+    )
+  }
+  // A clone with local work is the developer's, not ours to drop: refused like a drifted file.
+  const clones = await clonesWithLocalWork(
+    sys,
+    pending.map((a) => a.undo),
+  )
+  if (clones.length > 0 && !force) {
+    throw new ProvisionError(
+      `Unable to roll back ${id}: clones hold local work that is on no remote: ${clones.join('; ')}`,
+      EXIT.rollback,
+      `Push or save that work, or pass \`--force\` to keep each clone in a 0600 tarball under ${ARCHIVE_DIR} and then remove it`,
     )
   }
   return written

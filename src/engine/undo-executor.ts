@@ -8,6 +8,7 @@ import { removeBlock, upsertBlock } from '../facts/marked-block.js'
 import type { Undo } from '../model/undo.js'
 import type { System } from '../system/port.js'
 import { sha256 } from '../util/hash.js'
+import { removeClone } from './undo-clone.js'
 import { keepDockerData, removeDockerVolume } from './undo-docker.js'
 import {
   removeAptSource,
@@ -50,6 +51,7 @@ const HANDLERS: { [K in UndoKind]: Handler<K> } = {
   'remove-dir': removeDir,
   'remove-tree': removeTree,
   'remove-swap-file': removeSwapFile,
+  'remove-clone': removeClone,
   'remove-apt-source': removeAptSource,
   'purge-packages': purgeAndRestore,
   'remove-maintainer-files': removeMaintainerFiles,

@@ -72,6 +72,11 @@ export const Undo = z.discriminatedUnion('kind', [
    * only while `<path>/<marker>` says it is ours.
    */
   z.object({ kind: z.literal('remove-tree'), path: absPath, marker: z.string().regex(/^[A-Za-z0-9._-]+$/) }),
+  /**
+   * A repository cloned as `user`: removed (as that user) only while everything in it is on its
+   * remote; local work refuses the rollback unless --force, which keeps a 0600 tarball first.
+   */
+  z.object({ kind: z.literal('remove-clone'), path: absPath, user: name }),
   /** A swap file we made: swapoff when it is active swap, then remove it (a regular file only). */
   z.object({ kind: z.literal('remove-swap-file'), path: absPath }),
   /**
@@ -147,6 +152,8 @@ export function describeUndo(u: Undo): string {
       return `remove directory ${u.path} if empty`
     case 'remove-tree':
       return `remove the unpacked tree ${u.path} (if ${u.marker} in it says it is ours)`
+    case 'remove-clone':
+      return `remove the clone ${u.path} (as ${u.user}) if it holds no local work`
     case 'remove-swap-file':
       return `swapoff ${u.path} (when active), then remove it`
     case 'purge-packages':

@@ -46,6 +46,7 @@ const EVERY_KIND: Undo[] = [
   { kind: 'remove-dir', path: '/var/cache/vps-provision' },
   { kind: 'remove-tree', path: '/opt/antigravity', marker: '.vps-provision-unpacked' },
   { kind: 'remove-swap-file', path: '/swapfile' },
+  { kind: 'remove-clone', path: '/home/dev/app', user: 'dev' },
   { kind: 'purge-packages', packages: ['curl', 'libcurl4t64'] },
   { kind: 'delete-user', username: 'dev', removeHome: true },
   { kind: 'delete-group', group: 'developers' },

@@ -10,6 +10,7 @@ import { chmod, chown, df, falseCmd, rm, stat, test, trueCmd } from './coreutils
 import { docker } from './docker.js'
 import { debconfSetSelections, debconfShow, dpkg, dpkgQuery, shipped } from './dpkg.js'
 import type { FakeFs } from './fs.js'
+import { git } from './git.js'
 import { getent, gpasswd, groupadd, groupdel, id } from './groups.js'
 import {
   cloudInit,
@@ -56,6 +57,7 @@ const HANDLERS: Record<string, Handler> = {
   'apt-get': aptGet,
   tar,
   mv,
+  git,
   'apt-cache': aptCache,
   dpkg,
   'dpkg-query': dpkgQuery,
@@ -131,6 +133,7 @@ export function runArgv(
   stdin: string | undefined,
   argv: readonly string[],
   user: string,
+  env: Readonly<Record<string, string>> = {},
 ): Out {
   const [program, ...args] = argv
   if (!program) throw new Unsupported('empty argv')
@@ -142,7 +145,8 @@ export function runArgv(
     accounts: new Accounts(fs),
     stdin,
     user,
-    run: (next, as) => runArgv(state, fs, stdin, next, as),
+    env,
+    run: (next, as) => runArgv(state, fs, stdin, next, as, env),
   }
   const handler = HANDLERS[posix.basename(program)]
   if (handler) return handler(ctx, args)

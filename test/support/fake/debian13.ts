@@ -167,6 +167,7 @@ export function buildDebian13(opts: Debian13Options = {}): FakeState {
     accounts,
     stdin: undefined,
     user: 'root',
+    env: {},
     run: () => ({ exitCode: 0, stdout: '', stderr: '' }),
   }
   const base = Object.entries(BASE)

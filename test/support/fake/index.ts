@@ -153,7 +153,7 @@ export class FakeSystem implements System {
     try {
       result =
         this.faults.map((f) => f(argv)).find((r) => r !== null) ??
-        runArgv(this.state, this.fs, opts.stdin, argv, 'root')
+        runArgv(this.state, this.fs, opts.stdin, argv, 'root', opts.env)
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e
       entry.exitCode = 127

@@ -12,6 +12,7 @@ export interface FakeTarball {
 }
 
 export const tar: Handler = (ctx: Ctx, args) => {
+  if (args[0] === '--create') return create(ctx, args)
   const opts = new Map<string, string>()
   const flags = new Set<string>()
   for (let i = 0; i < args.length; i++) {
@@ -57,5 +58,38 @@ export const mv: Handler = (ctx: Ctx, args) => {
     ctx.fs.nodes.delete(path)
     ctx.fs.nodes.set(dest + path.slice(src.length), node)
   }
+  return ok()
+}
+
+/**
+ * `tar --create --gzip --file A --directory D -- NAME` (a clone kept by rollback --force): the
+ * tree D/NAME as the same JSON extract reads, owned by whoever ran tar.
+ */
+function create(ctx: Ctx, args: string[]) {
+  const [, gzip, f, file, d, dir, dashes, name, ...extra] = args
+  if (
+    gzip !== '--gzip' ||
+    f !== '--file' ||
+    d !== '--directory' ||
+    dashes !== '--' ||
+    !file ||
+    !dir ||
+    !name ||
+    extra.length
+  )
+    throw new Unsupported(`tar ${args.join(' ')}`)
+  const top = `${dir}/${name}`
+  if (!ctx.fs.lget(top)) return fail(2, `tar: ${name}: Cannot stat: No such file or directory\n`)
+  const files: Record<string, string> = {}
+  for (const path of ctx.fs.below(top)) {
+    const n = ctx.fs.lget(path)
+    if (n?.kind === 'file') files[path.slice(top.length + 1)] = n.data.toString('utf8')
+  }
+  const user = ctx.accounts.user(ctx.user)
+  ctx.fs.write(file, JSON.stringify({ top: name, files }), {
+    mode: 0o644,
+    uid: user?.uid ?? 0,
+    gid: user?.gid ?? 0,
+  })
   return ok()
 }

@@ -130,6 +130,8 @@ export interface Ctx {
   accounts: Accounts
   stdin: string | undefined
   user: string
+  /** ExecOptions.env of the command (on top of the fixed environment); runuser keeps it. */
+  env: Readonly<Record<string, string>>
   /** Runs another argv on the same machine (runuser, sudo), as `user`. */
   run(argv: readonly string[], user: string): Out
 }
