@@ -24,7 +24,11 @@ const repoUrl = z
   .string()
   .max(2000)
   .refine(
-    (u) => /^(https?|ssh):\/\/[^\s/@]+(\/\S*)?$/.test(u) || /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+$/.test(u),
+    (u) =>
+      /^(https?|ssh):\/\/[^\s/@]+(\/\S*)?$/.test(u) ||
+      // ssh://git@host:port/path names the account to log in as: a user name, never a password.
+      /^ssh:\/\/[A-Za-z0-9._-]+@[^\s/@:]+(:[0-9]+)?(\/\S*)?$/.test(u) ||
+      /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+$/.test(u),
     'a git URL: https://host/path, ssh://git@host/path or git@host:path, with no user:password@ in it',
   )
 

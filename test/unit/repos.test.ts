@@ -289,6 +289,17 @@ describe('repositories (users[].repos)', () => {
     expect(fakeGit(sys).requests).toEqual([])
   })
 
+  it('takes ssh://user@host:port URLs, and refuses any password in a URL', () => {
+    const url = (u: string) =>
+      ConfigSchema.safeParse({ users: [{ name: 'dev', repos: [{ url: u }] }] }).success
+    expect(url('ssh://git@127.0.0.1:2222/srv/git/tools.git')).toBe(true)
+    expect(url('ssh://host.test/srv/x.git')).toBe(true)
+    expect(url('git@host.test:team/x.git')).toBe(true)
+    expect(url('ssh://git:secret@host.test/x.git')).toBe(false)
+    expect(url('https://user:secret@host.test/x.git')).toBe(false)
+    expect(url('https://user@host.test/x.git')).toBe(false)
+  })
+
   it('names directories as git clone does, and refuses the same directory twice', () => {
     expect(defaultCloneDirectory('https://h.test/a/b/app.git')).toBe('app')
     expect(defaultCloneDirectory('git@h.test:team/tools.git')).toBe('tools')
