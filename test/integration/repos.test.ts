@@ -127,7 +127,11 @@ describe.skipIf(skipReason !== '')('repositories on a real trixie root (issue 22
       timeoutMs: 15 * 60_000,
       env: { DEBIAN_FRONTEND: 'noninteractive' },
     })
-    await ch.exec(['useradd', '--create-home', '--shell', '/bin/sh', 'git'])
+    // git-shell and no PAM, as a git host has them: pam_motd's banner ("Linux …") on the channel
+    // would break git's protocol. '*' (no password) rather than useradd's '!' (locked), which
+    // sshd without PAM refuses even for a key.
+    await ch.exec(['useradd', '--create-home', '--shell', '/usr/bin/git-shell', 'git'])
+    await ch.exec(['usermod', '--password', '*', 'git'])
     await ch.copyIn(path.join(dir, 'tools.git'), '/srv/git/tools.git')
     await ch.exec(['chown', '-R', 'git:git', '/srv/git'])
     const pub = await readFile(path.join(dir, 'deploy.pub'), 'utf8')
@@ -145,6 +149,8 @@ describe.skipIf(skipReason !== '')('repositories on a real trixie root (issue 22
       'ListenAddress=127.0.0.1',
       '-o',
       'PasswordAuthentication=no',
+      '-o',
+      'UsePAM=no',
       '-E',
       sshLog,
     ])
