@@ -206,7 +206,9 @@ describe.skipIf(skipReason !== '')('repositories on a real trixie root (issue 22
 
     // 2. The secrets are nowhere.
     const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64')
-    const keyLine = (await readFile(path.join(dir, 'deploy'), 'utf8')).split('\n')[1] as string
+    // Line 1 of every unencrypted ed25519 key is the same ("openssh-key-v1", the cipher, the
+    // type): the host's own keys in /etc have it too. Line 3 is this key's private part.
+    const keyLine = (await readFile(path.join(dir, 'deploy'), 'utf8')).split('\n')[3] as string
     for (const secret of [TOKEN, basic, keyLine]) {
       const found = await ch.exec(
         [
