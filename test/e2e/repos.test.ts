@@ -82,6 +82,8 @@ describe.skipIf(skip !== null)('e2e repositories: HTTP token and SSH deploy key,
 
     w = await startWorldWithTool({ scenario: 'repos', machineName: 'e2e-repos' })
     const m = w.machine
+    // The image's sources were just pointed at the harness's proxy: no lists yet.
+    await m.exec(['apt-get', 'update', '-q'], { timeoutMs: 10 * 60_000 })
     await m.exec(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'git', 'openssh-server'], {
       timeoutMs: 15 * 60_000,
       env: { DEBIAN_FRONTEND: 'noninteractive' },
