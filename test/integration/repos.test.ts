@@ -102,11 +102,11 @@ describe.skipIf(skipReason !== '')('repositories on a real trixie root (issue 22
       {
         id: 'repos.http-ssh.clone-rerun-rollback',
         area: 'issue 22.4 repositories',
-        case: 'a private repository over smart HTTP (token) and one over SSH (deploy key), cloned, re-run, rolled back',
+        case: 'a private repository over smart HTTP (token) and one over SSH (deploy key), cloned, re-run, fast-forwarded, rolled back',
         injection:
           'git http-backend on 127.0.0.1 (401 without the token, 503 on the first request); sshd in the root on a loopback port; a new file in one clone before rollback',
         expected:
-          'exit 0 with 1 logged retry; files owned by dev; token in no clone file, journal, session or output; re-run: 0 actions, 0 HTTP requests, 0 SSH logins; rollback exit 3 naming /home/dev/app; --force: 0600 tarball of app, both clones gone',
+          'exit 0 with 1 logged retry; files owned by dev; token in no clone file, journal, session or output; re-run: 0 actions, 0 HTTP requests, 0 SSH logins; update: pull after a push: 1 fast-forward as dev, then 0 actions and one ls-remote; rollback exit 3 naming /home/dev/app; --force: 0600 tarball of app, both clones gone',
         backend: 'chroot',
         file: FILE,
       },
@@ -253,7 +253,51 @@ describe.skipIf(skipReason !== '')('repositories on a real trixie root (issue 22
     expect(server.requests.length).toBe(requests)
     expect(await logins()).toBe(1)
 
-    // 4. Local work refuses the rollback, naming the clone; --force archives it first.
+    // 4. update: pull: origin moved, so the next run fast-forwards (as dev); the one after asks
+    // origin once (ls-remote) and changes nothing. Its session is rolled back first (the pull is
+    // irreversible, so that changes nothing), or it would hold the first one's rollback.
+    const work = path.join(dir, 'work-app')
+    await sh('sh', ['-c', 'echo "# app v2" > README.md'], { cwd: work })
+    await git(['commit', '-qam', 'second'], work)
+    await git(['push', '-q', 'origin', 'HEAD:main'], work)
+    const pulling = [{ ...repos[0], update: 'pull' }, repos[1]]
+    await ch.writeFile(CONFIG, stringify({ users: [{ name: 'dev', repos: pulling }] }), { mode: 0o600 })
+    const pulled = await provision()
+    expect(pulled.exitCode, tail(pulled)).toBe(0)
+    const pulledSession = JSON.parse(
+      await ch.readFile(`/var/vps-provision/sessions/session-${sessionOf(pulled)}.json`),
+    )
+    const pullActions = pulledSession.phases.flatMap((p: { actions: { target: string }[] }) => p.actions)
+    expect(pullActions.map((a: { target: string }) => a.target)).toEqual(['/home/dev/app'])
+    const readme = await ch.exec(['stat', '-c', '%U', '/home/dev/app/README.md'])
+    expect(await ch.readFile('/home/dev/app/README.md')).toBe('# app v2\n')
+    expect(readme.stdout.trim()).toBe('dev')
+    const beforeQuiet = server.requests.length
+    const quiet = await provision()
+    expect(quiet.exitCode, tail(quiet)).toBe(0)
+    const quietSession = JSON.parse(
+      await ch.readFile(`/var/vps-provision/sessions/session-${sessionOf(quiet)}.json`),
+    )
+    const quietActions = quietSession.phases.reduce(
+      (n: number, p: { actions: unknown[] }) => n + p.actions.length,
+      0,
+    )
+    const asked = server.requests.slice(beforeQuiet).map((q) => `${q.method} ${q.path}?${q.query}`)
+    seen.push(
+      `update: pull: 1 fast-forward (README now v2, owned by dev); next run ${quietActions} actions, requests: ${asked.join(', ')}`,
+    )
+    expect(quietActions).toBe(0)
+    expect(asked.some((q) => q.includes('git-upload-pack'))).toBe(true)
+    expect(server.requests.slice(beforeQuiet).filter((q) => q.method === 'POST').length).toBeLessThanOrEqual(
+      1,
+    )
+    const undoPull = await ch.exec(['node', TOOL, 'rollback', sessionOf(pulled), '--yes', '--plain'], {
+      allowFailure: true,
+    })
+    expect(undoPull.exitCode, tail(undoPull)).toBe(0)
+    expect(await ch.readFile('/home/dev/app/README.md')).toBe('# app v2\n')
+
+    // 5. Local work refuses the rollback, naming the clone; --force archives it first.
     await ch.exec(['runuser', '-u', 'dev', '--', 'touch', '/home/dev/app/notes.txt'])
     const refused = await ch.exec(['node', TOOL, 'rollback', id, '--yes', '--plain'], { allowFailure: true })
     const why =
