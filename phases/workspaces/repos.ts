@@ -11,6 +11,7 @@ import { gitClone, type RepoArgs } from '../../src/steps/git-clone.js'
 import { credentialsVerdict } from '../../src/steps/git-credentials.js'
 import { gitPull } from '../../src/steps/git-pull.js'
 import { packages } from '../../src/steps/packages.js'
+import { ownedBy } from '../../src/steps/phase.js'
 import type { PreflightCheck } from '../../src/steps/premised-checks.js'
 import type { PhaseInput, Step } from '../../src/steps/types.js'
 
@@ -60,8 +61,10 @@ export function repoSteps({ cfg }: PhaseInput): Step[] {
   // terminal-setup installs git already; this holds when the phase runs alone (--only workspaces).
   return [
     packages(['git'], { id: 'repos.git' }),
+    // Made for that developer (Step.user): `user remove NAME` removes their clones too, with the
+    // same guard on local work as rollback.
     ...repos.flatMap(({ update, ...args }) =>
-      update === 'pull' ? [gitClone(args), gitPull(args)] : [gitClone(args)],
+      ownedBy(args.user, update === 'pull' ? [gitClone(args), gitPull(args)] : [gitClone(args)]),
     ),
   ]
 }

@@ -289,6 +289,35 @@ describe('repositories (users[].repos)', () => {
     expect(fakeGit(sys).requests).toEqual([])
   })
 
+  it("user remove takes a developer's clones with them, under the same guard, and leaves the others'", async () => {
+    const sys = FakeSystem.debian13()
+    remote(sys, URL)
+    const { deps } = world(sys)
+    const cfg = ConfigSchema.parse({
+      only: ['user-creation', 'workspaces'],
+      users: [
+        { name: 'alice', repos: [{ url: URL }] },
+        { name: 'bob', repos: [{ url: URL }] },
+      ],
+    })
+    const run = await engine.run(deps, cfg, { force: false })
+    expect(run.exitCode, run.lines.join('\n')).toBe(0)
+    const bob = sys.accounts.user('bob')
+    sys.writeText('/home/bob/app/wip.txt', 'wip\n', { mode: 0o644, uid: bob?.uid ?? 0, gid: bob?.gid ?? 0 })
+    const refused = await engine
+      .removeUser(deps, { name: 'bob', keepHome: false, force: false })
+      .catch((e) => e)
+    const text = refused instanceof Error ? refused.message : (refused.lines ?? []).join('\n')
+    expect(text).toContain('/home/bob/app (1 changed or untracked file(s))')
+    expect(text).not.toContain('/home/alice/app')
+    expect(sys.readText('/home/bob/app/wip.txt')).toBe('wip\n')
+    const removed = await engine.removeUser(deps, { name: 'bob', keepHome: false, force: true })
+    expect(removed.exitCode, removed.lines.join('\n')).toBe(0)
+    expect(sys.accounts.user('bob')).toBeUndefined()
+    expect(sys.fs.below(ARCHIVE_DIR).filter((p) => p.endsWith('_home_bob_app.tar.gz'))).toHaveLength(1)
+    expect(sys.readText('/home/alice/app/.git/config')).toContain(`url = ${URL}`)
+  })
+
   it('takes ssh://user@host:port URLs, and refuses any password in a URL', () => {
     const url = (u: string) =>
       ConfigSchema.safeParse({ users: [{ name: 'dev', repos: [{ url: u }] }] }).success
