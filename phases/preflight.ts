@@ -21,7 +21,6 @@ export const preflight = definePhase({
   weight: 1,
   retryPart: retryIde,
   readOnly: true,
-  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one declarative list of every check, read top to bottom
   steps: ({ cfg, facts, createdUsers }) => {
     // One request to the mirror per build: the mirror check and the clock check read its answer.
     const mirror = check.mirrorProbe(cfg.aptMirror ?? null)
