@@ -27,6 +27,7 @@ describe('retries in the session and in status', () => {
       signal: new AbortController().signal,
       secrets,
       outputs: emptyOutputs(),
+      backupDir: '/var/vps-provision/backups/20261206-000000-abcdef',
       retriesOf: (phase: string) => {
         expect(phase).toBe('ide-installations')
         return retries
