@@ -1,15 +1,20 @@
-// Issue 5, "Secrets and permissions" on a booted trixie (container backend): one full run while the
-// host samples every container process's argv and environment (~every 150 ms, xrdp and an RDP
-// login included), then the generated password is searched for in those samples, in the journal
-// (`journalctl -b -o export`: every field, _CMDLINE included) and in every file the container sees
-// (/run and /tmp are its own tmpfs: read through /proc/PID1/root). Only the 0600 credentials file
-// may hold it. A canary planted the way a leak would happen (argv, environment, logger, a file in
+// Issue 5, "Secrets and permissions" on a booted trixie (container backend), extended by issue 22 to
+// the team workspace's secrets: one full run (with code-server and a private repository whose token
+// is in a 0600 file) while the host samples every container process's argv and environment (~every
+// 150 ms, xrdp and an RDP login included). Then each secret (the generated RDP password, the
+// code-server password and the hash its config holds, the repository token and the Basic header
+// made of it) is searched for in those samples, in the journal (`journalctl -b -o export`: every
+// field, _CMDLINE included) and in every file the container sees (/run and /tmp are its own tmpfs:
+// read through /proc/PID1/root). Each may be only where it must be: the 0600 credentials file, the
+// developer's 0600 code-server config, the token files. A canary planted the way a leak would happen (argv, environment, logger, a file in
 // /run) must be found by the same searches: they can fail.
 //
 //   sudo npx vitest run --project e2e test/e2e/faults-secrets.test.ts
 import { lstat, readdir, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
+import { sha256 } from '../../src/util/hash.js'
+import { buildCodeServerStandIn } from '../lab/code-server-stand-in.js'
 import { sleep } from '../lab/mounts.js'
 import { recordCase } from '../support/reliability.js'
 import {
@@ -23,8 +28,8 @@ import {
 import { DEV_USER } from './harness/exclusions.js'
 import { connectRdp, type RdpClient, rdpToolsMissing, runningAs } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
-import { collectToolState, startWorldWithTool, type ToolRun, tool } from './harness/tool.js'
-import { e2eSkipReason, type World } from './harness/world.js'
+import { collectToolState, startWorldWithTool, TOOL_CONFIG, type ToolRun, tool } from './harness/tool.js'
+import { e2eSkipReason, standInConfig, type World } from './harness/world.js'
 
 const skip = await e2eSkipReason()
 if (skip) console.warn(`\n*** SKIPPED e2e faults-secrets: ${skip} ***\n`)
@@ -38,6 +43,22 @@ const FILE = 'test/e2e/faults-secrets.test.ts'
 const AREA = 'secrets'
 const CREDENTIALS = '/root/vps-provision-credentials'
 const STATE_PATHS = ['/var/vps-provision', '/var/log/vps-provision']
+const TOKEN = 'ghp_SecretsScenarioTokenNotToLeak_31415926'
+const TOKEN_FILE = '/root/keys/git-token'
+const SERVER_TOKEN = '/srv/git-http-token'
+const GIT_PORT = 8418
+const CS_CONFIG = `/home/${DEV_USER}/.config/code-server/config.yaml`
+
+/**
+ * A secret, where it may be (0600 files made for it), and whether a process environment may hold
+ * it: git gets the token's Basic header through its environment (GIT_CONFIG_VALUE_0), never argv.
+ */
+interface Needle {
+  name: string
+  value: string
+  allowedFiles: string[]
+  inEnviron?: boolean
+}
 
 type Row = { id: string; case: string; injection: string; expected: string }
 
@@ -60,7 +81,7 @@ async function recorded(row: Row, body: (seen: string[]) => Promise<void>): Prom
   }
 }
 
-describe.skipIf(skip !== null)('e2e faults: the password only in the credentials file (container)', () => {
+describe.skipIf(skip !== null)('e2e faults: each secret only where it must be (container)', () => {
   let w: World
   let run: ToolRun
   let ps: SamplerResult
@@ -71,9 +92,51 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
   const s = stages()
   regenerateReportAfterAll()
 
+  let needles: Needle[] = []
+
   beforeAll(async () => {
     w = await startWorldWithTool({ scenario: 'faults-secrets', machineName: 'e2e-fs' })
-  }, 30 * 60_000)
+    const m = w.machine
+    // A private repository on the container's loopback, 401 without the token (harness/git-http-server.mjs).
+    await m.exec(['apt-get', 'update', '-q'], { timeoutMs: 10 * 60_000 })
+    await m.exec(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'git'], {
+      timeoutMs: 15 * 60_000,
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+    })
+    await m.sh(
+      'git init -q --bare --initial-branch=main /srv/http/app.git && cd /tmp && git clone -q /srv/http/app.git w && cd w && echo hi > README && git add README && git -c user.name=t -c user.email=t@e commit -qm first && git push -q origin HEAD:main && rm -rf /tmp/w',
+    )
+    await m.writeFile(SERVER_TOKEN, `${TOKEN}\n`, 0o600)
+    await m.writeFile(TOKEN_FILE, `${TOKEN}\n`, 0o600)
+    await m.copyIn(path.join(import.meta.dirname, 'harness/git-http-server.mjs'), '/srv/git-http-server.mjs')
+    await m.exec([
+      'systemd-run',
+      '--unit=git-http',
+      'node',
+      '/srv/git-http-server.mjs',
+      '/srv/http',
+      String(GIT_PORT),
+      SERVER_TOKEN,
+      '/var/log/git-http-requests.log',
+    ])
+    const cs = await buildCodeServerStandIn(w.standIns.dir)
+    const config = [
+      standInConfig(w).trimEnd(),
+      '  codeServer:',
+      `    url: ${w.proxy.standInUrl('code-server')}/${cs.urlPath.replaceAll(cs.version, '{version}')}`,
+      `    version: ${cs.version}`,
+      `    sha256: ${cs.sha256}`,
+      'users:',
+      `  - name: ${DEV_USER}`,
+      '    repos:',
+      `      - url: http://127.0.0.1:${GIT_PORT}/app.git`,
+      `        credentials: ${TOKEN_FILE}`,
+      'codeServer:',
+      '  enabled: true',
+      '',
+    ].join('\n')
+    await m.writeFile(TOOL_CONFIG, config, 0o600)
+  }, 40 * 60_000)
 
   afterAll(async () => {
     if (!w) return
@@ -99,6 +162,20 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
       const cred = (await w.machine.readFile(CREDENTIALS)) ?? ''
       password = /^password=(.+)$/m.exec(cred)?.[1] ?? ''
       expect(password.length).toBeGreaterThanOrEqual(20)
+      const csPassword = /^code-server-password=(.+)$/m.exec(cred)?.[1] ?? ''
+      expect(csPassword.length).toBeGreaterThanOrEqual(20)
+      needles = [
+        { name: 'the RDP password', value: password, allowedFiles: [CREDENTIALS] },
+        { name: "code-server's password", value: csPassword, allowedFiles: [CREDENTIALS] },
+        { name: "code-server's hashed-password", value: sha256(csPassword), allowedFiles: [CS_CONFIG] },
+        { name: 'the repository token', value: TOKEN, allowedFiles: [SERVER_TOKEN, TOKEN_FILE] },
+        {
+          name: "the token's Basic header",
+          value: Buffer.from(`x-access-token:${TOKEN}`).toString('base64'),
+          allowedFiles: [],
+          inEnviron: true,
+        },
+      ]
       if (rdpMissing.length === 0) rdpLogin = await loginOverRdp(w, password)
       else rdpLogin = `skipped: ${rdpMissing.join(', ')} missing on the host`
       await sleep(3000)
@@ -115,7 +192,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
     await recorded(
       {
         id: 'container.secrets.ps-sampling',
-        case: 'the password in no process argv or environment during a full run and an RDP login',
+        case: 'the secrets (RDP and code-server passwords, the repository token) in no process argv or environment during a full run and an RDP login',
         injection:
           "from the host, /proc/PID/cmdline and environ of every process in the container's pid namespace every ~150 ms, from before `run --yes --plain` until after an RDP login as the developer (FreeRDP on the host)",
         expected:
@@ -124,7 +201,11 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
       async (seen) => {
         const comms = new Set(ps.seen.map((p) => p.comm))
         const has = (c: string) => comms.has(c)
-        const leaks = processesHolding(ps, password)
+        const leaks = needles.flatMap((n) =>
+          processesHolding(ps, n.value)
+            .filter((where) => !(n.inEnviron && where.endsWith('environ')))
+            .map((where) => `${n.name}: ${where}`),
+        )
         const canaryArgv = processesHolding(ps, mark).filter((x) => x.endsWith('argv'))
         const canaryEnv = processesHolding(ps, mark).filter((x) => x.endsWith('environ'))
         seen.push(
@@ -132,7 +213,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
           `seen: node ${has('node')}, dpkg ${has('dpkg')}, useradd ${has('useradd')}, chpasswd ${has('chpasswd')}, xrdp ${has('xrdp')}, xrdp-sesman ${has('xrdp-sesman')}, xfce4-session ${has('xfce4-session')}`,
           `RDP login: ${rdpLogin}`,
           `canary found in argv ${canaryArgv.length > 0}, environ ${canaryEnv.length > 0}`,
-          `holding the password: ${leaks.join(', ') || 'none'}`,
+          `holding a secret (${needles.map((n) => n.name).join(', ')}): ${leaks.join(', ') || 'none'}`,
         )
         expect(canaryArgv.length).toBeGreaterThan(0)
         expect(canaryEnv.length).toBeGreaterThan(0)
@@ -148,7 +229,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
     await recorded(
       {
         id: 'container.journalctl.password',
-        case: 'the password in no journal field of the boot',
+        case: 'the secrets (RDP and code-server passwords and hash, the repository token) in no journal field of the boot',
         injection:
           '`journalctl -b --no-pager -o export` inside after the run and the RDP login (every field: MESSAGE, _CMDLINE, unit descriptions…)',
         expected: 'no journal entry holds the password; a canary sent with logger is found',
@@ -158,7 +239,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
           timeoutMs: 5 * 60_000,
         })
         const entries = j.stdout.match(/^__CURSOR=/gm)?.length ?? 0
-        const withPassword = j.stdout.split('\n\n').filter((e) => e.includes(password))
+        const withPassword = j.stdout.split('\n\n').filter((e) => needles.some((n) => e.includes(n.value)))
         const units = withPassword.map((e) => /^_SYSTEMD_UNIT=(.*)$/m.exec(e)?.[1] ?? '?')
         seen.push(
           `${entries} entries (${Math.round(j.stdout.length / 1024)} KiB); canary ${j.stdout.includes(mark) ? 'found' : 'NOT found'}; holding the password: ${withPassword.length}${units.length ? ` (${units.join(', ')})` : ''}`,
@@ -184,6 +265,14 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
         const st = await stat(w.machine.hostPath(CREDENTIALS))
         const mode = (st.mode & 0o777).toString(8)
         const found = await filesHolding(w.machine.containerPid1, password)
+        const misplaced: string[] = []
+        for (const n of needles.slice(1)) {
+          const holding = (await filesHolding(w.machine.containerPid1, n.value)).files
+          const wrong = holding.filter((f) => !n.allowedFiles.includes(f))
+          seen.push(`${n.name} in: ${holding.join(', ') || 'no file'}`)
+          misplaced.push(...wrong.map((f) => `${n.name}: ${f}`))
+          if (`${run.stdout}${run.stderr}`.includes(n.value)) misplaced.push(`${n.name}: the run's output`)
+        }
         const canaryFiles = (await filesHolding(w.machine.containerPid1, mark)).files
         const histories = (
           await Promise.all(
@@ -203,6 +292,7 @@ describe.skipIf(skip !== null)('e2e faults: the password only in the credentials
         expect(canaryFiles).toContain('/run/e2e-canary')
         expect(found.exitCode).not.toBeNull()
         expect(found.files).toEqual([CREDENTIALS])
+        expect(misplaced).toEqual([])
         expect(mode).toBe('600')
         expect([st.uid, st.gid]).toEqual([0, 0])
         expect(`${run.stdout}${run.stderr}`).not.toContain(password)
