@@ -154,7 +154,7 @@ describe.skipIf(skip !== null)(
         '+++ /etc/sudoers.d/vps-provision-alice',
       ])
         expect(r.stdout, want).toContain(want)
-      expect(r.stdout).toMatch(/^\+.*"ip": ?"127\.0\.0\.1"/m)
+      expect(r.stdout).toMatch(/^\s*\+\s*"ip": ?"127\.0\.0\.1"/m)
     expect(r.stdout).not.toContain(TOKEN)
       expect(r.stdout).not.toContain('/etc/sudoers.d/vps-provision-bob')
       // Files in a home the run has yet to create are planned once the account exists: plan says so.
