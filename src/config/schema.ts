@@ -5,15 +5,18 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import type { IdeId } from '../model/names.js'
 import { DEFAULT_USERNAME, SETTINGS } from './settings.js'
-import { CodeServerSchema, DockerSchema, passwordFile, passwordHash, UsersSchema } from './team-schema.js'
+import {
+  absolutePath,
+  CodeServerSchema,
+  DockerSchema,
+  passwordFile,
+  passwordHash,
+  UsersSchema,
+} from './team-schema.js'
 
 export type { IdeId }
 
 const url = z.url({ protocol: /^https?$/ })
-const absolutePath = z
-  .string()
-  .regex(/^\/[^\0\n]*$/, 'an absolute path')
-  .refine((p) => !p.split('/').includes('..'), 'no .. components')
 const sha256 = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'a sha256 as 64 lowercase hex digits')

@@ -5,7 +5,8 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import { SETTINGS } from './settings.js'
 
-const absolutePath = z
+/** Shared with schema.ts: every path the configuration names. */
+export const absolutePath = z
   .string()
   .regex(/^\/[^\0\n]*$/, 'an absolute path')
   .refine((p) => !p.split('/').includes('..'), 'no .. components')

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { sha256 } from '../../src/util/hash.js'
 import { buildCodeServerStandIn, type CodeServerStandIn } from '../lab/code-server-stand-in.js'
 import { sleep } from '../lab/mounts.js'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, readSession, startWorldWithTool, TOOL_CONFIG, tool } from './harness/tool.js'
@@ -32,14 +32,7 @@ const CONFIG = `/home/${USER}/.config/code-server/config.yaml`
 const CREDENTIALS = '/root/vps-provision-credentials'
 const BLOCK = /# >>> vps-provision:code-server-devuser >>>\n[\s\S]*?^code-server-password=(.+)$/m
 
-const proven = (
-  row: { id: string; case: string; injection: string; expected: string },
-  body: (seen: string[]) => Promise<void>,
-): Promise<void> =>
-  reliabilityCase(
-    { ...row, area: AREA, injection: `${REPRODUCE} ${row.injection}`, backend: 'container', file: FILE },
-    body,
-  )
+const proven = caseOf({ area: AREA, file: FILE, backend: 'container', reproduce: REPRODUCE })
 
 describe.skipIf(skip !== null)('e2e code-server: a browser IDE per developer behind its password', () => {
   let w: World

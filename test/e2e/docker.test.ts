@@ -21,7 +21,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { hostHas, run } from '../lab/proc.js'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { DEV_USER, ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
@@ -54,14 +54,7 @@ int main(int argc, char **argv) {
 }
 `
 
-const proven = (
-  row: { id: string; case: string; injection: string; expected: string },
-  body: (seen: string[]) => Promise<void>,
-): Promise<void> =>
-  reliabilityCase(
-    { ...row, area: AREA, injection: `${REPRODUCE} ${row.injection}`, backend: 'container', file: FILE },
-    body,
-  )
+const proven = caseOf({ area: AREA, file: FILE, backend: 'container', reproduce: REPRODUCE })
 
 describe.skipIf(skip !== null)(
   'e2e docker: the engine, the docker group, our volumes, and their rollback',

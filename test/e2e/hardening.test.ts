@@ -19,7 +19,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { failedLine, regenerateReportAfterAll } from './faults-support.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, type Exclusion, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
@@ -72,10 +72,7 @@ describe.skipIf(skip !== null)('e2e: security updates, swap refusal and the cloc
   }, 10 * 60_000)
 
   /** One reliability row per case, with what was seen, pass or fail. */
-  const proof = (
-    row: { id: string; case: string; injection: string; expected: string },
-    body: (seen: string[]) => Promise<void>,
-  ) => reliabilityCase({ ...row, area: AREA, backend: 'container', file: FILE }, body)
+  const proof = caseOf({ area: AREA, file: FILE, backend: 'container' })
 
   s.stage(
     'system-prep: security updates configured, no swap in a container (a warning says why)',

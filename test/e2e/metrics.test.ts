@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { sleep } from '../lab/mounts.js'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, startWorldWithTool, TOOL_CONFIG, tool } from './harness/tool.js'
@@ -22,14 +22,7 @@ const AREA = '22.5 health and metrics'
 const REPRODUCE = '`E2E_REQUIRED=1 npx vitest run --project e2e test/e2e/metrics.test.ts`:'
 
 /** Runs `body`, then records its row whether it passed or not (what it saw, or where it failed). */
-const proven = (
-  row: { id: string; case: string; injection: string; expected: string },
-  body: (seen: string[]) => Promise<void>,
-): Promise<void> =>
-  reliabilityCase(
-    { ...row, area: AREA, injection: `${REPRODUCE} ${row.injection}`, backend: 'container', file: FILE },
-    body,
-  )
+const proven = caseOf({ area: AREA, file: FILE, backend: 'container', reproduce: REPRODUCE })
 
 describe.skipIf(skip !== null)(
   'e2e metrics: node-exporter serves our series after a run and a verify',

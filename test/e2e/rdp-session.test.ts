@@ -15,7 +15,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sleep } from '../lab/mounts.js'
 import { cleanEnv, hostHas, run } from '../lab/proc.js'
-import { recordCase, reliabilityCase } from '../support/reliability.js'
+import { caseOf, recordCase } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { connectRdp, type RdpClient, runningAs, waitForDesktop } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
@@ -65,10 +65,7 @@ describe.skipIf(skip !== null)('e2e rdp-session: fingerprint, sound and clipboar
   }, 10 * 60_000)
 
   /** One reliability row per proof, whatever happened; `seen` is what the test observed. */
-  const proof = (
-    row: { id: string; case: string; injection: string; expected: string },
-    body: (seen: string[]) => Promise<void>,
-  ) => reliabilityCase({ ...row, area: '21 RDP session', backend: 'container', file: FILE }, body)
+  const proof = caseOf({ area: '21 RDP session', file: FILE, backend: 'container' })
 
   const sesmanLog = async () => (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
   const asUser = (argv: string[], env: Record<string, string>) =>

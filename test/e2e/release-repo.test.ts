@@ -8,7 +8,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { cleanEnv, hostHas, run } from '../lab/proc.js'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { stages } from './harness/stages.js'
 import {
@@ -47,14 +47,7 @@ const V = pkg.version
 /** The next patch version: what a tag after this one would publish. */
 const NEXT = V.replace(/(\d+)$/, (n) => String(Number(n) + 1))
 
-const proven = (
-  row: { id: string; case: string; injection: string; expected: string },
-  body: (seen: string[]) => Promise<void>,
-): Promise<void> =>
-  reliabilityCase(
-    { ...row, area: AREA, injection: `${REPRODUCE} ${row.injection}`, backend: 'container', file: FILE },
-    body,
-  )
+const proven = caseOf({ area: AREA, file: FILE, backend: 'container', reproduce: REPRODUCE })
 
 describe.skipIf(skip !== null)(
   'e2e release: install from the signed apt repository, upgrade, roll back',

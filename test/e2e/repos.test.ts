@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, startWorldWithTool, TOOL_CONFIG, tool } from './harness/tool.js'
@@ -33,14 +33,7 @@ const REQUEST_LOG = '/var/log/git-http-requests.log'
 const SSH_LOG = '/var/log/git-sshd.log'
 const sh = promisify(execFile)
 
-const proven = (
-  row: { id: string; case: string; injection: string; expected: string },
-  body: (seen: string[]) => Promise<void>,
-): Promise<void> =>
-  reliabilityCase(
-    { ...row, area: AREA, injection: `${REPRODUCE} ${row.injection}`, backend: 'container', file: FILE },
-    body,
-  )
+const proven = caseOf({ area: AREA, file: FILE, backend: 'container', reproduce: REPRODUCE })
 
 describe.skipIf(skip !== null)('e2e repositories: HTTP token and SSH deploy key, as the developer', () => {
   let w: World

@@ -8,7 +8,7 @@
 import { copyFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
@@ -58,10 +58,7 @@ describe.skipIf(skip !== null)('e2e team-users: two developers, two RDP sessions
     await w.close()
   }, 10 * 60_000)
 
-  const proof = (
-    row: { id: string; case: string; injection: string; expected: string },
-    body: (seen: string[]) => Promise<void>,
-  ) => reliabilityCase({ ...row, area: '22.2 several developers', backend: 'container', file: FILE }, body)
+  const proof = caseOf({ area: '22.2 several developers', file: FILE, backend: 'container' })
 
   const sesmanLog = async () => (await w.machine.readFile('/var/log/xrdp-sesman.log')) ?? ''
   const sh = async (script: string) => (await w.machine.sh(script, { allowFailure: true })).stdout.trim()

@@ -12,7 +12,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { buildCodeServerStandIn } from '../lab/code-server-stand-in.js'
-import { reliabilityCase } from '../support/reliability.js'
+import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
@@ -40,10 +40,7 @@ describe.skipIf(skip !== null)(
     const s = stages()
     regenerateReportAfterAll()
 
-    const proof = (
-      row: { id: string; case: string; injection: string; expected: string },
-      body: (seen: string[]) => Promise<void>,
-    ) => reliabilityCase({ ...row, area: '22 team workspace', backend: 'container', file: FILE }, body)
+    const proof = caseOf({ area: '22 team workspace', file: FILE, backend: 'container' })
     const inside = async (script: string, stdin?: string) =>
       (
         await w.machine.sh(script, { allowFailure: true, ...(stdin === undefined ? {} : { stdin }) })
@@ -148,14 +145,14 @@ describe.skipIf(skip !== null)(
       expect(r.exitCode, r.stdout.slice(-3000) + r.stderr).toBe(0)
       for (const want of [
         '+++ /etc/docker/daemon.json',
-          'teamdata',
+        'teamdata',
         `http://127.0.0.1:${HTTP_PORT}/web.git`,
         `http://127.0.0.1:${HTTP_PORT}/api.git`,
         '+++ /etc/sudoers.d/vps-provision-alice',
       ])
         expect(r.stdout, want).toContain(want)
       expect(r.stdout).toMatch(/^\s*\+\s*"ip": ?"127\.0\.0\.1"/m)
-    expect(r.stdout).not.toContain(TOKEN)
+      expect(r.stdout).not.toContain(TOKEN)
       expect(r.stdout).not.toContain('/etc/sudoers.d/vps-provision-bob')
       // Files in a home the run has yet to create are planned once the account exists: plan says so.
       expect(r.stdout).toMatch(/user alice does not exist yet/)

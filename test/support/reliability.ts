@@ -132,3 +132,30 @@ export async function reliabilityCase(
   }
   recordCase({ ...rec, observed: seen.join('; '), passed: true }, { file, durationMs: Date.now() - started })
 }
+
+/** What a suite's rows share: its area, file and backend, and the command that reproduces them. */
+export interface Suite {
+  area: string
+  file: string
+  backend: Backend
+  /** Put before each row's injection (e.g. "`E2E_REQUIRED=1 npx vitest run … x.test.ts`:"). */
+  reproduce?: string
+}
+
+/** `reliabilityCase` bound to one suite: each row then only says its own id, case, injection and expectation. */
+export function caseOf(suite: Suite) {
+  return (
+    row: { id: string; case: string; injection: string; expected: string },
+    body: (seen: string[]) => Promise<void>,
+  ): Promise<void> =>
+    reliabilityCase(
+      {
+        ...row,
+        area: suite.area,
+        backend: suite.backend,
+        file: suite.file,
+        injection: suite.reproduce ? `${suite.reproduce} ${row.injection}` : row.injection,
+      },
+      body,
+    )
+}
