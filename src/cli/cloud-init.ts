@@ -24,7 +24,15 @@ export interface CloudInitInput {
   source: { kind: 'deb' | 'bundle'; url: string }
   sha256: string | null
   /** The configuration file's text, already validated, and where it came from. */
-  config: { text: string; from: string; username: string; rdpPort: number; tunnel: boolean } | null
+  config: {
+    text: string
+    from: string
+    username: string
+    rdpPort: number
+    tunnel: boolean
+    /** The password comes from the configuration (passwordHash or passwordFile), not generated. */
+    passwordGiven?: boolean
+  } | null
 }
 
 import { FIRST_BOOT_LOG, FIRST_BOOT_UNIT, FIRST_BOOT_WAIT_COMMAND } from './first-boot-names.js'
@@ -93,6 +101,7 @@ export async function readEmbeddedConfig(path: string): Promise<NonNullable<Clou
     username: cfg.username,
     rdpPort: cfg.rdp.port,
     tunnel: cfg.rdp.firewall === 'tunnel',
+    passwordGiven: (cfg.users[0] ?? cfg).passwordHash !== null || (cfg.users[0] ?? cfg).passwordFile !== null,
   }
 }
 
@@ -205,7 +214,9 @@ export function cloudInitUserData(input: CloudInitInput, stringify: (v: unknown)
     "# Or wait for it (a script, Terraform): this returns once the run ended, with the run's exit code:",
     `#   ${FIRST_BOOT_WAIT_COMMAND}`,
     `# Then connect with RDP to <server>:${port}${cfg?.tunnel ? ' through an SSH tunnel' : ''} as ${user}; the password`,
-    `# is in ${CREDENTIALS_FILE} (root only), never in a log.`,
+    cfg?.passwordGiven
+      ? '# is the one the configuration gives (passwordHash or passwordFile).'
+      : `# is in ${CREDENTIALS_FILE} (root only), never in a log.`,
   ].filter((l) => l !== null)
   const writeFiles: Record<string, string>[] = []
   if (cfg)

@@ -146,6 +146,17 @@ describe('vps-provision cloud-init', () => {
     expect(r.stdout).toContain('through an SSH tunnel as alice')
   })
 
+  it('says the password is the configured one when the configuration gives a passwordHash', async () => {
+    const hash = `$6$saltsalt$${'b'.repeat(86)}`
+    const path = writeConfig('hash.yaml', `users:\n  - name: alice\n    passwordHash: '${hash}'\n`)
+    const r = await cli('--config', path, '--from-bundle', BUNDLE)
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stdout).toContain(
+      'as alice; the password\n# is the one the configuration gives (passwordHash or passwordFile).',
+    )
+    expect(r.stdout).not.toContain('is in /root/vps-provision-credentials')
+  })
+
   it('embeds a JSON configuration too (YAML reads JSON)', async () => {
     const path = writeConfig('good.json', '{"username": "bob", "upgrade": true}')
     const r = await cli('--config', path, '--from-deb', DEB)
