@@ -77,6 +77,9 @@ const sh = (argv, opts = {}) =>
 const passphraseFile = process.env.RELEASE_GPG_PASSPHRASE_FILE
 const unlock = passphraseFile ? ['--pinentry-mode', 'loopback', '--passphrase-file', passphraseFile] : []
 const gpg = (args, opts) => sh(['gpg', '--batch', '--yes', ...unlock, ...args], opts)
+/** An ASCII-armored detached signature of `file`, by the release key. */
+const detachSign = (file, signature) =>
+  gpg(['--local-user', keyId, '--armor', '--detach-sign', '--output', signature, file])
 
 // Before any build: the key must be there, secret part included, and able to sign.
 try {
@@ -117,15 +120,7 @@ say(`built ${bundle}\nbuilt ${debPath}`)
 const sum = (file) => createHash('sha256').update(readFileSync(file)).digest('hex')
 const sums = [bundle, debPath].map((f) => `${sum(f)}  ${f.slice(out.length + 1)}\n`).join('')
 writeFileSync(join(out, 'SHA256SUMS'), sums)
-gpg([
-  '--local-user',
-  keyId,
-  '--armor',
-  '--detach-sign',
-  '--output',
-  join(out, 'SHA256SUMS.asc'),
-  join(out, 'SHA256SUMS'),
-])
+detachSign(join(out, 'SHA256SUMS'), join(out, 'SHA256SUMS.asc'))
 
 // 3. The apt repository: the new .deb joins the pool (earlier ones stay), then indexes and Release.
 const apt = join(out, 'apt')
@@ -166,15 +161,7 @@ const release = sh(
 writeFileSync(join(dist, 'Release.new'), release)
 renameSync(join(dist, 'Release.new'), join(dist, 'Release'))
 gpg(['--local-user', keyId, '--clearsign', '--output', join(dist, 'InRelease'), join(dist, 'Release')])
-gpg([
-  '--local-user',
-  keyId,
-  '--armor',
-  '--detach-sign',
-  '--output',
-  join(dist, 'Release.gpg'),
-  join(dist, 'Release'),
-])
+detachSign(join(dist, 'Release'), join(dist, 'Release.gpg'))
 // The public key in the binary form apt's Signed-By reads (gpgv), and armored for people.
 writeFileSync(join(apt, 'vps-provision-archive-keyring.pgp'), gpg(['--export', '--', keyId]))
 writeFileSync(join(apt, 'vps-provision-archive-keyring.asc'), gpg(['--export', '--armor', '--', keyId]))

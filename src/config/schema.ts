@@ -9,6 +9,7 @@ import {
   absolutePath,
   CodeServerSchema,
   DockerSchema,
+  fullName,
   passwordFile,
   passwordHash,
   UsersSchema,
@@ -62,13 +63,7 @@ const versionNote =
 export const ConfigSchema = z
   .strictObject({
     username: SETTINGS.username.schema(z),
-    fullName: z
-      .string()
-      .max(100)
-      .regex(/^[^:\n,]*$/, 'no colon, comma or newline')
-      .nullable()
-      .default(null)
-      .describe('full name (GECOS) of the developer account'),
+    fullName: fullName.describe('full name (GECOS) of the developer account'),
     passwordHash: passwordHash.describe(
       `${passwordHash.description} (for \`username\`; in \`users:\`, each developer's own)`,
     ),

@@ -5,6 +5,14 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import { SETTINGS } from './settings.js'
 
+/** Shared with schema.ts: a full name as the GECOS field takes it. */
+export const fullName = z
+  .string()
+  .max(100)
+  .regex(/^[^:\n,]*$/, 'no colon, comma or newline')
+  .nullable()
+  .default(null)
+
 /** Shared with schema.ts: every path the configuration names. */
 export const absolutePath = z
   .string()
@@ -84,13 +92,7 @@ export const passwordFile = absolutePath
 export const DeveloperSchema = z
   .strictObject({
     name: SETTINGS.username.schema(z).unwrap().describe('the account name'),
-    fullName: z
-      .string()
-      .max(100)
-      .regex(/^[^:\n,]*$/, 'no colon, comma or newline')
-      .nullable()
-      .default(null)
-      .describe('full name (GECOS)'),
+    fullName: fullName.describe('full name (GECOS)'),
     sudo: z.boolean().default(true).describe('passwordless sudo (false: an ordinary account)'),
     sshKeys: z.array(sshKey).default([]).describe('public keys for ~/.ssh/authorized_keys'),
     sshKeysFile: absolutePath

@@ -7,29 +7,23 @@
 // a Basic challenge unless the request carries Authorization: Basic base64(any-name:token) (the
 // token is read from TOKEN_FILE, so it is on no command line and in no unit's journal), and
 // appends "METHOD PATH STATUS" per request to REQUEST_LOG, so the test counts what a run asked.
-// test/integration/support/git-http.ts is the same server for the chroot test, in-process.
+// test/integration/support/git-http.ts serves the chroot test in-process with the same two
+// functions, tokenMatches and gitCgi, which this file exports for it.
 import { spawn } from 'node:child_process'
 import { appendFileSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { pathToFileURL } from 'node:url'
 
-const [root, port, tokenFile, requestLog] = process.argv.slice(2)
-const token = readFileSync(tokenFile, 'utf8').trim()
-
-const authorized = (header) => {
+/** The request's `Authorization: Basic base64(any-name:token)` carries `token`. */
+export function tokenMatches(header, token) {
   const m = /^Basic (.+)$/i.exec(header ?? '')
   if (!m) return false
   const decoded = Buffer.from(m[1], 'base64').toString('utf8')
   return decoded.slice(decoded.indexOf(':') + 1) === token
 }
 
-createServer((req, res) => {
-  const u = new URL(req.url ?? '/', 'http://127.0.0.1')
-  const log = (status) => appendFileSync(requestLog, `${req.method} ${u.pathname} ${status}\n`)
-  if (!authorized(req.headers.authorization)) {
-    log(401)
-    res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('401\n')
-    return
-  }
+/** Runs git http-backend for one request and relays its CGI answer (Status: header, body). */
+export function gitCgi(root, req, res, u, log) {
   const child = spawn('/usr/lib/git-core/git-http-backend', [], {
     env: {
       PATH: '/usr/bin:/bin',
@@ -73,4 +67,22 @@ createServer((req, res) => {
     log(500)
     res.writeHead(500).end()
   })
-}).listen(Number(port), '127.0.0.1')
+}
+
+/** The container's server: every repository under `root` behind the one token in `tokenFile`. */
+function main() {
+  const [root, port, tokenFile, requestLog] = process.argv.slice(2)
+  const token = readFileSync(tokenFile, 'utf8').trim()
+  createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const log = (status) => appendFileSync(requestLog, `${req.method} ${u.pathname} ${status}\n`)
+    if (!tokenMatches(req.headers.authorization, token)) {
+      log(401)
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('401\n')
+      return
+    }
+    gitCgi(root, req, res, u, log)
+  }).listen(Number(port), '127.0.0.1')
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main()
