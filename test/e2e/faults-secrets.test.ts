@@ -26,6 +26,7 @@ import {
   type SamplerResult,
 } from './faults-support.js'
 import { DEV_USER } from './harness/exclusions.js'
+import { serveGitOverHttp } from './harness/git-host.js'
 import { connectRdp, type RdpClient, rdpToolsMissing, runningAs } from './harness/rdp.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, startWorldWithTool, TOOL_CONFIG, type ToolRun, tool } from './harness/tool.js'
@@ -45,6 +46,7 @@ const CREDENTIALS = '/root/vps-provision-credentials'
 const STATE_PATHS = ['/var/vps-provision', '/var/log/vps-provision']
 const TOKEN = 'ghp_SecretsScenarioTokenNotToLeak_31415926'
 const TOKEN_FILE = '/root/keys/git-token'
+/** Where serveGitOverHttp keeps the server's copy of the token. */
 const SERVER_TOKEN = '/srv/git-http-token'
 const GIT_PORT = 8418
 const CS_CONFIG = `/home/${DEV_USER}/.config/code-server/config.yaml`
@@ -97,28 +99,9 @@ describe.skipIf(skip !== null)('e2e faults: each secret only where it must be (c
   beforeAll(async () => {
     w = await startWorldWithTool({ scenario: 'faults-secrets', machineName: 'e2e-fs' })
     const m = w.machine
-    // A private repository on the container's loopback, 401 without the token (harness/git-http-server.mjs).
-    await m.exec(['apt-get', 'update', '-q'], { timeoutMs: 10 * 60_000 })
-    await m.exec(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'git'], {
-      timeoutMs: 15 * 60_000,
-      env: { DEBIAN_FRONTEND: 'noninteractive' },
-    })
-    await m.sh(
-      'git init -q --bare --initial-branch=main /srv/http/app.git && cd /tmp && git clone -q /srv/http/app.git w && cd w && echo hi > README && git add README && git -c user.name=t -c user.email=t@e commit -qm first && git push -q origin HEAD:main && rm -rf /tmp/w',
-    )
-    await m.writeFile(SERVER_TOKEN, `${TOKEN}\n`, 0o600)
+    // A private repository on the container's loopback, 401 without the token.
+    const git = await serveGitOverHttp(m, { port: GIT_PORT, token: TOKEN, repos: ['app'] })
     await m.writeFile(TOKEN_FILE, `${TOKEN}\n`, 0o600)
-    await m.copyIn(path.join(import.meta.dirname, 'harness/git-http-server.mjs'), '/srv/git-http-server.mjs')
-    await m.exec([
-      'systemd-run',
-      '--unit=git-http',
-      'node',
-      '/srv/git-http-server.mjs',
-      '/srv/http',
-      String(GIT_PORT),
-      SERVER_TOKEN,
-      '/var/log/git-http-requests.log',
-    ])
     const cs = await buildCodeServerStandIn(w.standIns.dir)
     const config = [
       standInConfig(w).trimEnd(),
@@ -129,7 +112,7 @@ describe.skipIf(skip !== null)('e2e faults: each secret only where it must be (c
       'users:',
       `  - name: ${DEV_USER}`,
       '    repos:',
-      `      - url: http://127.0.0.1:${GIT_PORT}/app.git`,
+      `      - url: ${git.url('app')}`,
       `        credentials: ${TOKEN_FILE}`,
       'codeServer:',
       '  enabled: true',

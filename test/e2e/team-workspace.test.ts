@@ -6,15 +6,14 @@
 // `--system-call-filter=add_key keyctl bpf` on the container (see test/e2e/docker.test.ts).
 //
 //   E2E_REQUIRED=1 npx vitest run --project e2e test/e2e/team-workspace.test.ts
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { buildCodeServerStandIn } from '../lab/code-server-stand-in.js'
 import { caseOf } from '../support/reliability.js'
 import { regenerateReportAfterAll } from './faults-support.js'
 import { ROLLBACK_EXCLUSIONS } from './harness/exclusions.js'
+import { serveGitOverHttp } from './harness/git-host.js'
 import { diffManifests, formatDiff, type Manifest, takeManifest } from './harness/manifest.js'
 import { stages } from './harness/stages.js'
 import { collectToolState, journalActions, startWorldWithTool, TOOL_CONFIG, tool } from './harness/tool.js'
@@ -26,15 +25,13 @@ if (skip) console.warn(`\n*** SKIPPED e2e team-workspace (issue 22, done when): 
 const FILE = 'test/e2e/team-workspace.test.ts'
 const TOKEN = 'ghp_TeamWorkspaceTokenNotToLeak_9f8e7d6c5b4a'
 const HTTP_PORT = 8418
-const REQUEST_LOG = '/var/log/git-http-requests.log'
 const DEVS = ['alice', 'bob'] as const
-const sh = promisify(execFile)
 
 describe.skipIf(skip !== null)(
   'e2e team-workspace: two developers, code-server, Docker, a repository each',
   () => {
     let w: World
-    let host = ''
+    let git: Awaited<ReturnType<typeof serveGitOverHttp>>
     let baseline: Manifest
     let firstSession = ''
     const s = stages()
@@ -46,62 +43,22 @@ describe.skipIf(skip !== null)(
         await w.machine.sh(script, { allowFailure: true, ...(stdin === undefined ? {} : { stdin }) })
       ).stdout.trim()
 
-    /** A bare repository with one commit, packed for the container. */
-    async function bareTarball(name: string): Promise<string> {
-      const git = (args: string[], cwd?: string) =>
-        sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', ...args], { cwd })
-      const bare = path.join(host, name)
-      const work = path.join(host, `work-${name}`)
-      await git(['init', '-q', '--bare', '--initial-branch=main', bare])
-      await git(['clone', '-q', bare, work])
-      await writeFile(path.join(work, 'README.md'), `# ${name}\n`)
-      await git(['add', '.'], work)
-      await git(['commit', '-qm', 'first'], work)
-      await git(['push', '-q', 'origin', 'HEAD:main'], work)
-      await sh('tar', ['-C', host, '-czf', `${bare}.tar.gz`, name])
-      return `${bare}.tar.gz`
-    }
-
     beforeAll(async () => {
-      host = await mkdtemp('/var/tmp/vps-provision-e2e-team-')
       w = await startWorldWithTool({
         scenario: 'team-workspace',
         machineName: 'e2e-teamws',
         systemCallFilter: 'add_key keyctl bpf',
       })
       const m = w.machine
-      // The git host on the container's loopback (git is the server's, installed before the baseline).
-      await m.exec(['apt-get', 'update', '-q'], { timeoutMs: 10 * 60_000 })
-      await m.exec(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'git'], {
-        timeoutMs: 15 * 60_000,
-        env: { DEBIAN_FRONTEND: 'noninteractive' },
-      })
-      for (const name of ['web.git', 'api.git']) {
-        await m.copyIn(await bareTarball(name), `/srv/http/${name}.tar.gz`)
-        await m.exec(['tar', '-C', '/srv/http', '-xzf', `/srv/http/${name}.tar.gz`])
-      }
-      await m.writeFile('/srv/git-http-token', `${TOKEN}\n`, 0o600)
-      await m.copyIn(
-        path.join(import.meta.dirname, 'harness/git-http-server.mjs'),
-        '/srv/git-http-server.mjs',
-      )
-      await m.exec([
-        'systemd-run',
-        '--unit=git-http',
-        'node',
-        '/srv/git-http-server.mjs',
-        '/srv/http',
-        String(HTTP_PORT),
-        '/srv/git-http-token',
-        REQUEST_LOG,
-      ])
+      // The git host on the container's loopback (its git installed before the baseline).
+      git = await serveGitOverHttp(m, { port: HTTP_PORT, token: TOKEN, repos: ['web', 'api'] })
       await m.writeFile('/root/keys/git-token', `${TOKEN}\n`, 0o600)
 
       const cs = await buildCodeServerStandIn(w.standIns.dir)
       const csUrl = `${w.proxy.standInUrl('code-server')}/${cs.urlPath.replaceAll(cs.version, '{version}')}`
       const repo = (name: string) => [
         '    repos:',
-        `      - url: http://127.0.0.1:${HTTP_PORT}/${name}.git`,
+        `      - url: ${git.url(name)}`,
         '        credentials: /root/keys/git-token',
       ]
       const config = [
@@ -132,7 +89,6 @@ describe.skipIf(skip !== null)(
         await s.writeTimings(w.dir)
         await w.close()
       }
-      if (host) await rm(host, { recursive: true, force: true })
     }, 10 * 60_000)
 
     s.stage('baseline manifest', async () => {
@@ -220,11 +176,11 @@ describe.skipIf(skip !== null)(
     })
 
     s.stage('re-run journals 0 actions and fetches nothing', async () => {
-      const before = ((await w.machine.readFile(REQUEST_LOG)) ?? '').split('\n').filter(Boolean).length
+      const before = await git.requests()
       const r = await tool(w, ['run', '--yes', '--plain'], { artifact: 'run-2', timeoutMs: 30 * 60_000 })
       expect(r.exitCode, r.stdout.slice(-3000)).toBe(0)
       expect(await journalActions(w.machine, r.sessionId as string)).toEqual([])
-      const after = ((await w.machine.readFile(REQUEST_LOG)) ?? '').split('\n').filter(Boolean).length
+      const after = await git.requests()
       expect(after).toBe(before)
     })
 
