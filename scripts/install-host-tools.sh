@@ -16,6 +16,8 @@
 #   xclip                                the host's side of the clipboard (test/e2e/rdp-session.test.ts)
 #   qemu-system-x86, qemu-utils,         the VM backend (scenarios B, C and D's VM halves): qemu,
 #   cloud-image-utils, openssh-client    qemu-img, cloud-localds, and ssh into the VM
+#   git                                  the repositories tests: the host's git and git http-backend
+#                                        serve the bare repositories (test/integration/repos.test.ts)
 #   ansible-core, ansible-lint           the Ansible collection (ansible/): its three-container test
 #                                        (test/e2e/fleet-ansible.test.ts) and its lint
 set -euo pipefail
@@ -27,7 +29,7 @@ fi
 
 pkgs=(debootstrap debian-archive-keyring gnupg gpg-agent apt-utils dpkg-dev xz-utils gcc libc6-dev file desktop-file-utils
   ca-certificates lintian groff-base systemd-container util-linux iproute2 procps xvfb x11-utils imagemagick xclip
-  qemu-system-x86 qemu-utils cloud-image-utils openssh-client ansible-core ansible-lint)
+  qemu-system-x86 qemu-utils cloud-image-utils openssh-client git ansible-core ansible-lint)
 
 export DEBIAN_FRONTEND=noninteractive
 updated=no
