@@ -16,7 +16,9 @@ import type { Step } from './types.js'
 
 export type PasswordSource = { hash: string } | { file: string }
 
-const SAME_PASSWORD = 'chomp(my $p = <STDIN>); chomp(my $h = <STDIN>); exit(crypt($p, $h) eq $h ? 0 : 1)'
+/** Exit 0 when stdin's first line is the password of the crypt hash on its second line. */
+export const SAME_PASSWORD =
+  'chomp(my $p = <STDIN>); chomp(my $h = <STDIN>); exit(crypt($p, $h) eq $h ? 0 : 1)'
 
 export function configuredPassword(id: string, user: string, source: PasswordSource): Step {
   const what = 'hash' in source ? 'passwordHash' : `passwordFile ${source.file}`
